@@ -1,0 +1,150 @@
+"""The `contactd` command: serve, migrate, create users, load the demo, simulate."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from app.config import Settings
+from app.logs import configure_logging
+from app.runtime import resolve_database_url
+from app.users.models import Role
+
+cli = typer.Typer(help="contactd: an open-source contact-center backend.", no_args_is_help=True)
+
+
+def _database_url(settings: Settings) -> str:
+    """The configured URL, or the embedded server's (started and kept for this process)."""
+    return resolve_database_url(settings)
+
+
+def _migrate(url: str) -> None:
+    from app.migrations import upgrade
+
+    upgrade(url)
+
+
+@cli.command()
+def migrate() -> None:
+    """Upgrade the database schema to the latest migration."""
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    _migrate(_database_url(settings))
+    typer.echo("database schema is at the latest migration")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    demo: Annotated[
+        bool, typer.Option(help="Load the demo contact center if the database is empty.")
+    ] = False,
+) -> None:
+    """Migrate to the latest schema, then serve the API."""
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    url = _database_url(settings)
+    _migrate(url)
+    if demo:
+        _load_demo(url, settings)
+    # Workers are separate processes: hand them the one database and one token key.
+    os.environ["CONTACTD_DATABASE_URL"] = url
+    if settings.jwt_secret is None:
+        os.environ["CONTACTD_JWT_SECRET"] = secrets.token_urlsafe(32)
+        typer.echo("CONTACTD_JWT_SECRET is unset: tokens issued now end with this process.")
+    bind_host, bind_port = host or settings.host, port or settings.port
+    typer.echo(f"contactd is serving on http://{bind_host}:{bind_port} (API docs at /docs)")
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=bind_host,
+        port=bind_port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@cli.command("create-user")
+def create_user(
+    username: Annotated[
+        str, typer.Argument(help="Login name (lower-case letters, digits, . _ -).")
+    ],
+    role: Annotated[Role, typer.Option(help="agent, supervisor or admin.")] = Role.AGENT,
+    password: Annotated[
+        str | None, typer.Option(help="Leave out to be asked (or to get a generated one).")
+    ] = None,
+    display_name: Annotated[str | None, typer.Option(help="Name shown to others.")] = None,
+) -> None:
+    """Create a user who can sign in."""
+    from app.users.schemas import UserCreate
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    generated = password is None and not os.isatty(0)
+    if password is None:
+        password = (
+            secrets.token_urlsafe(12)
+            if generated
+            else typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        )
+    try:
+        data = UserCreate(
+            username=username, display_name=display_name or username, role=role, password=password
+        )
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    url = _database_url(settings)
+    _migrate(url)
+    user_id = asyncio.run(_create_user(url, data))
+    typer.echo(f"created {role.value} '{data.username}' (id {user_id})")
+    if generated:
+        typer.echo(f"password: {password}")
+
+
+async def _create_user(url: str, data: object) -> int:
+    from app.database import Database, create_engine
+    from app.errors import AppError
+    from app.users.schemas import UserCreate
+    from app.users.service import create_user as create
+
+    assert isinstance(data, UserCreate)
+    db = Database(create_engine(url, pool_size=1, max_overflow=0))
+    try:
+        async with db.unit_of_work() as session:
+            user = await create(session, data)
+            return user.id
+    except AppError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        await db.dispose()
+
+
+@cli.command()
+def demo() -> None:
+    """Load the demo contact center (only into an empty database)."""
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    url = _database_url(settings)
+    _migrate(url)
+    _load_demo(url, settings)
+
+
+def _load_demo(url: str, settings: Settings) -> None:
+    from app.demo.run import load_demo_if_empty
+
+    summary = asyncio.run(load_demo_if_empty(url, settings.default_region))
+    typer.echo(summary)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,43 @@
+"""Settings, read once from the environment (prefix ``CONTACTD_``).
+
+Every field is documented in README's configuration table; keep the two in step.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CONTACTD_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL. Unset: an embedded server is started in data_dir.",
+    )
+    data_dir: Path = Field(default=Path(".contactd"), description="Embedded database home.")
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    jwt_secret: SecretStr | None = Field(
+        default=None, description="HMAC key for access tokens. Required with several workers."
+    )
+    jwt_ttl_seconds: int = Field(default=8 * 3600, ge=60)
+    log_level: str = "INFO"
+    log_json: bool | None = Field(default=None, description="None: JSON unless on a TTY.")
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    default_region: str = Field(default="CN", description="Region for national phone numbers.")
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @property
+    def embedded_pg_dir(self) -> Path:
+        return self.data_dir / "pg"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.orm import Base, IdMixin, TimestampMixin
+
+TIERS = ("standard", "gold", "vip")
+
+
+class Customer(IdMixin, TimestampMixin, Base):
+    __tablename__ = "customers"
+    __table_args__ = (CheckConstraint("tier IN ('standard', 'gold', 'vip')", name="tier"),)
+
+    name: Mapped[str] = mapped_column(String(200))
+    tier: Mapped[str] = mapped_column(String(16), default="standard", server_default="standard")
+    language: Mapped[str | None] = mapped_column(String(16))  # BCP 47, e.g. zh-CN, en-US
+    tags: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    consent: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+
+
+class CustomerPhone(IdMixin, Base):
+    """A phone number in E.164. Several customers may share one (a family, a front desk)."""
+
+    __tablename__ = "customer_phones"
+    __table_args__ = (UniqueConstraint("customer_id", "e164"),)
+
+    customer_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    e164: Mapped[str] = mapped_column(String(20), index=True)
+    extension: Mapped[str | None] = mapped_column(String(10))
+    label: Mapped[str | None] = mapped_column(String(32))
+
+
+class CustomerEmail(IdMixin, Base):
+    __tablename__ = "customer_emails"
+    __table_args__ = (UniqueConstraint("customer_id", "email"),)
+
+    customer_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(320), index=True)  # normalized, lower-case

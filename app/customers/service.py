@@ -1,0 +1,210 @@
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.customers.identity import (
+    InvalidEmail,
+    InvalidPhone,
+    Phone,
+    normalize_email,
+    normalize_phone,
+)
+from app.customers.models import Customer, CustomerEmail, CustomerPhone
+from app.customers.schemas import Consent, CustomerCreate, CustomerOut, CustomerUpdate, PhoneOut
+from app.errors import InvalidInput, NotFound
+
+
+def parse_phones(raw_phones: Sequence[str], region: str) -> list[Phone]:
+    phones: dict[str, Phone] = {}
+    bad: list[str] = []
+    for raw in raw_phones:
+        try:
+            phone = normalize_phone(raw, region)
+        except InvalidPhone:
+            bad.append(raw)
+            continue
+        phones.setdefault(phone.e164, phone)
+    if bad:
+        raise InvalidInput(
+            "Not a valid phone number.", details={"invalid_phones": bad}, code="invalid_phone"
+        )
+    return list(phones.values())
+
+
+def parse_emails(raw_emails: Sequence[str]) -> list[str]:
+    emails: list[str] = []
+    bad: list[str] = []
+    for raw in raw_emails:
+        try:
+            email = normalize_email(raw)
+        except InvalidEmail:
+            bad.append(raw)
+            continue
+        if email not in emails:
+            emails.append(email)
+    if bad:
+        raise InvalidInput(
+            "Not a valid email address.", details={"invalid_emails": bad}, code="invalid_email"
+        )
+    return emails
+
+
+async def contact_points_of(
+    session: AsyncSession, customer_ids: list[int]
+) -> tuple[dict[int, list[PhoneOut]], dict[int, list[str]]]:
+    phones: dict[int, list[PhoneOut]] = defaultdict(list)
+    emails: dict[int, list[str]] = defaultdict(list)
+    if not customer_ids:
+        return phones, emails
+    for row in await session.scalars(
+        select(CustomerPhone)
+        .where(CustomerPhone.customer_id.in_(customer_ids))
+        .order_by(CustomerPhone.id)
+    ):
+        phones[row.customer_id].append(
+            PhoneOut(e164=row.e164, extension=row.extension, label=row.label)
+        )
+    for email_row in await session.scalars(
+        select(CustomerEmail)
+        .where(CustomerEmail.customer_id.in_(customer_ids))
+        .order_by(CustomerEmail.id)
+    ):
+        emails[email_row.customer_id].append(email_row.email)
+    return phones, emails
+
+
+def customer_out(customer: Customer, phones: list[PhoneOut], emails: list[str]) -> CustomerOut:
+    return CustomerOut(
+        id=customer.id,
+        name=customer.name,
+        phones=phones,
+        emails=emails,
+        tier=customer.tier,
+        language=customer.language,
+        tags=customer.tags,
+        attributes=customer.attributes,
+        consent=Consent.model_validate(customer.consent),
+        created_at=customer.created_at,
+        updated_at=customer.updated_at,
+    )
+
+
+async def customers_out(session: AsyncSession, customers: Sequence[Customer]) -> list[CustomerOut]:
+    phones, emails = await contact_points_of(session, [c.id for c in customers])
+    return [customer_out(c, phones.get(c.id, []), emails.get(c.id, [])) for c in customers]
+
+
+async def _replace_phones(session: AsyncSession, customer_id: int, phones: list[Phone]) -> None:
+    await session.execute(delete(CustomerPhone).where(CustomerPhone.customer_id == customer_id))
+    session.add_all(
+        CustomerPhone(customer_id=customer_id, e164=p.e164, extension=p.extension) for p in phones
+    )
+
+
+async def _replace_emails(session: AsyncSession, customer_id: int, emails: list[str]) -> None:
+    await session.execute(delete(CustomerEmail).where(CustomerEmail.customer_id == customer_id))
+    session.add_all(CustomerEmail(customer_id=customer_id, email=e) for e in emails)
+
+
+async def create_customer(session: AsyncSession, data: CustomerCreate, region: str) -> CustomerOut:
+    phones = parse_phones(data.phones, region)
+    emails = parse_emails(data.emails)
+    customer = Customer(
+        name=data.name,
+        tier=data.tier,
+        language=data.language,
+        tags=data.tags,
+        attributes=data.attributes,
+        consent=data.consent.model_dump(exclude_none=True),
+    )
+    session.add(customer)
+    await session.flush()
+    await _replace_phones(session, customer.id, phones)
+    await _replace_emails(session, customer.id, emails)
+    await session.flush()
+    await session.refresh(customer)
+    return (await customers_out(session, [customer]))[0]
+
+
+async def get_customer(session: AsyncSession, customer_id: int) -> Customer:
+    customer = await session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(f"No customer {customer_id}.", details={"customer_id": customer_id})
+    return customer
+
+
+async def list_customers(
+    session: AsyncSession,
+    *,
+    after_id: int | None,
+    limit: int,
+    name: str | None,
+    phone: str | None,
+    email: str | None,
+    tier: str | None,
+    region: str,
+) -> list[Customer]:
+    query = select(Customer).order_by(Customer.id).limit(limit + 1)
+    if after_id is not None:
+        query = query.where(Customer.id > after_id)
+    if name:
+        escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Customer.name.ilike(f"%{escaped}%"))
+    if phone:
+        e164 = parse_phones([phone], region)[0].e164
+        query = query.where(
+            Customer.id.in_(select(CustomerPhone.customer_id).where(CustomerPhone.e164 == e164))
+        )
+    if email:
+        address = parse_emails([email])[0]
+        query = query.where(
+            Customer.id.in_(select(CustomerEmail.customer_id).where(CustomerEmail.email == address))
+        )
+    if tier:
+        query = query.where(Customer.tier == tier)
+    return list(await session.scalars(query))
+
+
+async def update_customer(
+    session: AsyncSession, customer_id: int, data: CustomerUpdate, region: str
+) -> CustomerOut:
+    customer = await get_customer(session, customer_id)
+    phones = None if data.phones is None else parse_phones(data.phones, region)
+    emails = None if data.emails is None else parse_emails(data.emails)
+    for field in ("name", "tier", "language", "tags", "attributes"):
+        value = getattr(data, field)
+        if value is not None:
+            setattr(customer, field, value)
+    if data.consent is not None:
+        customer.consent = {**customer.consent, **data.consent.model_dump(exclude_none=True)}
+    if phones is not None:
+        await _replace_phones(session, customer_id, phones)
+    if emails is not None:
+        await _replace_emails(session, customer_id, emails)
+    await session.flush()
+    await session.refresh(customer)
+    return (await customers_out(session, [customer]))[0]
+
+
+async def find_by_phone_or_email(
+    session: AsyncSession, *, e164: str | None = None, email: str | None = None
+) -> list[int]:
+    """Customer ids reachable at this phone or email: the matching channels build on this."""
+    conditions = []
+    if e164:
+        conditions.append(
+            Customer.id.in_(select(CustomerPhone.customer_id).where(CustomerPhone.e164 == e164))
+        )
+    if email:
+        conditions.append(
+            Customer.id.in_(select(CustomerEmail.customer_id).where(CustomerEmail.email == email))
+        )
+    if not conditions:
+        return []
+    return list(
+        await session.scalars(select(Customer.id).where(or_(*conditions)).order_by(Customer.id))
+    )

@@ -1,0 +1,87 @@
+"""Engine, sessions and the unit of work.
+
+A unit of work is one session and one transaction. Services flush, never commit: the unit
+of work commits once at the end, then runs the side effects queued with ``after_commit``.
+A rollback drops them, so no agent ever sees an offer that was never stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import structlog
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+Effect = Callable[[], Awaitable[None]]
+
+_EFFECTS_KEY = "contactd.after_commit"
+log = structlog.get_logger(__name__)
+
+
+def asyncpg_url(url: str) -> str:
+    """Any PostgreSQL URL (libpq style or SQLAlchemy style) as a SQLAlchemy asyncpg URL."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        raise ValueError("contactd runs on PostgreSQL only")
+    return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+def libpq_url(url: str) -> str:
+    """The same database as a plain ``postgresql://`` URL, as asyncpg.connect() takes it."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        asyncpg_url(url),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+    )
+
+
+def after_commit(session: AsyncSession, effect: Effect) -> None:
+    """Queue ``effect`` to run once this session's transaction has committed."""
+    session.info.setdefault(_EFFECTS_KEY, []).append(effect)
+
+
+async def run_effects(session: AsyncSession) -> None:
+    effects: list[Effect] = session.info.pop(_EFFECTS_KEY, [])
+    for effect in effects:
+        try:
+            await effect()
+        except Exception:  # one failing push must not stop the others
+            log.exception("after_commit_effect_failed")
+
+
+def drop_effects(session: AsyncSession) -> None:
+    session.info.pop(_EFFECTS_KEY, None)
+
+
+class Database:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
+        """One transaction: commit on success then run effects; roll back on error."""
+        async with self.sessionmaker() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                drop_effects(session)
+                await session.rollback()
+                raise
+            await run_effects(session)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from app.database import Database
+from app.errors import error_response
+from app.migrations import current_revision
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The process is up")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="The database answers and its schema is at the migrations' head",
+    responses={503: {"description": "Not ready: the error says why."}},
+)
+async def readyz(request: Request) -> Any:
+    db: Database = request.app.state.db
+    head: str | None = request.app.state.migration_head
+    try:
+        async with db.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+            revision = await current_revision(connection)
+    except Exception:
+        return error_response(503, "database_unreachable", "The database does not answer.")
+    if revision != head:
+        return error_response(
+            503,
+            "migrations_pending",
+            "The database schema is not at the latest migration.",
+            {"current": revision, "head": head},
+        )
+    return JSONResponse({"status": "ready", "migration": revision})

@@ -1,0 +1,85 @@
+"""The FastAPI application: routers, middleware, error handlers and the lifespan."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+
+from app.agents.router import router as agents_router
+from app.auth.router import router as auth_router
+from app.config import Settings, get_settings
+from app.contacts.router import router as contacts_router
+from app.customers.router import router as customers_router
+from app.database import Database, create_engine
+from app.errors import install_error_handlers
+from app.events.bus import InProcessBus
+from app.health.router import router as health_router
+from app.logs import configure_logging
+from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from app.migrations import head_revision
+from app.queues.router import router as queues_router
+from app.runtime import resolve_database_url
+from app.skills.router import router as skills_router
+from app.users.router import router as users_router
+
+log = structlog.get_logger(__name__)
+
+DESCRIPTION = """
+contactd takes contacts from phone, email and web chat into one queue model and routes
+each to the best available agent. Every error is a JSON body
+`{"error": {"code", "message", "details"}}`. Sign in at `/api/v1/auth/token` and send the
+token as `Authorization: Bearer <token>`.
+"""
+
+
+def _jwt_secret(settings: Settings) -> str:
+    if settings.jwt_secret is not None:
+        return settings.jwt_secret.get_secret_value()
+    log.warning(
+        "jwt_secret_generated", hint="set CONTACTD_JWT_SECRET to keep tokens valid across restarts"
+    )
+    return secrets.token_urlsafe(32)
+
+
+def create_app(settings: Settings | None = None, database_url: str | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = database_url or resolve_database_url(settings)
+        db = Database(
+            create_engine(
+                url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+            )
+        )
+        app.state.db = db
+        app.state.bus = InProcessBus()
+        app.state.migration_head = head_revision()
+        try:
+            yield
+        finally:
+            await db.dispose()
+
+    configure_logging(settings.log_level, settings.log_json)
+    app = FastAPI(title="contactd", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.jwt_secret = _jwt_secret(settings)
+    install_error_handlers(app)
+    for router in (
+        health_router,
+        auth_router,
+        users_router,
+        agents_router,
+        skills_router,
+        queues_router,
+        customers_router,
+        contacts_router,
+    ):
+        app.include_router(router)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)
+    return app

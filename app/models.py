@@ -1,0 +1,23 @@
+"""Every table, imported in one place so Alembic and the mapper registry see them all."""
+
+from app.agents.models import AgentSkill
+from app.contacts.models import Contact, ContactEvent
+from app.customers.models import Customer, CustomerEmail, CustomerPhone
+from app.orm import Base
+from app.queues.models import Queue, QueueSkill
+from app.skills.models import Skill
+from app.users.models import User
+
+__all__ = [
+    "AgentSkill",
+    "Base",
+    "Contact",
+    "ContactEvent",
+    "Customer",
+    "CustomerEmail",
+    "CustomerPhone",
+    "Queue",
+    "QueueSkill",
+    "Skill",
+    "User",
+]

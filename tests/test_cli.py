@@ -1,0 +1,61 @@
+"""The `contactd` command, run as an operator would."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from typer.testing import CliRunner
+
+from app.cli import cli
+
+
+def _invoke(database_url: str, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(
+        cli,
+        list(args),
+        env={"CONTACTD_DATABASE_URL": database_url, "CONTACTD_LOG_LEVEL": "WARNING"},
+    )
+    return result.exit_code, result.output
+
+
+async def test_migrate_is_idempotent(clean_db: str) -> None:
+    code, output = await asyncio.to_thread(_invoke, clean_db, "migrate")
+    assert code == 0, output
+    assert "latest migration" in output
+
+
+async def test_create_user_then_sign_in(clean_db: str, client: httpx.AsyncClient) -> None:
+    code, output = await asyncio.to_thread(
+        _invoke,
+        clean_db,
+        "create-user",
+        "Zhou.Min",
+        "--role",
+        "supervisor",
+        "--password",
+        "s3cret-pass",
+    )
+    assert code == 0, output
+    assert "created supervisor 'zhou.min'" in output
+    token = await client.post(
+        "/api/v1/auth/token", data={"username": "zhou.min", "password": "s3cret-pass"}
+    )
+    assert token.status_code == 200
+    assert token.json()["role"] == "supervisor"
+
+
+async def test_create_user_twice_fails_cleanly(clean_db: str) -> None:
+    args = ("create-user", "li.na", "--password", "password-1")
+    assert (await asyncio.to_thread(_invoke, clean_db, *args))[0] == 0
+    code, output = await asyncio.to_thread(_invoke, clean_db, *args)
+    assert code == 1
+    assert "already exists" in output
+
+
+async def test_create_user_rejects_bad_name(clean_db: str) -> None:
+    code, output = await asyncio.to_thread(
+        _invoke, clean_db, "create-user", "bad name!", "--password", "password-1"
+    )
+    assert code == 2
+    assert "error" in output
