@@ -12,6 +12,7 @@ import uvicorn
 
 from app.config import Settings
 from app.logs import configure_logging
+from app.routing.simulate_cli import simulate
 from app.runtime import resolve_database_url
 from app.users.models import Role
 
@@ -144,6 +145,9 @@ def _load_demo(url: str, settings: Settings) -> None:
 
     summary = asyncio.run(load_demo_if_empty(url, settings.default_region))
     typer.echo(summary)
+
+
+cli.command("simulate")(simulate)
 
 
 def main() -> None:

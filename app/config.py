@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     log_json: bool | None = Field(default=None, description="None: JSON unless on a TTY.")
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     default_region: str = Field(default="CN", description="Region for national phone numbers.")
+    router_enabled: bool = Field(
+        default=True, description="Take part in routing (one instance routes, the others stand by)."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 

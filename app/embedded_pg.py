@@ -28,9 +28,7 @@ def start_embedded_postgres(data_dir: Path, *, keep_running: bool = False) -> st
     data_dir.mkdir(parents=True, exist_ok=True)
     server = _servers.get(data_dir)
     if server is None:
-        server = get_server(
-            data_dir, cleanup_mode=None if keep_running else "stop"
-        )
+        server = get_server(data_dir, cleanup_mode=None if keep_running else "stop")
         _servers[data_dir] = server
         log.info("embedded_postgres_started", data_dir=str(data_dir))
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}'")  # noqa: S608

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -22,6 +24,9 @@ from app.logs import configure_logging
 from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from app.migrations import head_revision
 from app.queues.router import router as queues_router
+from app.routing.distributor import Distributor
+from app.routing.inbox import DOORBELL_KEY
+from app.routing.router import router as routing_router
 from app.runtime import resolve_database_url
 from app.skills.router import router as skills_router
 from app.users.router import router as users_router
@@ -45,6 +50,18 @@ def _jwt_secret(settings: Settings) -> str:
     return secrets.token_urlsafe(32)
 
 
+class _CurrentRouter:
+    """The doorbell sessions ring: whichever distributor this app runs now."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    async def ring(self) -> None:
+        distributor: Distributor | None = self.app.state.distributor
+        if distributor is not None:
+            await distributor.ring()
+
+
 def create_app(settings: Settings | None = None, database_url: str | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -59,9 +76,20 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         app.state.db = db
         app.state.bus = InProcessBus()
         app.state.migration_head = head_revision()
+        app.state.database_url = url
+        app.state.distributor = None
+        if settings.router_enabled:
+            distributor = Distributor(
+                db, app.state.bus, url, instance=f"{socket.gethostname()}:{os.getpid()}"
+            )
+            await distributor.start()
+            app.state.distributor = distributor
+            db.sessionmaker.configure(info={DOORBELL_KEY: _CurrentRouter(app)})
         try:
             yield
         finally:
+            if app.state.distributor is not None:  # tests may swap it for another
+                await app.state.distributor.stop()
             await db.dispose()
 
     configure_logging(settings.log_level, settings.log_json)
@@ -77,6 +105,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         skills_router,
         queues_router,
         customers_router,
+        routing_router,
         contacts_router,
     ):
         app.include_router(router)

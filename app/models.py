@@ -5,10 +5,12 @@ from app.contacts.models import Contact, ContactEvent
 from app.customers.models import Customer, CustomerEmail, CustomerPhone
 from app.orm import Base
 from app.queues.models import Queue, QueueSkill
+from app.routing.models import AgentPresence, RouterLease, RoutingConfigVersion, RoutingInbox
 from app.skills.models import Skill
 from app.users.models import User
 
 __all__ = [
+    "AgentPresence",
     "AgentSkill",
     "Base",
     "Contact",
@@ -18,6 +20,9 @@ __all__ = [
     "CustomerPhone",
     "Queue",
     "QueueSkill",
+    "RouterLease",
+    "RoutingConfigVersion",
+    "RoutingInbox",
     "Skill",
     "User",
 ]

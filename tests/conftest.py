@@ -126,7 +126,9 @@ def make_user(app: FastAPI, client: httpx.AsyncClient) -> UserFactory:
     from app.users.service import create_user
 
     async def factory(
-        username: str, role: str = "agent", password: str = "password-123"  # noqa: S107
+        username: str,
+        role: str = "agent",
+        password: str = "password-123",  # noqa: S107
     ) -> dict[str, str]:
         async with app.state.db.unit_of_work() as session:
             await create_user(

@@ -59,3 +59,37 @@ async def test_create_user_rejects_bad_name(clean_db: str) -> None:
     )
     assert code == 2
     assert "error" in output
+
+
+async def test_demo_loads_a_realistic_center_once(
+    clean_db: str, client: httpx.AsyncClient, make_user: object
+) -> None:
+    code, output = await asyncio.to_thread(_invoke, clean_db, "demo")
+    assert code == 0, output
+    assert "demo loaded" in output
+    token = await client.post(
+        "/api/v1/auth/token", data={"username": "admin", "password": "admin-demo"}
+    )
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    queues = (await client.get("/api/v1/queues", headers=headers)).json()["items"]
+    assert {"sales", "support", "billing"} <= {q["name"] for q in queues}
+    agents = (await client.get("/api/v1/agents?limit=200", headers=headers)).json()["items"]
+    assert len(agents) >= 12
+    assert any(s["skill"] == "mandarin" for a in agents for s in a["skills"])
+    assert any(s["skill"] == "english" for a in agents for s in a["skills"])
+    customers = (await client.get("/api/v1/customers?limit=200", headers=headers)).json()
+    assert len(customers["items"]) == 200
+    assert any("\u4e00" <= c["name"][0] <= "\u9fff" for c in customers["items"])  # Chinese names
+    assert all(p["e164"].startswith("+") for c in customers["items"] for p in c["phones"])
+    for channel in ("voice", "email", "chat"):
+        page = (
+            await client.get(f"/api/v1/contacts?channel={channel}&limit=5", headers=headers)
+        ).json()
+        assert page["items"], channel
+    config = (await client.get("/api/v1/routing/config", headers=headers)).json()
+    assert config["version"] == 1
+    assert set(config["document"]["queues"]) >= {"sales", "support", "billing"}
+
+    again_code, again = await asyncio.to_thread(_invoke, clean_db, "demo")
+    assert again_code == 0
+    assert "already has data" in again

@@ -130,7 +130,7 @@ async def test_queue_with_unknown_skill_is_refused_by_name(
         headers=admin,
     )
     assert response.status_code == 422
-    assert response.json()["error"]["details"] == {"unknown_skills": ["klingon"]}
+    assert response.json()["error"]["details"]["unknown_skills"] == ["klingon"]
     assert (await client.get("/api/v1/queues", headers=admin)).json()["items"] == []
 
 

@@ -29,7 +29,9 @@ async def test_request_lines_have_request_id_and_no_phone_or_email(
             params={"phone": "+8613800138000", "email": "wang.xm@example.cn"},
             headers={"X-Request-ID": "req-42"},
         )
-    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    lines = [
+        json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")
+    ]
     requests = [line for line in lines if line.get("event") == "request"]
     assert requests, lines
     assert requests[-1]["request_id"] == "req-42"

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from app.auth.security import InvalidToken, read_token
-from app.dependencies import SessionDep
+from app.dependencies import get_database
 from app.errors import Forbidden, Unauthorized
 from app.users.models import Role, User
 
@@ -22,15 +22,18 @@ def jwt_secret(request: Request) -> str:
 
 
 async def current_user(
-    request: Request, session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> User:
+    """The signed-in user, read in a session of its own that is closed at once: holding a
+    connection for the whole request would starve the pool under long-polling commands."""
     if not token:
         raise Unauthorized("Sign in first: send 'Authorization: Bearer <token>'.")
     try:
         claims = read_token(token, jwt_secret(request))
     except InvalidToken as exc:
         raise Unauthorized("The access token is invalid or has expired.") from exc
-    user = await session.get(User, claims.user_id)
+    async with get_database(request).sessionmaker() as session:
+        user = await session.get(User, claims.user_id)
     if user is None or not user.is_active:
         raise Unauthorized("The access token's user no longer exists or is disabled.")
     return user

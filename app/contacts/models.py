@@ -77,6 +77,7 @@ class Contact(IdMixin, TimestampMixin, Base):
     )
     priority: Mapped[int] = mapped_column(default=0, server_default="0")
     required_skills: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    routing_step: Mapped[int] = mapped_column(default=0, server_default="0")  # steps taken
     provider: Mapped[str | None] = mapped_column(String(32))  # twilio, cti, smtp, webchat, ...
     provider_ref: Mapped[str | None] = mapped_column(String(255))  # CallSid, Message-ID, ...
     from_address: Mapped[str | None] = mapped_column(String(320))
@@ -86,6 +87,7 @@ class Contact(IdMixin, TimestampMixin, Base):
     disposition: Mapped[str | None] = mapped_column(String(64))
     queued_at: Mapped[datetime | None]
     offered_at: Mapped[datetime | None]
+    offer_deadline: Mapped[datetime | None]
     answered_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     wrap_up_ended_at: Mapped[datetime | None]

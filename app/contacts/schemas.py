@@ -43,6 +43,7 @@ class ContactOut(BaseModel):
     agent_id: int | None
     priority: int
     required_skills: list[Any]
+    routing_step: int
     provider: str | None
     provider_ref: str | None
     subject: str | None
@@ -51,6 +52,7 @@ class ContactOut(BaseModel):
     created_at: datetime
     queued_at: datetime | None
     offered_at: datetime | None
+    offer_deadline: datetime | None
     answered_at: datetime | None
     ended_at: datetime | None
     wrap_up_ended_at: datetime | None

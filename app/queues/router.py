@@ -33,8 +33,8 @@ async def list_queues(
 @router.post(
     "", response_model=QueueOut, status_code=status.HTTP_201_CREATED, summary="Create a queue"
 )
-async def create_queue(session: SessionDep, _: AdminUser, data: QueueCreate) -> QueueOut:
-    return await service.create_queue(session, data)
+async def create_queue(session: SessionDep, admin: AdminUser, data: QueueCreate) -> QueueOut:
+    return await service.create_queue(session, data, admin.id)
 
 
 @router.get("/{queue_id}", response_model=QueueOut, summary="One queue")
@@ -46,6 +46,6 @@ async def get_queue(session: SessionDep, _: AgentUser, queue_id: int) -> QueueOu
 
 @router.patch("/{queue_id}", response_model=QueueOut, summary="Change a queue")
 async def update_queue(
-    session: SessionDep, _: AdminUser, queue_id: int, data: QueueUpdate
+    session: SessionDep, admin: AdminUser, queue_id: int, data: QueueUpdate
 ) -> QueueOut:
-    return await service.update_queue(session, queue_id, data)
+    return await service.update_queue(session, queue_id, data, admin.id)

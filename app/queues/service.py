@@ -2,15 +2,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, InvalidInput, NotFound
 from app.queues.models import Queue, QueueSkill
 from app.queues.schemas import QueueCreate, QueueOut, QueueUpdate
+from app.routing.config_service import set_queue_policy
 from app.skills.models import Skill
 from app.skills.schemas import SkillLevel
-from app.skills.service import skill_ids_by_name
 
 
 async def required_skills_of(
@@ -45,28 +45,30 @@ def queue_out(queue: Queue, skills: list[SkillLevel]) -> QueueOut:
     )
 
 
-async def _replace_skills(session: AsyncSession, queue_id: int, skills: list[SkillLevel]) -> None:
+def _refuse_duplicates(skills: list[SkillLevel]) -> None:
     names = [s.skill for s in skills]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         raise InvalidInput(
             f"Skill listed twice: {', '.join(duplicated)}.", details={"duplicated": duplicated}
         )
-    ids = await skill_ids_by_name(session, names)
-    await session.execute(delete(QueueSkill).where(QueueSkill.queue_id == queue_id))
-    session.add_all(
-        QueueSkill(queue_id=queue_id, skill_id=ids[s.skill], min_level=s.level) for s in skills
-    )
 
 
-async def create_queue(session: AsyncSession, data: QueueCreate) -> QueueOut:
+async def create_queue(session: AsyncSession, data: QueueCreate, author_id: int | None) -> QueueOut:
     if await session.scalar(select(Queue.id).where(Queue.name == data.name)) is not None:
         raise Conflict(f"A queue named '{data.name}' already exists.", details={"name": data.name})
-    await skill_ids_by_name(session, [s.skill for s in data.required_skills])  # fail before writing
+    _refuse_duplicates(data.required_skills)
     queue = Queue(**data.model_dump(exclude={"required_skills"}))
     session.add(queue)
     await session.flush()
-    await _replace_skills(session, queue.id, data.required_skills)
+    await set_queue_policy(
+        session,
+        queue.name,
+        author_id=author_id,
+        skills=data.required_skills,
+        strategy=data.strategy,
+        priority=data.default_priority,
+    )
     await session.flush()
     await session.refresh(queue)
     return queue_out(queue, sorted(data.required_skills, key=lambda s: s.skill))
@@ -90,13 +92,25 @@ async def list_queues(
     return list(await session.scalars(query))
 
 
-async def update_queue(session: AsyncSession, queue_id: int, data: QueueUpdate) -> QueueOut:
+async def update_queue(
+    session: AsyncSession, queue_id: int, data: QueueUpdate, author_id: int | None
+) -> QueueOut:
     queue = await get_queue(session, queue_id)
-    changes = data.model_dump(exclude_unset=True, exclude_none=True, exclude={"required_skills"})
+    routing_fields = {"required_skills", "strategy", "default_priority"}
+    changes = data.model_dump(exclude_unset=True, exclude_none=True, exclude=routing_fields)
     for field, value in changes.items():
         setattr(queue, field, value)
     if data.required_skills is not None:
-        await _replace_skills(session, queue_id, data.required_skills)
+        _refuse_duplicates(data.required_skills)
+    if routing_fields & data.model_fields_set:
+        await set_queue_policy(
+            session,
+            queue.name,
+            author_id=author_id,
+            skills=data.required_skills,
+            strategy=data.strategy,
+            priority=data.default_priority,
+        )
     await session.flush()
     await session.refresh(queue)
     skills = await required_skills_of(session, [queue_id])

@@ -317,7 +317,6 @@ Decision = (
 )
 
 
-
 # ------------------------------------------------------------- read-only views
 
 
@@ -375,3 +374,39 @@ class ContactView:
     offer_deadline: float | None
     preferred_agent_id: str | None
     pinned_to: str | None
+
+
+# ------------------------------------------------------------ restoring state
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSnapshot:
+    """A logged-in agent as the shell stored it, for ``RoutingEngine.restore``."""
+
+    agent_id: str
+    skills: dict[str, int]
+    capacity: dict[Channel, int]
+    state: AgentState  # available, not_ready, offline (still holding contacts), on_contact, wrap_up
+    reason: str | None = None
+    idle_since: float = 0.0
+    wrap_up_until: float | None = None  # with state wrap_up: inf = until WrapUpEnded
+    queues: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ContactSnapshot:
+    """A contact still being routed (waiting, offered or assigned), as the shell stored it."""
+
+    contact_id: str
+    queue: str
+    channel: Channel
+    arrived_at: float
+    entered_queue_at: float
+    status: ContactStatus
+    priority: int | None = None
+    skills: tuple[SkillRequirement, ...] | None = None
+    tier: str | None = None
+    preferred_agent_id: str | None = None
+    agent_id: str | None = None  # offered to / assigned to
+    offer_deadline: float | None = None
+    step: int = 0

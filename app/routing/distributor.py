@@ -1,0 +1,469 @@
+"""The routing engine's I/O shell: one active router per database.
+
+Every instance runs a ``Distributor``. The one that holds a PostgreSQL advisory lock is the
+router: it bumps the lease epoch, rebuilds the engine from the database, then loops —
+read unprocessed inbox rows, feed them and due timers to the engine, write the decisions,
+their events, the agents' presence and the rows' results in ONE transaction that first
+checks the epoch, and only after that commit push offers to the agents' connections. The
+other instances wait for the lock; when the router's connection dies PostgreSQL frees the
+lock and a standby takes over within ``lease_retry_seconds``.
+
+If a transaction fails, the in-memory engine may be ahead of the database, so it is thrown
+away and rebuilt from the database: the database is the truth, the engine a fast index.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import structlog
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.database import Database, after_commit, libpq_url
+from app.events.bus import EventBus
+from app.routing import inbox
+from app.routing.config_schemas import to_core
+from app.routing.config_service import routing_document
+from app.routing.core import model as core
+from app.routing.core.engine import RoutingEngine, RoutingError
+from app.routing.models import RouterLease, RoutingInbox
+from app.routing.persistence import DecisionWriter, PresenceChange, at, write_presence
+from app.routing.restore import load_snapshot
+
+log = structlog.get_logger(__name__)
+
+LEASE_LOCK_KEY = 0x726F75746572  # "router"
+
+
+class LeaseLost(Exception):
+    """Another instance took over: this one must stop writing at once."""
+
+
+@dataclass
+class _Batch:
+    rows: list[RoutingInbox] = field(default_factory=list)
+    results: dict[int, dict[str, Any]] = field(default_factory=dict)
+    decisions: list[core.Decision] = field(default_factory=list)
+    touched_agents: dict[str, int | None] = field(default_factory=dict)  # agent -> actor
+    config_version: int | None = None
+
+
+class Distributor:
+    def __init__(
+        self,
+        db: Database,
+        bus: EventBus,
+        database_url: str,
+        *,
+        instance: str,
+        clock: Callable[[], float] = time.time,
+        lease_retry_seconds: float = 1.0,
+        batch_size: int = 500,
+    ) -> None:
+        self.db = db
+        self.bus = bus
+        self.url = libpq_url(database_url)
+        self.instance = instance
+        self.clock = clock
+        self.lease_retry_seconds = lease_retry_seconds
+        self.batch_size = batch_size
+        self.engine: RoutingEngine | None = None
+        self.epoch: int | None = None
+        self.config_version = 0
+        self.queue_ids: dict[str, int] = {}
+        self._presence: dict[str, tuple[str, str | None]] = {}
+        self._lock_conn: asyncpg.Connection | None = None
+        self._listen_conn: asyncpg.Connection | None = None
+        self._wake = asyncio.Event()
+        self._waiters: dict[int, asyncio.Future[None]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._last_now = 0.0
+        self._notify_conn: asyncpg.Connection | None = None
+        self._ringing = asyncio.Lock()
+        self._ring_again = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def is_leader(self) -> bool:
+        return self.engine is not None
+
+    async def start(self) -> None:
+        self._notify_conn = await asyncpg.connect(self.url)
+        self._listen_conn = await asyncpg.connect(self.url)
+        await self._listen_conn.add_listener(inbox.INBOX_CHANNEL, self._on_inbox_notify)
+        await self._listen_conn.add_listener(inbox.DONE_CHANNEL, self._on_done_notify)
+        self._task = asyncio.create_task(self._run(), name=f"distributor:{self.instance}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._release_lease()
+        for conn in (self._listen_conn, self._notify_conn):
+            if conn is not None:
+                await conn.close()
+        for waiter in self._waiters.values():
+            waiter.cancel()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._acquire_lease()
+                await self._lead()
+            except asyncio.CancelledError:
+                raise
+            except LeaseLost:
+                log.warning("router_lease_lost", instance=self.instance, epoch=self.epoch)
+            except Exception:
+                log.exception("router_failed", instance=self.instance, epoch=self.epoch)
+            self.engine = None
+            await self._release_lease()
+            await asyncio.sleep(self.lease_retry_seconds / 2)
+
+    def _now(self) -> float:
+        """The clock, never going back (the engine refuses time travel; NTP does not)."""
+        self._last_now = max(self._last_now, self.clock())
+        return self._last_now
+
+    # ------------------------------------------------------------------ the lease
+
+    async def _acquire_lease(self) -> None:
+        conn = await asyncpg.connect(self.url)
+        try:
+            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LEASE_LOCK_KEY):  # noqa: ASYNC110
+                await asyncio.sleep(self.lease_retry_seconds)
+        except BaseException:
+            await conn.close()
+            raise
+        self._lock_conn = conn
+        async with self.db.unit_of_work() as session:
+            statement = pg_insert(RouterLease).values(
+                id=1, epoch=1, holder=self.instance, acquired_at=func.now()
+            )
+            self.epoch = await session.scalar(
+                statement.on_conflict_do_update(
+                    index_elements=[RouterLease.id],
+                    set_={
+                        "epoch": RouterLease.epoch + 1,
+                        "holder": self.instance,
+                        "acquired_at": func.now(),
+                    },
+                ).returning(RouterLease.epoch)
+            )
+        log.info("router_lease_acquired", instance=self.instance, epoch=self.epoch)
+
+    async def _release_lease(self) -> None:
+        conn, self._lock_conn = self._lock_conn, None
+        if conn is not None and not conn.is_closed():
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    async def _check_epoch(self, session: AsyncSession) -> None:
+        """Lock the lease row and refuse to write under a stale epoch."""
+        current = await session.scalar(
+            select(RouterLease.epoch).where(RouterLease.id == 1).with_for_update()
+        )
+        if current != self.epoch:
+            raise LeaseLost(f"epoch {self.epoch} is stale, the lease is at {current}")
+
+    # ------------------------------------------------------------------ leading
+
+    async def _lead(self) -> None:
+        await self._rebuild()
+        while True:
+            if self._lock_conn is None or self._lock_conn.is_closed():
+                raise LeaseLost("the lock connection is gone")
+            if await self._step():
+                continue
+            await self._sleep_until_needed()
+
+    async def _sleep_until_needed(self) -> None:
+        assert self.engine is not None
+        timeout = 1.0  # also how often a lost lock connection is noticed when idle
+        due = self.engine.next_timer()
+        if due is not None:
+            timeout = min(timeout, max(0.0, due - self.clock()))
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _rebuild(self) -> None:
+        now = self._now()
+        async with self.db.unit_of_work() as session:
+            await self._check_epoch(session)
+            version, document = await routing_document(session)
+            engine = RoutingEngine(to_core(document, version))
+            snapshot = await load_snapshot(session)
+            decisions = engine.restore(snapshot.agents, snapshot.contacts, now)
+            self.engine, self.config_version = engine, version
+            self.queue_ids = snapshot.queue_ids
+            self._presence = {a.agent_id: (a.state.value, a.reason) for a in engine.agents()}
+            batch = _Batch(decisions=decisions)
+            await self._write(session, batch, now)
+        log.info(
+            "router_rebuilt",
+            epoch=self.epoch,
+            agents=len(snapshot.agents),
+            contacts=len(snapshot.contacts),
+            config_version=version,
+        )
+
+    async def _step(self) -> bool:
+        """Apply one batch of inbox rows and due timers; False when there was nothing to do."""
+        assert self.engine is not None
+        async with self.db.unit_of_work() as session:
+            await self._check_epoch(session)
+            rows = list(
+                await session.scalars(
+                    select(RoutingInbox)
+                    .where(RoutingInbox.processed_at.is_(None))
+                    .order_by(RoutingInbox.id)
+                    .limit(self.batch_size)
+                )
+            )
+            now = self._now()
+            due = self.engine.next_timer()
+            if not rows and (due is None or due > now):
+                return False
+            batch = _Batch(rows=rows)
+            for row in rows:
+                await self._apply(session, row, batch, now)
+            batch.decisions += self.engine.handle(core.Tick(), now)
+            await self._write(session, batch, now)
+            await self._mark_processed(session, batch, now)
+        return True
+
+    async def _apply(
+        self, session: AsyncSession, row: RoutingInbox, batch: _Batch, now: float
+    ) -> None:
+        assert self.engine is not None
+        if row.kind == "config.changed":
+            await self._reload_config(session, batch, now)
+            batch.results[row.id] = {"ok": True}
+            return
+        agent_id = row.payload.get("agent_id")
+        try:
+            events = inbox.to_events(row.kind, row.payload, agent_known=self._agent_known(agent_id))
+            for event in events:
+                batch.decisions += self.engine.handle(event, now)
+        except RoutingError as exc:
+            batch.results[row.id] = {"ok": False, "error": exc.code, "message": str(exc)}
+            return
+        except inbox.BadRequest as exc:
+            log.error("router_bad_inbox_row", inbox_id=row.id, kind=row.kind, error=str(exc))
+            batch.results[row.id] = {"ok": False, "error": "bad_request", "message": str(exc)}
+            return
+        batch.results[row.id] = {"ok": True}
+        if agent_id is not None:
+            batch.touched_agents[str(agent_id)] = row.actor_id
+
+    def _agent_known(self, agent_id: object) -> bool:
+        assert self.engine is not None
+        if agent_id is None:
+            return False
+        try:
+            self.engine.agent_view(str(agent_id))
+        except RoutingError:
+            return False
+        return True
+
+    async def _reload_config(self, session: AsyncSession, batch: _Batch, now: float) -> None:
+        assert self.engine is not None
+        version, document = await routing_document(session)
+        if version == self.config_version:
+            return
+        batch.decisions += self.engine.handle(core.ConfigChanged(to_core(document, version)), now)
+        self.config_version = version
+        self.queue_ids = dict((await session.execute(text("SELECT name, id FROM queues"))).all())
+        batch.config_version = version
+
+    # ------------------------------------------------------------------ writing
+
+    def _presence_changes(
+        self, batch: _Batch
+    ) -> list[tuple[int, str, str | None, str | None, int | None]]:
+        assert self.engine is not None
+        agents = dict(batch.touched_agents)
+        for decision in batch.decisions:
+            agent_id = getattr(decision, "agent_id", None)
+            if agent_id is not None:
+                agents.setdefault(agent_id, None)
+        changes: list[PresenceChange] = []
+        for agent_id, actor in agents.items():
+            try:
+                view = self.engine.agent_view(agent_id)
+                now_state = (view.state.value, view.reason)
+            except RoutingError:  # logged out
+                now_state = ("offline", None)
+            before = self._presence.get(agent_id, ("offline", None))
+            if now_state != before:
+                self._presence[agent_id] = now_state
+                changes.append((int(agent_id), now_state[0], now_state[1], before[0], actor))
+        return changes
+
+    async def _write(self, session: AsyncSession, batch: _Batch, now: float) -> None:
+        assert self.epoch is not None
+        writer = DecisionWriter(now, self.queue_ids, self.epoch)
+        for decision in batch.decisions:
+            writer.decision(decision)
+        await writer.flush_contacts(session)
+        presence = self._presence_changes(batch)
+        await write_presence(session, writer, presence, self._wrap_up_until)
+        await writer.flush_events(session)
+        messages = _bus_messages(batch.decisions, presence)
+        if messages:
+            after_commit(session, lambda: self._publish(messages))
+
+    def _wrap_up_until(self, agent_id: int) -> float | None:
+        assert self.engine is not None
+        try:
+            return self.engine.agent_view(str(agent_id)).wrap_up_until
+        except RoutingError:
+            return None
+
+    async def _mark_processed(self, session: AsyncSession, batch: _Batch, now: float) -> None:
+        if not batch.rows:
+            return
+        await session.execute(
+            update(RoutingInbox),
+            [
+                {
+                    "id": row.id,
+                    "processed_at": at(now),
+                    "result": batch.results[row.id],
+                }
+                for row in batch.rows
+            ],
+        )
+        ids = [row.id for row in batch.rows]
+        payload = json.dumps(ids) if len(ids) <= 600 else "*"
+        await session.execute(select(func.pg_notify(inbox.DONE_CHANNEL, payload)))
+
+        async def resolve_local_waiters() -> None:  # no need to wait for our own NOTIFY
+            self._on_done_notify(None, 0, inbox.DONE_CHANNEL, payload)
+
+        after_commit(session, resolve_local_waiters)
+
+    async def _publish(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
+        for topic, message in messages:
+            await self.bus.publish(topic, message)
+
+    # ------------------------------------------------------------------ notifications
+
+    async def ring(self) -> None:
+        """The doorbell (see ``inbox.Doorbell``): wake the router after inbox rows commit.
+
+        Here, directly. Elsewhere, by NOTIFY in a transaction of its own (it writes nothing,
+        so it costs no disk flush), coalesced: a burst of rings sends a few NOTIFYs.
+        """
+        self._wake.set()
+        if self.engine is not None or self._notify_conn is None:
+            return
+        if self._ringing.locked():
+            self._ring_again = True
+            return
+        async with self._ringing:
+            self._ring_again = True
+            while self._ring_again:
+                self._ring_again = False
+                try:
+                    await self._notify_conn.execute(f"NOTIFY {inbox.INBOX_CHANNEL}")
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                    log.warning("router_doorbell_failed")  # the router still polls
+                    return
+
+    def _on_inbox_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    def _on_done_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        if payload == "*":
+            for waiter in self._waiters.values():
+                if not waiter.done():
+                    waiter.set_result(None)
+            return
+        for inbox_id in json.loads(payload):
+            pending = self._waiters.get(inbox_id)
+            if pending is not None and not pending.done():
+                pending.set_result(None)
+
+    async def wait_processed(
+        self, inbox_id: int, wait_seconds: float = 5.0
+    ) -> dict[str, Any] | None:
+        """Wait until the router has applied inbox row ``inbox_id``; return its result.
+
+        None when no router answered in time (none running, or failing over).
+        """
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._waiters[inbox_id] = waiter
+        try:
+            deadline = loop.time() + wait_seconds
+            while True:
+                result = await _result_of(self.db, inbox_id)
+                if result is not None:
+                    return result
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return None
+                with contextlib.suppress(TimeoutError):
+                    # A NOTIFY can arrive between the read and the wait: poll as a safety net.
+                    await asyncio.wait_for(asyncio.shield(waiter), min(remaining, 0.5))
+        finally:
+            self._waiters.pop(inbox_id, None)
+
+
+async def _result_of(db: Database, inbox_id: int) -> dict[str, Any] | None:
+    async with db.sessionmaker() as session:
+        result: dict[str, Any] | None = await session.scalar(
+            select(RoutingInbox.result).where(RoutingInbox.id == inbox_id)
+        )
+        return result
+
+
+def _bus_messages(
+    decisions: list[core.Decision],
+    presence: list[PresenceChange],
+) -> list[tuple[str, dict[str, Any]]]:
+    """What the agents' consoles, the contacts' channels and supervisors hear after commit."""
+    messages: list[tuple[str, dict[str, Any]]] = []
+    for decision in decisions:
+        match decision:
+            case core.Offer(contact_id, agent_id, deadline, _):
+                message = {"type": "offer", "contact_id": int(contact_id), "deadline": deadline}
+                messages.append((f"agent:{agent_id}", message))
+            case core.OfferWithdrawn(contact_id, agent_id, reason):
+                message = {
+                    "type": "offer_withdrawn",
+                    "contact_id": int(contact_id),
+                    "reason": reason,
+                }
+                messages.append((f"agent:{agent_id}", message))
+            case core.Assigned(contact_id, agent_id):
+                messages.append(
+                    (f"agent:{agent_id}", {"type": "assigned", "contact_id": int(contact_id)})
+                )
+                messages.append(
+                    (f"contact:{contact_id}", {"type": "assigned", "agent_id": int(agent_id)})
+                )
+            case core.StepActionDue(contact_id, step, action):
+                message = {"type": "step_action_due", "step": step, "action": action.value}
+                messages.append((f"contact:{contact_id}", message))
+            case core.ContactRemoved(contact_id, reason, _, _):
+                messages.append((f"contact:{contact_id}", {"type": "removed", "reason": reason}))
+    for agent, state, why, before, _ in presence:
+        change = {"type": "state", "state": state, "reason": why, "previous": before}
+        messages.append((f"agent:{agent}", change))
+    if decisions or presence:
+        messages.append(("routing", {"type": "changed", "decisions": len(decisions)}))
+    return messages

@@ -1,0 +1,240 @@
+"""Contacts enqueued -> offer persisted, through the real service on a real PostgreSQL.
+
+Prints, from one run on one database:
+  * the ceiling: one-row INSERT transactions per second through raw asyncpg;
+  * the sustained rate at which contacts are enqueued (contact row, two events and an inbox
+    row in one transaction) and offered by the router (offer, event and inbox result in the
+    router's transaction), and its ratio to the ceiling;
+  * p50/p99 latency from the start of the enqueue to the moment the committed offer reaches
+    the agent's event-bus topic, at half the sustained rate.
+
+    .venv/bin/python bench/routing_service.py [--seconds 10] [--concurrency 16]
+
+The database is CONTACTD_BENCH_DATABASE_URL, else a scratch database on the local server
+(postgresql://postgres@127.0.0.1:5432/contactd_bench), else the embedded server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import time
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from app.agents.models import AgentSkill
+from app.auth.security import hash_password
+from app.config import Settings
+from app.database import libpq_url
+from app.embedded_pg import start_embedded_postgres
+from app.main import create_app
+from app.migrations import upgrade
+from app.queues.models import Queue
+from app.routing import service
+from app.routing.config_schemas import RoutingDocument
+from app.routing.config_service import publish
+from app.skills.models import Skill
+from app.users.models import User
+
+LOCAL = "postgresql://postgres@127.0.0.1:5432/contactd_bench"
+
+
+async def bench_database() -> str:
+    url = os.environ.get("CONTACTD_BENCH_DATABASE_URL")
+    if url is None:
+        try:
+            admin = await asyncpg.connect(
+                libpq_url(make_url(LOCAL).set(database="postgres").render_as_string(False))
+            )
+        except (OSError, asyncpg.PostgresError):
+            return start_embedded_postgres(Path(".contactd/bench-pg"))
+        await admin.execute("DROP DATABASE IF EXISTS contactd_bench WITH (FORCE)")
+        await admin.execute("CREATE DATABASE contactd_bench")
+        await admin.close()
+        url = LOCAL
+    conn = await asyncpg.connect(libpq_url(url))
+    await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    await conn.close()
+    await asyncio.to_thread(upgrade, url)
+    return url
+
+
+async def ceiling(url: str, seconds: float, concurrency: int) -> float:
+    pool = await asyncpg.create_pool(libpq_url(url), min_size=concurrency, max_size=concurrency)
+    await pool.execute(
+        "CREATE TABLE IF NOT EXISTS bench_ceiling (id bigserial PRIMARY KEY, note text)"
+    )
+    done = 0
+    stop = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        nonlocal done
+        async with pool.acquire() as conn:
+            while time.perf_counter() < stop:
+                async with conn.transaction():
+                    await conn.execute("INSERT INTO bench_ceiling (note) VALUES ('x')")
+                done += 1
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await pool.close()
+    return done / seconds
+
+
+async def seed(app, agents: int) -> list[int]:
+    async with app.state.db.unit_of_work() as session:
+        skill = Skill(name="support")
+        session.add(skill)
+        session.add(
+            Queue(name="support", display_name="Support", channels=["email", "chat", "voice"])
+        )
+        password = hash_password("bench-password")
+        users = [
+            User(
+                username=f"agent{i}",
+                display_name=f"Agent {i}",
+                role="agent",
+                password_hash=password,
+                capacity={"email": 1000, "chat": 0, "voice": 0},
+            )
+            for i in range(agents)
+        ]
+        session.add_all(users)
+        await session.flush()
+        session.add_all(AgentSkill(user_id=u.id, skill_id=skill.id, proficiency=3) for u in users)
+        document = RoutingDocument.model_validate(
+            {"queues": {"support": {"skills": [{"skill": "support", "level": 1}]}}}
+        )
+        await publish(session, document, author_id=None)
+    for user in users:
+        async with app.state.db.unit_of_work() as session:
+            await service.set_agent_state(session, user, "available", None, actor_id=user.id)
+    return [u.id for u in users]
+
+
+class OfferClock:
+    """Records when each contact's committed offer reaches its agent's bus topic."""
+
+    def __init__(self) -> None:
+        self.offered: dict[int, float] = {}
+
+    async def listen(self, bus, agent_id: int, ready: asyncio.Event) -> None:
+        async with bus.subscribe(f"agent:{agent_id}") as queue:
+            ready.set()
+            while True:
+                message = await queue.get()
+                if message.get("type") == "offer":
+                    self.offered[message["contact_id"]] = time.perf_counter()
+
+
+async def enqueue_one(app, started: dict[int, float]) -> None:
+    t0 = time.perf_counter()
+    async with app.state.db.unit_of_work() as session:
+        result = await service.enqueue(
+            session, service.NewContact(channel="email", queue="support")
+        )
+    started[result.contact.id] = t0
+
+
+async def run_closed_loop(
+    app, seconds: float, concurrency: int, started: dict[int, float]
+) -> float:
+    stop = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        while time.perf_counter() < stop:
+            await enqueue_one(app, started)
+
+    begin = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return len(started) / (time.perf_counter() - begin)
+
+
+async def run_open_loop(app, rate: float, seconds: float, started: dict[int, float]) -> None:
+    tasks = []
+    begin = time.perf_counter()
+    for n in range(int(rate * seconds)):
+        delay = begin + n / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(enqueue_one(app, started)))
+    await asyncio.gather(*tasks)
+
+
+async def wait_offered(clock: OfferClock, started: dict[int, float], seconds: float = 30) -> None:
+    deadline = time.perf_counter() + seconds
+    while any(c not in clock.offered for c in started) and time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)
+
+
+def latencies_ms(clock: OfferClock, started: dict[int, float]) -> list[float]:
+    return sorted((clock.offered[c] - t0) * 1000 for c, t0 in started.items() if c in clock.offered)
+
+
+def pct(values: list[float], q: float) -> float:
+    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--agents", type=int, default=200)
+    args = parser.parse_args()
+
+    url = await bench_database()
+    raw = await ceiling(url, args.seconds / 2, args.concurrency)
+    app = create_app(
+        Settings(log_level="ERROR", db_pool_size=args.concurrency + 4), database_url=url
+    )
+    async with app.router.lifespan_context(app):
+        while app.state.distributor.engine is None:
+            await asyncio.sleep(0.05)
+        agent_ids = await seed(app, args.agents)
+        clock = OfferClock()
+        readies = [asyncio.Event() for _ in agent_ids]
+        listeners = [
+            asyncio.create_task(clock.listen(app.state.bus, a, r))
+            for a, r in zip(agent_ids, readies, strict=True)
+        ]
+        await asyncio.gather(*(r.wait() for r in readies))
+
+        sustained: dict[int, float] = {}
+        rate = await run_closed_loop(app, args.seconds, args.concurrency, sustained)
+        await wait_offered(clock, sustained)
+        offered = sum(1 for c in sustained if c in clock.offered)
+        closed_lat = latencies_ms(clock, sustained)
+
+        paced: dict[int, float] = {}
+        await run_open_loop(app, rate / 2, args.seconds, paced)
+        await wait_offered(clock, paced)
+        half_lat = latencies_ms(clock, paced)
+        for task in listeners:
+            task.cancel()
+
+    half_mean = statistics.fmean(half_lat) if half_lat else float("nan")
+    print(f"database: {make_url(url).render_as_string(hide_password=True)}")
+    print(f"machine: {os.cpu_count()} cores")
+    print(
+        f"ceiling  raw asyncpg 1-row INSERT transactions/s ({args.concurrency} conns): {raw:,.0f}"
+    )
+    print(
+        f"service  contacts enqueued/s, closed loop ({args.concurrency} concurrent): {rate:,.0f}"
+        f"  ({rate / raw:.0%} of ceiling); offered {offered}/{len(sustained)}"
+    )
+    print(
+        f"         enqueue->offer at full rate: p50 {pct(closed_lat, 0.5):.1f} ms,"
+        f" p99 {pct(closed_lat, 0.99):.1f} ms"
+    )
+    print(
+        f"service  at half rate ({rate / 2:,.0f}/s open loop):"
+        f" offered {len(half_lat)}/{len(paced)}, p50 {pct(half_lat, 0.5):.1f} ms,"
+        f" p99 {pct(half_lat, 0.99):.1f} ms, mean {half_mean:.1f} ms"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
