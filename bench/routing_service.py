@@ -136,7 +136,7 @@ async def enqueue_one(app, started: dict[int, float]) -> None:
         result = await service.enqueue(
             session, service.NewContact(channel="email", queue="support")
         )
-    started[result.contact.id] = t0
+    started[result.contact_id] = t0
 
 
 async def run_closed_loop(

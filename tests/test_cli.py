@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 from typer.testing import CliRunner
@@ -93,3 +96,52 @@ async def test_demo_loads_a_realistic_center_once(
     again_code, again = await asyncio.to_thread(_invoke, clean_db, "demo")
     assert again_code == 0
     assert "already has data" in again
+
+
+async def test_simulate_replays_a_recorded_period_under_another_config(
+    clean_db: str, tmp_path: Path
+) -> None:
+    code, output = await asyncio.to_thread(_invoke, clean_db, "demo")
+    assert code == 0, output
+    now = datetime.now(UTC)
+    period = [
+        (now - timedelta(days=31)).strftime("%Y-%m-%dT%H:%M:%S"),
+        now.strftime("%Y-%m-%dT%H:%M:%S"),
+    ]
+    code, output = await asyncio.to_thread(
+        _invoke, clean_db, "simulate", "--replay", *period, "--json"
+    )
+    assert code == 0, output
+    report = json.loads(output)
+    assert report["contacts"] > 500
+    assert report["config"] == "version 1"
+    queues = {q["queue"]: q for q in report["queues"]}
+    assert {"sales", "support", "billing"} <= set(queues)
+    support = queues["support"]
+    assert support["offered"] == support["recorded"]["offered"]
+    assert support["handled"] + support["abandoned"] + support["unanswered"] == support["offered"]
+
+    slower = tmp_path / "strict.yaml"
+    slower.write_text(
+        "queues:\n  support:\n    skills: [{skill: support, level: 2}]\n    wrap_up_seconds: 3600\n",
+        encoding="utf-8",
+    )
+    code, output = await asyncio.to_thread(
+        _invoke,
+        clean_db,
+        "simulate",
+        "--replay",
+        *period,
+        "--routing-config",
+        str(slower),
+        "--json",
+    )
+    assert code == 0, output
+    strict = {q["queue"]: q for q in json.loads(output)["queues"]}["support"]
+    # an hour of wrap-up after each contact: the replay shows how much longer people wait
+    assert strict["asa_seconds"] > 2 * (support["asa_seconds"] or 1.0)
+
+    code, output = await asyncio.to_thread(
+        _invoke, clean_db, "simulate", "--replay", period[1], period[0]
+    )
+    assert code == 2

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from app.errors import InvalidInput, NotFound
 from app.queues.models import Queue, QueueSkill
@@ -24,34 +25,44 @@ from app.skills.schemas import SkillLevel
 # creation time too, so a database restored or emptied cannot serve a stale one). Callers
 # must not mutate the returned document (publish builds new ones).
 _parsed: dict[tuple[int, datetime], RoutingDocument] = {}
+_DEFAULTS = RoutingDocument()
 
 # Serializes publishers: versions are numbered 1, 2, 3... with no gaps or races.
 _PUBLISH_LOCK = 0x636F6E66  # "conf"
 
 
-async def active_version(session: AsyncSession) -> tuple[int, RoutingDocument]:
-    """The version in force; version 0 (all defaults) before anything is published."""
-    latest = (
-        await session.execute(
-            select(RoutingConfigVersion.version, RoutingConfigVersion.created_at)
-            .order_by(RoutingConfigVersion.version.desc())
-            .limit(1)
-        )
-    ).first()
-    if latest is None:
-        return 0, RoutingDocument()
-    key = (latest.version, latest.created_at)
+def latest_version_columns() -> tuple[ScalarSelect[int], ScalarSelect[datetime]]:
+    """The version in force and its creation time, as columns to add to another query."""
+    latest = select(RoutingConfigVersion).order_by(RoutingConfigVersion.version.desc()).limit(1)
+    return (
+        latest.with_only_columns(RoutingConfigVersion.version).scalar_subquery(),
+        latest.with_only_columns(RoutingConfigVersion.created_at).scalar_subquery(),
+    )
+
+
+async def document_of(
+    session: AsyncSession, version: int | None, created_at: datetime | None
+) -> RoutingDocument:
+    """A version's document, parsed once per process."""
+    if version is None or created_at is None:
+        return _DEFAULTS
+    key = (version, created_at)
     document = _parsed.get(key)
     if document is None:
         raw = await session.scalar(
-            select(RoutingConfigVersion.document).where(
-                RoutingConfigVersion.version == latest.version
-            )
+            select(RoutingConfigVersion.document).where(RoutingConfigVersion.version == version)
         )
         document = _parsed[key] = RoutingDocument.model_validate(raw)
         while len(_parsed) > 16:
             del _parsed[min(_parsed)]
-    return latest.version, document
+    return document
+
+
+async def active_version(session: AsyncSession) -> tuple[int, RoutingDocument]:
+    """The version in force; version 0 (all defaults) before anything is published."""
+    version, created_at = latest_version_columns()
+    latest = (await session.execute(select(version, created_at))).one()
+    return latest[0] or 0, await document_of(session, latest[0], latest[1])
 
 
 async def routing_document(session: AsyncSession) -> tuple[int, RoutingDocument]:

@@ -44,10 +44,15 @@ async def submit(
     row = RoutingInbox(kind=kind, payload=payload, actor_id=actor_id)
     session.add(row)
     await session.flush()
+    ring_after_commit(session)
+    return row
+
+
+def ring_after_commit(session: AsyncSession) -> None:
+    """For writers that insert inbox rows themselves (the enqueue fast path)."""
     doorbell: Doorbell | None = session.info.get(DOORBELL_KEY)
     if doorbell is not None:
         after_commit(session, doorbell.ring)
-    return row
 
 
 def skills_payload(skills: list[tuple[str, int]] | None) -> list[list[Any]] | None:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.dependencies import AdminUser, AgentUser, SupervisorUser
 from app.contacts.schemas import ContactOut
+from app.contacts.service import get_contact
 from app.customers.identity import InvalidPhone, normalize_phone
 from app.dependencies import SessionDep, SettingsDep, get_database
 from app.errors import AppError, Conflict, InvalidInput, NotFound
@@ -110,7 +111,7 @@ async def create_contact(
         provider="api",
     )
     enqueued = await service.enqueue(session, new, actor_id=user.id)
-    return ContactOut.model_validate(enqueued.contact)
+    return ContactOut.model_validate(await get_contact(session, enqueued.contact_id))
 
 
 @router.patch(

@@ -739,14 +739,16 @@ def test_position_and_expected_wait() -> None:
     assert (position.position, position.status) == (3, ContactStatus.WAITING)
     assert position.expected_wait_seconds == pytest.approx(3 * 120 / 2)
     ready(h, "a1", at=20)
+    offered = h.engine.position("c1", now=20)
+    assert (offered.status, offered.position) == (ContactStatus.OFFERED, 0)
     h(OfferAccepted("c1", "a1"), 20)
     h(ContactEnded("c1"), 80)  # one handled contact: 60 s
     position = h.engine.position("c3", now=81)
     assert position.position == 2
     assert position.expected_wait_seconds == pytest.approx(2 * 60 / 2)
-    assert h.engine.position("c1" if False else "c2", now=81).position == 1
+    assert h.engine.position("c2", now=81).position == 1
     with pytest.raises(RoutingError):
-        h.engine.position("ghost", now=81)
+        h.engine.position("c1", now=81)  # ended contacts are forgotten
 
 
 def test_agent_and_contact_views() -> None:
