@@ -33,6 +33,34 @@ class Settings(BaseSettings):
     router_enabled: bool = Field(
         default=True, description="Take part in routing (one instance routes, the others stand by)."
     )
+    # --- voice (Twilio-compatible and generic CTI)
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="How providers reach us; webhook signatures are checked against it.",
+    )
+    twilio_auth_token: SecretStr | None = Field(default=None, description="Signs Twilio webhooks.")
+    twilio_account_sid: str | None = None
+    twilio_api_base_url: str = Field(
+        default="https://api.twilio.com", description="Provider REST API (a fake one in tests)."
+    )
+    cti_secret: SecretStr | None = Field(default=None, description="HMAC key of the CTI API.")
+    cti_command_url: str | None = Field(default=None, description="Where commands to the PBX go.")
+    # --- email
+    smtp_port: int | None = Field(default=None, description="Inbound SMTP listener port.")
+    smtp_hostname: str = "127.0.0.1"
+    email_webhook_secret: SecretStr | None = Field(
+        default=None, description="Shared secret of POST /webhooks/email/inbound."
+    )
+    smtp_relay_host: str | None = Field(default=None, description="Outbound mail relay.")
+    smtp_relay_port: int = 25
+    smtp_relay_username: str | None = None
+    smtp_relay_password: SecretStr | None = None
+    email_domain: str = Field(default="example.com", description="Domain of our Message-IDs.")
+    max_email_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_attachment_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    # --- web chat
+    chat_max_message_chars: int = Field(default=4000, ge=1)
+    chat_messages_per_minute: int = Field(default=30, ge=1)
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -13,6 +13,8 @@ from fastapi import FastAPI
 
 from app.agents.router import router as agents_router
 from app.auth.router import router as auth_router
+from app.channels import ROUTERS as CHANNEL_ROUTERS
+from app.channels import running as channels_running
 from app.config import Settings, get_settings
 from app.contacts.router import router as contacts_router
 from app.customers.router import router as customers_router
@@ -86,7 +88,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             app.state.distributor = distributor
             db.sessionmaker.configure(info={DOORBELL_KEY: _CurrentRouter(app)})
         try:
-            yield
+            async with channels_running(app):
+                yield
         finally:
             if app.state.distributor is not None:  # tests may swap it for another
                 await app.state.distributor.stop()
@@ -107,6 +110,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         customers_router,
         routing_router,
         contacts_router,
+        *CHANNEL_ROUTERS,
     ):
         app.include_router(router)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -1,6 +1,14 @@
 """Every table, imported in one place so Alembic and the mapper registry see them all."""
 
 from app.agents.models import AgentSkill
+from app.channels.models import (
+    Attachment,
+    ChatSession,
+    EntryPoint,
+    Message,
+    OutboundEmail,
+    WebhookReceipt,
+)
 from app.contacts.models import Contact, ContactEvent
 from app.customers.models import Customer, CustomerEmail, CustomerPhone
 from app.orm import Base
@@ -12,12 +20,17 @@ from app.users.models import User
 __all__ = [
     "AgentPresence",
     "AgentSkill",
+    "Attachment",
     "Base",
+    "ChatSession",
     "Contact",
     "ContactEvent",
     "Customer",
     "CustomerEmail",
     "CustomerPhone",
+    "EntryPoint",
+    "Message",
+    "OutboundEmail",
     "Queue",
     "QueueSkill",
     "RouterLease",
@@ -25,4 +38,5 @@ __all__ = [
     "RoutingInbox",
     "Skill",
     "User",
+    "WebhookReceipt",
 ]

@@ -85,6 +85,7 @@ class Contact(IdMixin, TimestampMixin, Base):
     subject: Mapped[str | None] = mapped_column(Text)
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     disposition: Mapped[str | None] = mapped_column(String(64))
+    recording_url: Mapped[str | None] = mapped_column(Text)
     queued_at: Mapped[datetime | None]
     offered_at: Mapped[datetime | None]
     offer_deadline: Mapped[datetime | None]

@@ -49,6 +49,7 @@ class ContactOut(BaseModel):
     subject: str | None
     attributes: dict[str, Any]
     disposition: str | None
+    recording_url: str | None
     created_at: datetime
     queued_at: datetime | None
     offered_at: datetime | None

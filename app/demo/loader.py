@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import AgentSkill
 from app.auth.security import hash_password
+from app.channels.entry_points import add_entry_point
 from app.contacts.models import Contact, ContactEvent
 from app.customers.identity import InvalidPhone, Phone, normalize_email, normalize_phone
 from app.customers.models import Customer, CustomerEmail, CustomerPhone
@@ -107,11 +108,11 @@ SKILLS: tuple[tuple[str, str, str], ...] = (
 
 QUEUES: tuple[QueueSpec, ...] = (
     QueueSpec("sales", "Sales 销售咨询", ("voice", "email", "chat"), (("sales", 2),),
-              80, 20, 5, "longest_idle", "+86 400 820 6600", "sales@service.example.cn", 30),
+              80, 20, 5, "longest_idle", "+86 400 820 6600", "sales@example.com", 30),
     QueueSpec("support", "Support 技术支持", ("voice", "email", "chat"), (("support", 2),),
-              80, 30, 0, "least_occupied", "+86 400 820 6611", "support@service.example.cn", 50),
+              80, 30, 0, "least_occupied", "+86 400 820 6611", "support@example.com", 50),
     QueueSpec("billing", "Billing 账单服务", ("voice", "email"), (("billing", 2),),
-              80, 30, 0, "longest_idle", "+86 400 820 6622", "billing@service.example.cn", 20),
+              80, 30, 0, "longest_idle", "+86 400 820 6622", "billing@example.com", 20),
     QueueSpec("vip", "VIP Care 贵宾服务", ("voice", "chat"), (("vip_care", 3),),
               90, 15, 10, "most_skilled", "+86 21 6288 9900", "vip@service.example.cn", 0),
 )  # fmt: skip
@@ -194,6 +195,7 @@ async def load_demo(
     skill_ids = await _add_skills(session, setup_at)
     queues = await _add_queues(session, skill_ids, setup_at)
     await _publish_routing(session)
+    await _add_entry_points(session, region)
     agents = await _add_staff(session, skill_ids, setup_at)
     phone_book = PhoneBook(rng, region)
     people = PeopleFactory(rng, now, phone_book).people(CUSTOMER_COUNT)
@@ -261,6 +263,20 @@ async def _add_queues(
     )
     await session.flush()
     return [QueueRef(row.id, spec) for row, spec in zip(rows, QUEUES, strict=True)]
+
+
+async def _add_entry_points(session: AsyncSession, region: str) -> None:
+    """The hotlines, support addresses and chat widgets customers reach each queue by."""
+    for spec in QUEUES:
+        language = "zh-CN"
+        if "voice" in spec.channels:
+            e164 = normalize_phone(spec.phone, region).e164
+            await add_entry_point(session, "voice", e164, spec.name, language=language)
+        if "email" in spec.channels:
+            await add_entry_point(session, "email", normalize_email(spec.email), spec.name)
+        if "chat" in spec.channels:
+            await add_entry_point(session, "chat", spec.name, spec.name)
+    await add_entry_point(session, "chat", "default", "support")
 
 
 async def _publish_routing(session: AsyncSession) -> None:

@@ -321,7 +321,7 @@ class Distributor:
         presence = self._presence_changes(batch)
         await write_presence(session, writer, presence, self._wrap_up_until)
         await writer.flush_events(session)
-        messages = _bus_messages(batch.decisions, presence)
+        messages = _bus_messages(batch.decisions, presence, self._channel_of)
         if messages:
             after_commit(session, lambda: self._publish(messages))
 
@@ -331,6 +331,10 @@ class Distributor:
             return self.engine.agent_view(str(agent_id)).wrap_up_until
         except RoutingError:
             return None
+
+    def _channel_of(self, contact_id: str) -> str | None:
+        view = self.engine.contact_view(contact_id) if self.engine is not None else None
+        return None if view is None else view.channel
 
     async def _mark_processed(self, session: AsyncSession, batch: _Batch, now: float) -> None:
         if not batch.rows:
@@ -434,10 +438,25 @@ async def _result_of(db: Database, inbox_id: int) -> dict[str, Any] | None:
 def _bus_messages(
     decisions: list[core.Decision],
     presence: list[PresenceChange],
+    channel_of: Callable[[str], str | None],
 ) -> list[tuple[str, dict[str, Any]]]:
-    """What the agents' consoles, the contacts' channels and supervisors hear after commit."""
+    """What the agents' consoles, the contacts' channels and supervisors hear after commit.
+
+    Topics: ``agent:{id}`` (offers, state), ``contact:{id}`` (one contact's progress, e.g. a
+    chat visitor), ``channel:{voice|email|chat}`` (what a channel must act on: bridge an
+    answered call, offer a callback) and ``routing`` (something changed, for wallboards).
+    """
     messages: list[tuple[str, dict[str, Any]]] = []
     for decision in decisions:
+        if isinstance(decision, core.Assigned | core.StepActionDue):
+            channel = channel_of(decision.contact_id)
+            if channel is not None:
+                event: dict[str, Any] = {"contact_id": int(decision.contact_id)}
+                if isinstance(decision, core.Assigned):
+                    event |= {"type": "assigned", "agent_id": int(decision.agent_id)}
+                else:
+                    event |= {"type": "step_action_due", "action": decision.action.value}
+                messages.append((f"channel:{channel}", event))
         match decision:
             case core.Offer(contact_id, agent_id, deadline, _):
                 message = {"type": "offer", "contact_id": int(contact_id), "deadline": deadline}
