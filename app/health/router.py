@@ -39,4 +39,6 @@ async def readyz(request: Request) -> Any:
             "The database schema is not at the latest migration.",
             {"current": revision, "head": head},
         )
-    return JSONResponse({"status": "ready", "migration": revision})
+    distributor = getattr(request.app.state, "distributor", None)
+    role = "off" if distributor is None else ("leader" if distributor.is_leader else "standby")
+    return JSONResponse({"status": "ready", "migration": revision, "router": role})

@@ -154,6 +154,15 @@ class RoutingDocument(BaseModel):
     max_missed_offers: Annotated[int, Field(ge=1, le=100)] = 3
     tier_priority: dict[str, Annotated[int, Field(ge=-100, le=100)]] = {"vip": 10, "gold": 3}
     cross_channel_blocks: dict[Channel, list[Channel]] = {"voice": ["chat", "email"]}
+    not_ready_reasons: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]] = [
+        "break",
+        "lunch",
+        "training",
+        "meeting",
+        "coaching",
+        "offline_work",
+        "technical_issue",
+    ]
     queues: dict[str, QueuePolicy] = {}
 
     @model_validator(mode="after")

@@ -87,6 +87,7 @@ class Distributor:
         self._waiters: dict[int, asyncio.Future[None]] = {}
         self._task: asyncio.Task[None] | None = None
         self._last_now = 0.0
+        self._rebuild_after_batch = False
         self._notify_conn: asyncpg.Connection | None = None
         self._ringing = asyncio.Lock()
         self._ring_again = False
@@ -185,6 +186,9 @@ class Distributor:
             if self._lock_conn is None or self._lock_conn.is_closed():
                 raise LeaseLost("the lock connection is gone")
             if await self._step():
+                if self._rebuild_after_batch:
+                    self._rebuild_after_batch = False
+                    await self._rebuild()
                 continue
             await self._sleep_until_needed()
 
@@ -263,6 +267,13 @@ class Distributor:
         except inbox.BadRequest as exc:
             log.error("router_bad_inbox_row", inbox_id=row.id, kind=row.kind, error=str(exc))
             batch.results[row.id] = {"ok": False, "error": "bad_request", "message": str(exc)}
+            return
+        except Exception:
+            # A bug, not a bad request: refuse this row (so it cannot wedge the router in a
+            # retry loop), keep the batch, and rebuild the engine from the database after it.
+            log.exception("router_inbox_row_crashed", inbox_id=row.id, kind=row.kind)
+            batch.results[row.id] = {"ok": False, "error": "internal", "message": "router error"}
+            self._rebuild_after_batch = True
             return
         batch.results[row.id] = {"ok": True}
         if agent_id is not None:

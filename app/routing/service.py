@@ -21,7 +21,7 @@ from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.queues.models import Queue
 from app.routing import inbox
 from app.routing.config_schemas import QueuePolicy
-from app.routing.config_service import document_of, latest_version_columns
+from app.routing.config_service import active_version, document_of, latest_version_columns
 from app.routing.hours import is_open
 from app.routing.inbox import ring_after_commit
 from app.routing.models import RoutingInbox
@@ -405,10 +405,15 @@ async def transfer(
 async def set_agent_state(
     session: AsyncSession, agent: User, state: str, reason: str | None, *, actor_id: int
 ) -> RoutingInbox:
-    if state == "not_ready" and not reason:
-        raise InvalidInput(
-            "Not ready needs a reason (break, lunch, training, ...).", code="reason_required"
-        )
+    if state == "not_ready":
+        _, document = await active_version(session)
+        allowed = document.not_ready_reasons
+        if reason not in allowed:
+            raise InvalidInput(
+                "Not ready needs one of the configured reasons.",
+                details={"reason": reason, "allowed": allowed},
+                code="reason_required" if not reason else "unknown_reason",
+            )
     skills = (await skills_of(session, [agent.id])).get(agent.id, [])
     payload = {
         "agent_id": agent.id,

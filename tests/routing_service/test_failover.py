@@ -109,3 +109,23 @@ async def _never() -> None:
     import asyncio
 
     await asyncio.Event().wait()
+
+
+async def test_a_bad_inbox_row_is_refused_and_routing_goes_on(app: FastAPI, center: Center) -> None:
+    from app.routing.inbox import submit
+
+    await center.queue("support", [("support", 1)])
+    await center.agent("li.na", {"support": 3})
+    async with app.state.db.unit_of_work() as session:
+        bad = await submit(session, "contact.enqueue", {"contact_id": 999, "queue": "support"})
+        nonsense = await submit(session, "no.such.kind", {})
+    result = await app.state.distributor.wait_processed(bad.id)
+    assert result is not None
+    assert result["ok"] is False
+    assert result["error"] == "bad_request"
+    other = await app.state.distributor.wait_processed(nonsense.id)
+    assert other is not None
+    assert other["error"] == "bad_request"
+    await center.available("li.na")
+    contact_id = await center.contact("support")
+    await center.wait_state(contact_id, "offered", "li.na")

@@ -416,3 +416,13 @@ async def test_transfer_to_a_named_agent(center: Center) -> None:
         "li.na", contact_id, "transfer", {"to_queue": "support", "to_agent_id": 1}
     )
     assert both.status_code in (409, 422)
+
+
+async def test_not_ready_reasons_are_the_configured_ones(center: Center) -> None:
+    await center.queue("support", [("support", 1)])
+    await center.agent("li.na", {"support": 3})
+    unknown = await center.set_state("li.na", "not_ready", "nap")
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["code"] == "unknown_reason"
+    assert "lunch" in unknown.json()["error"]["details"]["allowed"]
+    assert (await center.set_state("li.na", "not_ready", "training")).status_code == 200

@@ -1,13 +1,223 @@
-"""What the voice channel runs beside the API while the service is up."""
+"""What the voice channel runs beside the API: connecting answered calls to their agents.
+
+The router publishes ``{"type": "assigned", "contact_id", "agent_id"}`` on ``channel:voice``
+once an agent has accepted a call. For a Twilio call the live call is updated through the
+REST API to dial the agent's client (``agent-<username>``); for a CTI call a ``bridge``
+command goes to the PBX. Each bridge runs as its own task: a short unit of work to read
+what to connect, the provider request (retries, breaker) with no transaction open, and a
+second unit of work recording ``call.bridged`` or ``call.bridge_failed``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
+import httpx
+import structlog
 from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.channels.voice import cti, twilio, twiml
+from app.channels.voice.breaker import CircuitBreaker
+from app.channels.voice.provider import (
+    CtiCommands,
+    Delivery,
+    DeliveryFailed,
+    ResilientClient,
+    RetryPolicy,
+    TwilioCalls,
+)
+from app.channels.voice.schemas import TERMINAL_STATUSES
+from app.channels.voice.service import call_info
+from app.config import Settings
+from app.contacts.events import record
+from app.contacts.models import Contact
+from app.database import Database
+from app.routing import inbox
+from app.users.models import User
+
+TOPIC = "channel:voice"
+DRAIN_SECONDS = 10.0
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeTarget:
+    contact_id: int
+    agent_id: int
+    agent_username: str
+    provider: str
+    call_ref: str
+    account_sid: str | None
+
+
+def _call_over(contact: Contact) -> bool:
+    status = call_info(contact).get("status")
+    return status in TERMINAL_STATUSES or status == cti.ENDED
+
+
+async def bridge_target(
+    session: AsyncSession, contact_id: int, agent_id: int
+) -> BridgeTarget | None:
+    """What to connect, or None (recorded why) when there is nothing to connect any more."""
+    contact = await session.get(Contact, contact_id, with_for_update=True)
+    if contact is None or contact.provider not in (twilio.PROVIDER, cti.PROVIDER):
+        return None  # a voice contact created through the API: no live call to connect
+    if contact.provider_ref is None:
+        return None
+    reason = None
+    if contact.state != "assigned" or contact.agent_id != agent_id:
+        reason = "no_longer_assigned"
+    elif _call_over(contact):
+        reason = "call_ended"  # the caller hung up while the agent was accepting
+        await inbox.submit(session, "contact.end", {"contact_id": contact.id})
+    if reason is not None:
+        record(
+            session,
+            "call.bridge_skipped",
+            contact_id=contact_id,
+            agent_id=agent_id,
+            payload={"reason": reason},
+        )
+        return None
+    username = await session.scalar(select(User.username).where(User.id == agent_id))
+    if username is None:
+        return None
+    account = call_info(contact).get("account_sid")
+    return BridgeTarget(
+        contact_id=contact.id,
+        agent_id=agent_id,
+        agent_username=username,
+        provider=contact.provider or "",
+        call_ref=contact.provider_ref,
+        account_sid=account if isinstance(account, str) else None,
+    )
+
+
+class VoiceRuntime:
+    def __init__(self, db: Database, twilio_calls: TwilioCalls, cti_commands: CtiCommands) -> None:
+        self.db = db
+        self.twilio = twilio_calls
+        self.cti = cti_commands
+        self._tasks: dict[asyncio.Task[None], int] = {}
+
+    @classmethod
+    def from_settings(
+        cls, db: Database, http: httpx.AsyncClient, settings: Settings
+    ) -> VoiceRuntime:
+        token = settings.twilio_auth_token
+        secret = settings.cti_secret
+        twilio_calls = TwilioCalls(
+            ResilientClient(http, name="twilio", breaker=CircuitBreaker()),
+            settings.twilio_api_base_url,
+            None if token is None else token.get_secret_value(),
+            settings.twilio_account_sid,
+        )
+        cti_commands = CtiCommands(
+            ResilientClient(http, name="cti", breaker=CircuitBreaker()),
+            settings.cti_command_url,
+            None if secret is None else secret.get_secret_value(),
+        )
+        return cls(db, twilio_calls, cti_commands)
+
+    async def listen(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        while True:
+            message = await queue.get()
+            if message.get("type") != "assigned":
+                continue  # step actions (callback, voicemail offers) are the IVR's
+            try:
+                contact_id, agent_id = int(message["contact_id"]), int(message["agent_id"])
+            except (KeyError, TypeError, ValueError):
+                log.error("voice_bad_bus_message", message_type=message.get("type"))
+                continue
+            self._spawn(self.bridge(contact_id, agent_id), contact_id)
+
+    def _spawn(self, work: Coroutine[Any, Any, None], contact_id: int) -> None:
+        task = asyncio.create_task(work, name=f"voice-bridge-{contact_id}")
+        self._tasks[task] = contact_id
+        task.add_done_callback(lambda done: self._tasks.pop(done, None))
+
+    async def bridge(self, contact_id: int, agent_id: int) -> None:
+        try:
+            async with self.db.unit_of_work() as session:
+                target = await bridge_target(session, contact_id, agent_id)
+            if target is None:
+                return
+            kind, payload = await self._connect(target)
+            async with self.db.unit_of_work() as session:
+                record(session, kind, contact_id=contact_id, agent_id=agent_id, payload=payload)
+            if kind == "call.bridge_failed":
+                log.error("voice_bridge_failed", contact_id=contact_id, reason=payload["reason"])
+            else:
+                log.info("voice_bridged", contact_id=contact_id, provider=target.provider)
+        except Exception:
+            log.exception("voice_bridge_crashed", contact_id=contact_id)
+
+    async def _connect(self, target: BridgeTarget) -> tuple[str, dict[str, Any]]:
+        base = {"provider": target.provider, "agent_id": target.agent_id}
+        try:
+            if target.provider == twilio.PROVIDER:
+                delivery = await self._dial_agent(target)
+            else:
+                delivery = await self.cti.send(bridge_command(target))
+        except DeliveryFailed as exc:
+            return "call.bridge_failed", {**base, "reason": exc.reason, "attempts": exc.attempts}
+        return "call.bridged", {**base, "attempts": delivery.attempts}
+
+    async def _dial_agent(self, target: BridgeTarget) -> Delivery:
+        account = target.account_sid or self.twilio.account_sid
+        if account is None:
+            raise DeliveryFailed("twilio: the call's AccountSid is unknown", 0)
+        document = twiml.dial_client(f"agent-{target.agent_username}")
+        return await self.twilio.update_twiml(account, target.call_ref, document)
+
+    async def drain(self, seconds: float) -> None:
+        """Let bridges in flight finish; after ``seconds`` cancel them, saying which."""
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(list(self._tasks), timeout=seconds)
+        for task in pending:
+            log.error("voice_bridge_cancelled_at_shutdown", contact_id=self._tasks.get(task))
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+
+def bridge_command(target: BridgeTarget) -> dict[str, Any]:
+    """The CTI ``bridge`` command: connect the PBX's call to the agent (see docs/voice.md)."""
+    return {
+        "id": str(uuid.uuid4()),
+        "type": "bridge",
+        "call_id": target.call_ref,
+        "contact_id": target.contact_id,
+        "agent": {"id": target.agent_id, "username": target.agent_username},
+        "timestamp": datetime.now(UTC).isoformat(),
+    }
 
 
 @asynccontextmanager
 async def running(app: FastAPI) -> AsyncIterator[None]:
-    yield
+    settings: Settings = app.state.settings
+    timeout = RetryPolicy().timeout_seconds
+    async with (
+        httpx.AsyncClient(timeout=timeout) as http,
+        app.state.bus.subscribe(TOPIC) as queue,
+    ):
+        voice = VoiceRuntime.from_settings(app.state.db, http, settings)
+        app.state.voice = voice
+        listener = asyncio.create_task(voice.listen(queue), name="voice-channel")
+        try:
+            yield
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+            await voice.drain(DRAIN_SECONDS)

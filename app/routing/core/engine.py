@@ -645,8 +645,7 @@ class RoutingEngine:
             self._schedule_step(contact, now)
             if contact.status is WAITING:
                 self._place(contact)
-        for agent in self._agents.values():
-            self._join_groups(agent)
+        for agent in self._agents.values():  # groups were rebuilt with their agents above
             self._reindex(agent, dirty=True)
 
     def _on_tick(self, event: Tick, now: float, out: list[Decision]) -> None:

@@ -1,0 +1,247 @@
+"""Twilio's webhooks, once their signature is checked: what each stores and answers.
+
+* voice: a call arrives. It is put in line once per CallSid (Twilio retries get the same
+  TwiML); a number we do not serve gets "not in service" and nothing is stored.
+* hold: one turn of the hold loop (position, expected wait, music). Stores nothing.
+* status: the call moved on. Each (CallSid, CallStatus, SequenceNumber) once; a status
+  ranking below the one already seen is recorded and otherwise ignored.
+* voicemail: the ``<Record>`` of a closed queue finished; its URL goes on the contact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.channels.voice import twiml
+from app.channels.voice.schemas import (
+    STATUS_RANK,
+    TERMINAL_STATUSES,
+    TwilioCall,
+    TwilioRecording,
+    TwilioStatus,
+)
+from app.channels.voice.service import (
+    WAITING_STATES,
+    CallEntry,
+    IncomingCall,
+    call_info,
+    claim_event,
+    e164,
+    end_call,
+    entry_for_number,
+    find_call,
+    link_receipt,
+    start_call,
+    update_call_info,
+)
+from app.contacts.events import record
+from app.contacts.models import Contact
+from app.errors import NotFound
+
+PROVIDER = "twilio"
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Urls:
+    """Where Twilio finds us (``public_base_url``) and the hold music."""
+
+    base: str
+    hold_music: str
+
+    def hold(self, contact_id: int) -> str:
+        return f"{self.base.rstrip('/')}/webhooks/twilio/hold?contact={contact_id}"
+
+    def voicemail(self, contact_id: int) -> str:
+        return f"{self.base.rstrip('/')}/webhooks/twilio/voicemail?contact={contact_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    position: int
+    expected_wait_seconds: float
+
+
+async def incoming_call(session: AsyncSession, call: TwilioCall, urls: Urls, region: str) -> str:
+    dialled = e164(call.called, region)
+    entry = None if dialled is None else await entry_for_number(session, dialled)
+    if dialled is None or entry is None:
+        log.info("twilio_call_not_in_service", call_sid=call.call_sid)
+        return twiml.not_in_service()
+    key = f"call:{call.call_sid}"
+    if not await claim_event(session, PROVIDER, key, None):
+        return await _answer_again(session, call.call_sid, entry, urls)
+    started = await start_call(
+        session,
+        IncomingCall(
+            provider=PROVIDER,
+            ref=call.call_sid,
+            caller=call.caller or None,
+            dialled=dialled,
+            details={"account_sid": call.account_sid, "status": call.call_status},
+        ),
+        entry,
+        region,
+    )
+    await link_receipt(session, PROVIDER, key, started.contact_id)
+    log.info(
+        "twilio_call_received",
+        call_sid=call.call_sid,
+        contact_id=started.contact_id,
+        queue=entry.queue,
+        closed_action=started.closed_action,
+    )
+    return _answer(
+        started.contact_id, entry, started.closed_action, urls, caller_known=bool(call.caller)
+    )
+
+
+def _answer(
+    contact_id: int,
+    entry: CallEntry,
+    closed_action: str | None,
+    urls: Urls,
+    *,
+    caller_known: bool,
+) -> str:
+    if closed_action is not None:
+        return twiml.closed(
+            entry.language, closed_action, urls.voicemail(contact_id), caller_known=caller_known
+        )
+    return twiml.greeting_then_hold(entry.language, entry.greeting, urls.hold(contact_id))
+
+
+async def _answer_again(session: AsyncSession, call_sid: str, entry: CallEntry, urls: Urls) -> str:
+    """A retried webhook: the same answer as the first time, nothing new stored."""
+    contact = await find_call(session, PROVIDER, call_sid)
+    if contact is None:  # the first attempt stored nothing, so there is nothing to resume
+        return twiml.not_in_service()
+    info = call_info(contact)
+    language = str(info.get("language", entry.language))
+    served = CallEntry(queue=entry.queue, language=language, greeting=entry.greeting)
+    closed_action = info.get("closed_action")
+    return _answer(
+        contact.id,
+        served,
+        closed_action if isinstance(closed_action, str) else None,
+        urls,
+        caller_known=bool(contact.from_address),
+    )
+
+
+async def _call_of(session: AsyncSession, contact_id: int, call_sid: str) -> Contact:
+    contact = await session.get(Contact, contact_id)
+    if contact is None or contact.provider != PROVIDER or contact.provider_ref != call_sid:
+        raise NotFound(
+            f"No call {call_sid} on contact {contact_id}.",
+            details={"contact_id": contact_id},
+            code="unknown_call",
+        )
+    return contact
+
+
+async def hold_turn(
+    session: AsyncSession,
+    contact_id: int,
+    call_sid: str,
+    urls: Urls,
+    position: Position | None,
+) -> str:
+    contact = await _call_of(session, contact_id, call_sid)
+    language = str(call_info(contact).get("language", "zh-CN"))
+    if contact.state in WAITING_STATES:
+        return twiml.hold(
+            language,
+            urls.hold_music,
+            urls.hold(contact_id),
+            position=position.position if position else None,
+            expected_wait_seconds=position.expected_wait_seconds if position else None,
+        )
+    if contact.state == "assigned":
+        return twiml.music_until_bridged(urls.hold_music, urls.hold(contact_id))
+    return twiml.goodbye()
+
+
+def status_event_key(status: TwilioStatus) -> str:
+    key = f"status:{status.call_sid}:{status.call_status}"
+    return key if status.sequence_number is None else f"{key}:{status.sequence_number}"
+
+
+def _regression(current: Any, new: str) -> str | None:
+    """Why ``new`` must not change the call, if it must not."""
+    if not isinstance(current, str) or current not in STATUS_RANK:
+        return None
+    if current in TERMINAL_STATUSES:
+        return "already_ended" if new in TERMINAL_STATUSES else "out_of_order"
+    return "out_of_order" if STATUS_RANK[new] < STATUS_RANK[current] else None
+
+
+async def call_status(session: AsyncSession, status: TwilioStatus) -> None:
+    contact = await find_call(session, PROVIDER, status.call_sid, lock=True)
+    if contact is None:
+        raise NotFound(
+            f"No call {status.call_sid}.",
+            details={"call_sid": status.call_sid},
+            code="unknown_call",
+        )
+    if not await claim_event(session, PROVIDER, status_event_key(status), contact.id):
+        return
+    new = status.call_status
+    ignored = _regression(call_info(contact).get("status"), new)
+    changes: dict[str, Any] = {}
+    if status.call_duration is not None:
+        changes["duration_seconds"] = status.call_duration
+    if status.recording_url is not None:
+        contact.recording_url = status.recording_url
+    effect = None
+    if ignored is None:
+        changes["status"] = new
+        if new in TERMINAL_STATUSES:
+            effect = await end_call(session, contact)
+    if changes:
+        update_call_info(contact, **changes)
+    record(
+        session,
+        f"call.{new}",
+        contact_id=contact.id,
+        payload={
+            "provider": PROVIDER,
+            "sequence_number": status.sequence_number,
+            "duration_seconds": status.call_duration,
+            "recording": status.recording_url is not None,
+            "effect": effect,
+            "ignored": ignored,
+        },
+    )
+    log.info(
+        "twilio_call_status",
+        call_sid=status.call_sid,
+        contact_id=contact.id,
+        status=new,
+        effect=effect,
+        ignored=ignored,
+    )
+
+
+async def voicemail(session: AsyncSession, contact_id: int, recording: TwilioRecording) -> str:
+    contact = await _call_of(session, contact_id, recording.call_sid)
+    language = str(call_info(contact).get("language", "zh-CN"))
+    recorded = recording.recording_url is not None
+    if await claim_event(session, PROVIDER, f"voicemail:{recording.call_sid}", contact.id):
+        if recording.recording_url is not None:
+            contact.recording_url = recording.recording_url
+        record(
+            session,
+            "call.voicemail",
+            contact_id=contact.id,
+            payload={
+                "provider": PROVIDER,
+                "recorded": recorded,
+                "seconds": recording.recording_duration,
+            },
+        )
+    return twiml.voicemail_received(language, recorded=recorded)

@@ -1,0 +1,185 @@
+"""TwiML documents the voice channel answers with, and what they say in each language.
+
+Built with ElementTree, so every text and URL is escaped; nothing here touches a request.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from xml.etree.ElementTree import Element, SubElement, tostring
+
+DEFAULT_HOLD_MUSIC_URL = (
+    "http://com.twilio.sounds.music.s3.amazonaws.com/MARKOVICHAMP-Borghestral.mp3"
+)
+VOICEMAIL_MAX_SECONDS = 120
+_LANGUAGE = re.compile(r"^[a-z]{2,3}-[A-Z]{2}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Prompts:
+    greeting: str
+    please_hold: str
+    position: str  # {position} and {minutes}
+    not_in_service: str
+    closed: str
+    closed_voicemail: str
+    closed_callback: str
+    no_message: str
+    message_thanks: str
+
+
+CHINESE = Prompts(
+    greeting="您好，欢迎致电。正在为您转接客服人员，请稍候。",
+    please_hold="请稍候，我们会尽快为您接通。",
+    position="您目前排在第{position}位，预计等待约{minutes}分钟。",
+    not_in_service="您拨打的号码暂不提供服务，请核对后再拨。再见。",
+    closed="我们现在不在服务时间，请在服务时间内再次来电。感谢您的来电，再见。",
+    closed_voicemail="我们现在不在服务时间。请在提示音后留言，留言完毕请按井号键。",
+    closed_callback="我们现在不在服务时间。我们已记录您的号码，将在服务时间内给您回电。再见。",
+    no_message="我们没有收到您的留言。再见。",
+    message_thanks="感谢您的留言，我们会尽快处理。再见。",
+)
+ENGLISH = Prompts(
+    greeting="Hello, thank you for calling. Please hold while we connect you to an agent.",
+    please_hold="Please hold, we will be with you as soon as we can.",
+    position="You are number {position} in line. The expected wait is about {minutes} minutes.",
+    not_in_service=(
+        "The number you have dialled is not in service. Please check the number and try "
+        "again. Goodbye."
+    ),
+    closed="We are closed at the moment. Please call again during our opening hours. Goodbye.",
+    closed_voicemail=(
+        "We are closed at the moment. Please leave a message after the tone, and press the "
+        "hash key when you are done."
+    ),
+    closed_callback=(
+        "We are closed at the moment. We have your number and will call you back when we "
+        "open. Goodbye."
+    ),
+    no_message="We did not receive a message. Goodbye.",
+    message_thanks="Thank you for your message. We will get back to you soon. Goodbye.",
+)
+
+
+def say_language(language: str | None) -> str:
+    """The ``language`` attribute of ``<Say>``: the entry point's, if it looks like one."""
+    if language and _LANGUAGE.match(language):
+        return language
+    return "zh-CN"
+
+
+def prompts_for(language: str | None) -> Prompts:
+    return CHINESE if say_language(language).startswith("zh") else ENGLISH
+
+
+def render(*verbs: Element) -> str:
+    root = Element("Response")
+    root.extend(verbs)
+    return tostring(root, encoding="unicode")
+
+
+def say(text: str, language: str) -> Element:
+    verb = Element("Say", language=language)
+    verb.text = text
+    return verb
+
+
+def play(url: str) -> Element:
+    verb = Element("Play", loop="1")
+    verb.text = url
+    return verb
+
+
+def redirect(url: str) -> Element:
+    verb = Element("Redirect", method="POST")
+    verb.text = url
+    return verb
+
+
+def record(action: str) -> Element:
+    return Element(
+        "Record",
+        action=action,
+        method="POST",
+        maxLength=str(VOICEMAIL_MAX_SECONDS),
+        finishOnKey="#",
+        playBeep="true",
+    )
+
+
+def hangup() -> Element:
+    return Element("Hangup")
+
+
+def dial_client(identity: str) -> str:
+    """What the live call is updated to when an agent accepts it: ring the agent's client."""
+    root = Element("Response")
+    SubElement(SubElement(root, "Dial"), "Client").text = identity
+    return tostring(root, encoding="unicode")
+
+
+def expected_minutes(seconds: float) -> int:
+    return max(1, math.ceil(seconds / 60))
+
+
+def greeting_then_hold(language: str, greeting: str | None, hold_url: str) -> str:
+    """The answer to an incoming call: greet, then the hold loop takes over."""
+    text = greeting or prompts_for(language).greeting
+    return render(say(text, say_language(language)), redirect(hold_url))
+
+
+def hold(
+    language: str,
+    music_url: str,
+    hold_url: str,
+    *,
+    position: int | None,
+    expected_wait_seconds: float | None,
+) -> str:
+    """One turn of the hold loop: where the caller stands, music, then the next turn."""
+    prompts = prompts_for(language)
+    if position is not None and expected_wait_seconds is not None:
+        minutes = expected_minutes(expected_wait_seconds)
+        text = prompts.position.format(position=position, minutes=minutes)
+    else:
+        text = prompts.please_hold
+    return render(say(text, say_language(language)), play(music_url), redirect(hold_url))
+
+
+def music_until_bridged(music_url: str, hold_url: str) -> str:
+    """An agent has the call; the bridge replaces this loop through the provider's API."""
+    return render(play(music_url), redirect(hold_url))
+
+
+def not_in_service() -> str:
+    """For a number we do not serve we know no language: both."""
+    return render(
+        say(CHINESE.not_in_service, "zh-CN"), say(ENGLISH.not_in_service, "en-US"), hangup()
+    )
+
+
+def closed(language: str, action: str, voicemail_url: str, *, caller_known: bool) -> str:
+    """The queue is closed: take a message, promise a callback, or just say so."""
+    prompts, lang = prompts_for(language), say_language(language)
+    if action == "voicemail":
+        return render(
+            say(prompts.closed_voicemail, lang),
+            record(voicemail_url),
+            say(prompts.no_message, lang),
+            hangup(),
+        )
+    if action == "callback" and caller_known:
+        return render(say(prompts.closed_callback, lang), hangup())
+    return render(say(prompts.closed, lang), hangup())
+
+
+def voicemail_received(language: str, *, recorded: bool) -> str:
+    prompts = prompts_for(language)
+    text = prompts.message_thanks if recorded else prompts.no_message
+    return render(say(text, say_language(language)), hangup())
+
+
+def goodbye() -> str:
+    return render(hangup())
