@@ -9,7 +9,8 @@ Contacts arrive where agents are: 90% pick a random agent and one of the queues 
 channels it can serve (so the waiting contacts really compete for agents), 10% pick any
 queue and channel (some of those find no agent at all and just wait).
 
-    .venv/bin/python bench/routing_core.py [--sizes 1000 10000 100000] [--events 60000]
+    .venv/bin/python bench/routing_core.py [--sizes 1000 10000 100000] [--waiting 5000]
+                                           [--events 60000]
 """
 
 from __future__ import annotations
@@ -125,8 +126,8 @@ class Stream:
             self.send(OfferAccepted(contact, agent))
 
 
-def fill(stream: Stream, n_agents: int) -> None:
-    """Log agents in and enqueue contacts until 5,000 wait with every workable agent busy."""
+def fill(stream: Stream, n_agents: int, waiting: int) -> None:
+    """Log agents in and enqueue contacts until ``waiting`` wait with every workable agent busy."""
     queues = stream.engine.config.queues
     for i in range(n_agents):
         login = make_agent(stream.rng, f"a{i}")
@@ -139,12 +140,8 @@ def fill(stream: Stream, n_agents: int) -> None:
                 for channel in login.capacity
             ]
         )
-    waiting = 0
-    while waiting < WAITING:
-        offers = stream.offers
+    while stream.next_contact - stream.offers < waiting:  # every offer here is accepted
         stream.send(stream.new_contact())
-        if stream.offers == offers:
-            waiting += 1
         stream.accept_pending()
 
 
@@ -180,12 +177,12 @@ def run_stream(stream: Stream, n_events: int) -> list[float]:
     return latencies
 
 
-def bench(n_agents: int, n_events: int, seed: int) -> dict[str, float]:
+def bench(n_agents: int, n_waiting: int, n_events: int, seed: int) -> dict[str, float]:
     rng = random.Random(seed)
     engine = RoutingEngine(make_config(rng))
     stream = Stream(engine, rng)
     t0 = time.perf_counter()
-    fill(stream, n_agents)
+    fill(stream, n_agents, n_waiting)
     setup = time.perf_counter() - t0
     waiting = len(engine.waiting_contacts(now=stream.now))
     stream.decisions = stream.offers = 0
@@ -213,6 +210,7 @@ def bench(n_agents: int, n_events: int, seed: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    parser.add_argument("--waiting", type=int, default=WAITING)
     parser.add_argument("--events", type=int, default=60_000)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
@@ -223,7 +221,7 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     for size in args.sizes:
-        r = bench(size, args.events, args.seed)
+        r = bench(size, args.waiting, args.events, args.seed)
         print(
             f"{r['agents']:>8,.0f} {r['waiting']:>8,.0f} {r['events'] / r['elapsed']:>10,.0f}"
             f" {r['decisions'] / r['elapsed']:>12,.0f} {r['offers'] / r['elapsed']:>10,.0f}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any, TypeVar
 
 import pytest
 
@@ -22,6 +23,7 @@ from app.routing.core import (
     ContactStatus,
     ContactTransferred,
     ContactUpdated,
+    ContactView,
     Decision,
     Escalated,
     EscalationStep,
@@ -44,10 +46,11 @@ from app.routing.core import (
 )
 
 EN2 = (SkillRequirement("en", 2),)
+D = TypeVar("D")
 
 
-def config(*queues: QueueConfig, **kwargs: object) -> RoutingConfig:
-    return RoutingConfig(queues={q.name: q for q in queues}, **kwargs)  # type: ignore[arg-type]
+def config(*queues: QueueConfig, **kwargs: Any) -> RoutingConfig:
+    return RoutingConfig(queues={q.name: q for q in queues}, **kwargs)
 
 
 class Harness:
@@ -77,12 +80,17 @@ class Harness:
         )
 
     def enqueue(
-        self, contact_id: str, queue: str = "q", channel: str = "voice", **kwargs: object
+        self,
+        contact_id: str,
+        queue: str = "q",
+        channel: str = "voice",
+        at: float | None = None,
+        arrived_at: float | None = None,
+        **kwargs: Any,
     ) -> list[Decision]:
-        at = kwargs.pop("at", None)
-        arrived = kwargs.pop("arrived_at", at if at is not None else self.now)
-        event = ContactEnqueued(contact_id, queue, channel, arrived_at=arrived, **kwargs)  # type: ignore[arg-type]
-        return self(event, at)  # type: ignore[arg-type]
+        if arrived_at is None:
+            arrived_at = at if at is not None else self.now
+        return self(ContactEnqueued(contact_id, queue, channel, arrived_at, **kwargs), at)
 
     def tick(self, at: float) -> list[Decision]:
         return self(Tick(), at)
@@ -97,8 +105,18 @@ def offers(decisions: Iterable[Decision]) -> list[tuple[str, str]]:
     return [(d.contact_id, d.agent_id) for d in decisions if isinstance(d, Offer)]
 
 
-def of_type(decisions: Iterable[Decision], kind: type) -> list[Decision]:
+def of_type(decisions: Iterable[Decision], kind: type[D]) -> list[D]:
     return [d for d in decisions if isinstance(d, kind)]
+
+
+def first_offer(decisions: Iterable[Decision]) -> Offer:
+    return of_type(decisions, Offer)[0]
+
+
+def contact(h: Harness, contact_id: str) -> ContactView:
+    view = h.engine.contact_view(contact_id)
+    assert view is not None
+    return view
 
 
 def busy(h: Harness, *agent_ids: str) -> None:
@@ -210,10 +228,10 @@ def test_preferred_agent_gets_the_contact_while_the_window_runs() -> None:
     h.login("a2", at=0)
     busy(h, "a2")
     assert offers(h.enqueue("c1", at=1, preferred_agent_id="a2")) == []  # a1 free but not her
-    assert h.engine.contact_view("c1").pinned_to == "a2"  # type: ignore[union-attr]
+    assert contact(h, "c1").pinned_to == "a2"
     decisions = ready(h, "a2", at=10)
     assert offers(decisions) == [("c1", "a2")]
-    assert decisions[0].trace.rule == "preferred agent"  # type: ignore[union-attr]
+    assert first_offer(decisions).trace.rule == "preferred agent"
 
 
 def test_preferred_agent_eligible_at_arrival_gets_it_immediately() -> None:
@@ -277,7 +295,7 @@ def test_escalation_steps_widen_requirements_in_order() -> None:
     assert offers(decisions) == []  # en is no longer required, fr is
     decisions = ready(h, "fr_only", at=97)
     assert offers(decisions) == [("c1", "fr_only")]
-    assert decisions[0].trace.step == 3  # type: ignore[union-attr]
+    assert first_offer(decisions).trace.step == 3
 
 
 def test_escalation_step_makes_a_waiting_contact_matchable_at_once() -> None:
@@ -310,7 +328,7 @@ def test_steps_count_from_entering_the_queue_and_several_fire_on_one_tick() -> N
     assert h.engine.next_timer() == 110
     decisions = h.tick(200)
     assert [type(d) for d in decisions] == [Escalated, StepActionDue, Escalated]
-    assert h.engine.contact_view("c1").step == 2  # type: ignore[union-attr]
+    assert contact(h, "c1").step == 2
 
 
 # ------------------------------------------------------------------ capacity
@@ -546,7 +564,7 @@ def test_transfer_to_a_named_agent_then_back_to_the_queue_on_reject() -> None:
     assert offers(decisions) == []  # a3 is free, but it is a2's
     decisions = ready(h, "a2", at=4)
     assert offers(decisions) == [("c1", "a2")]
-    assert decisions[0].trace.rule == "transferred to agent"  # type: ignore[union-attr]
+    assert first_offer(decisions).trace.rule == "transferred to agent"
     decisions = h(OfferRejected("c1", "a2"), 5)
     assert decisions[:2] == [
         OfferWithdrawn("c1", "a2", "rejected"),
@@ -694,7 +712,7 @@ def test_offer_trace_explains_the_choice() -> None:
     busy(h, "away")
     decisions = h.enqueue("c1", at=5)
     (offer,) = of_type(decisions, Offer)
-    trace = offer.trace  # type: ignore[attr-defined]
+    trace = offer.trace
     assert (trace.queue, trace.strategy, trace.step) == ("q", Strategy.LONGEST_IDLE, 0)
     assert trace.rule == "longest idle among eligible"
     assert trace.requirements == EN2
@@ -718,8 +736,8 @@ def test_trace_names_agents_that_rejected_recently_and_the_freed_agent_rule() ->
     assert offers(decisions) == []
     h(ContactEnded("c2"), 5)
     (offer,) = of_type(h(WrapUpEnded("a2"), 6), Offer)
-    trace = offer.trace  # type: ignore[attr-defined]
-    assert (offer.contact_id, offer.agent_id) == ("c1", "a2")  # type: ignore[attr-defined]
+    trace = offer.trace
+    assert (offer.contact_id, offer.agent_id) == ("c1", "a2")
     assert trace.rule == "agent became free: best waiting contact"
     assert [(c.agent_id, c.skipped_because) for c in trace.candidates] == [
         ("a2", None),
@@ -784,11 +802,14 @@ def test_next_timer_is_none_when_nothing_is_pending() -> None:
 
 
 def test_many_one_off_requirement_sets_do_not_pile_up() -> None:
-    h = Harness(config(QueueConfig("q", EN2)))
-    h.login("a1", {f"s{i}": 1 for i in range(1200)}, {"chat": 1}, at=0)
+    engine = RoutingEngine(config(QueueConfig("q", EN2)))
+    engine.handle(AgentLoggedIn("a1", {f"s{i}": 1 for i in range(1200)}, {"chat": 1}), 0)
     for i in range(1200):
-        h.enqueue(f"c{i}", channel="chat", at=i, skills=(SkillRequirement(f"s{i}", 1),))
-        h.serve(f"c{i}", "a1")
-        h(WrapUpEnded("a1"))
-    assert len(h.engine._groups) <= 512
-    assert len(h.engine._agents["a1"].groups) <= 512
+        skills = (SkillRequirement(f"s{i}", 1),)
+        engine.handle(ContactEnqueued(f"c{i}", "q", "chat", i, skills=skills), i)
+        engine.handle(OfferAccepted(f"c{i}", "a1"), i)
+        engine.handle(ContactEnded(f"c{i}"), i)
+        engine.handle(WrapUpEnded("a1"), i)
+    assert len(engine._groups) <= 512
+    assert len(engine._agents["a1"].groups) <= 512
+    engine.check_invariants()

@@ -482,9 +482,9 @@ class RoutingMachine(RuleBasedStateMachine):
             assert view.step == c.step
         assert {v.agent_id for v in self.engine.agents()} == self.agents.keys()
         for agent_id, a in self.agents.items():
-            view = self.engine.agent_view(agent_id)
-            assert set(itertools.chain(*view.offered.values())) == a.offers
-            assert set(itertools.chain(*view.assigned.values())) == a.assigned
+            agent_view = self.engine.agent_view(agent_id)
+            assert set(itertools.chain(*agent_view.offered.values())) == a.offers
+            assert set(itertools.chain(*agent_view.assigned.values())) == a.assigned
 
     @invariant()
     def work_is_conserved(self) -> None:
@@ -513,7 +513,7 @@ class RoutingMachine(RuleBasedStateMachine):
         return sorted(c.id for c in self.contacts.values() if c.status in statuses)
 
     @initialize(staff=st.lists(st.tuples(AGENT_SKILLS, CAPACITY, AGENT_QUEUES), max_size=4))
-    def staff(self, staff) -> None:
+    def staff(self, staff: list[tuple[dict[str, int], dict[str, int], tuple[str, ...]]]) -> None:
         for agent_id, (skills, capacity, queues) in zip(AGENTS, staff, strict=False):
             self.send(AgentLoggedIn(agent_id, skills, capacity, queues), 0.0)
 
@@ -522,7 +522,7 @@ class RoutingMachine(RuleBasedStateMachine):
         kind=st.sampled_from(("login", "login", "logout", "skills", "capacity", "config")),
         dt=DT,
     )
-    def administer(self, data, kind, dt) -> None:
+    def administer(self, data: st.DataObject, kind: str, dt: float) -> None:
         """Rarer changes, folded into one rule so they do not crowd out the contact flow."""
         draw = data.draw
         if kind == "config":
@@ -558,7 +558,7 @@ class RoutingMachine(RuleBasedStateMachine):
         ),
         dt=DT,
     )
-    def change_state(self, data, state, dt) -> None:
+    def change_state(self, data: st.DataObject, state: AgentState, dt: float) -> None:
         agent_id = data.draw(st.sampled_from(sorted(self.agents)))
         reason = None if state is AgentState.AVAILABLE else "break"
         self.send(AgentStateChanged(agent_id, state, reason), dt)
@@ -573,7 +573,17 @@ class RoutingMachine(RuleBasedStateMachine):
         waited=st.sampled_from((0.0, 5.0, 30.0)),
         dt=DT,
     )
-    def enqueue(self, queue, channel, priority, tier, pref, skills, waited, dt) -> None:
+    def enqueue(
+        self,
+        queue: str,
+        channel: str,
+        priority: int | None,
+        tier: str | None,
+        pref: str | None,
+        skills: tuple[SkillRequirement, ...] | None,
+        waited: float,
+        dt: float,
+    ) -> None:
         contact_id = f"c{next(self.ids)}"
         arrived = self.now + dt - waited
         event = ContactEnqueued(contact_id, queue, channel, arrived, priority, skills, tier, pref)
@@ -588,7 +598,15 @@ class RoutingMachine(RuleBasedStateMachine):
         queue=st.none() | st.sampled_from(QUEUES),
         dt=DT,
     )
-    def update_or_abandon(self, data, abandon, priority, skills, queue, dt) -> None:
+    def update_or_abandon(
+        self,
+        data: st.DataObject,
+        abandon: bool,
+        priority: int | None,
+        skills: tuple[SkillRequirement, ...] | None,
+        queue: str | None,
+        dt: float,
+    ) -> None:
         ids = self.contact_ids(ContactStatus.WAITING, ContactStatus.OFFERED)
         contact_id = data.draw(st.sampled_from(ids))
         if abandon:
@@ -598,7 +616,7 @@ class RoutingMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: self.contact_ids(ContactStatus.OFFERED))
     @rule(data=st.data(), accept=st.sampled_from((True, True, True, False)), dt=DT)
-    def answer_offer(self, data, accept, dt) -> None:
+    def answer_offer(self, data: st.DataObject, accept: bool, dt: float) -> None:
         c = self.contacts[data.draw(st.sampled_from(self.contact_ids(ContactStatus.OFFERED)))]
         event = OfferAccepted if accept else OfferRejected
         self.send(event(c.id, c.agent or ""), dt)
@@ -611,7 +629,9 @@ class RoutingMachine(RuleBasedStateMachine):
         to_agent=st.booleans(),
         dt=DT,
     )
-    def end_or_transfer(self, data, transfer, to_queue, to_agent, dt) -> None:
+    def end_or_transfer(
+        self, data: st.DataObject, transfer: bool, to_queue: str | None, to_agent: bool, dt: float
+    ) -> None:
         contact_id = data.draw(st.sampled_from(self.contact_ids(ContactStatus.ASSIGNED)))
         if not transfer:
             self.send(ContactEnded(contact_id), dt)
@@ -623,11 +643,11 @@ class RoutingMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: any(a.wrap_until is not None for a in self.agents.values()))
     @rule(data=st.data(), dt=DT)
-    def wrap_up_ended(self, data, dt) -> None:
+    def wrap_up_ended(self, data: st.DataObject, dt: float) -> None:
         self.send(WrapUpEnded(data.draw(st.sampled_from(sorted(self.agents)))), dt)
 
     @rule(dt=st.sampled_from((None, None, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)))
-    def time_passes(self, dt) -> None:
+    def time_passes(self, dt: float | None) -> None:
         """A tick after some time, or exactly at the engine's next timer (``None``)."""
         if dt is None:
             due = self.engine.next_timer()
@@ -638,7 +658,7 @@ class RoutingMachine(RuleBasedStateMachine):
         self.send(Tick(), dt)
 
     @rule(data=st.data())
-    def nonsense_is_refused_without_side_effects(self, data) -> None:
+    def nonsense_is_refused_without_side_effects(self, data: st.DataObject) -> None:
         event = data.draw(st.sampled_from(self.nonsense()))
         before = self.snapshot()
         try:
@@ -687,7 +707,7 @@ class RoutingMachine(RuleBasedStateMachine):
 
 
 RoutingMachine.TestCase.settings = settings(
-    max_examples=150,
+    max_examples=200,
     stateful_step_count=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
