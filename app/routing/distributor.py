@@ -350,12 +350,13 @@ class Distributor:
     async def _mark_processed(self, session: AsyncSession, batch: _Batch, now: float) -> None:
         if not batch.rows:
             return
+        processed_at = at(now)
         await session.execute(
             update(RoutingInbox),
             [
                 {
                     "id": row.id,
-                    "processed_at": at(now),
+                    "processed_at": processed_at,
                     "result": batch.results[row.id],
                 }
                 for row in batch.rows

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,10 +36,17 @@ def requirements_json(requirements: tuple[core.SkillRequirement, ...]) -> list[d
 
 
 def trace_json(trace: core.DecisionTrace) -> dict[str, Any]:
-    data = asdict(trace)
-    data["strategy"] = trace.strategy.value
-    data["requirements"] = requirements_json(trace.requirements)
-    return data
+    return {
+        "queue": trace.queue,
+        "strategy": trace.strategy.value,
+        "step": trace.step,
+        "rule": trace.rule,
+        "requirements": requirements_json(trace.requirements),
+        "candidates": [
+            {"agent_id": c.agent_id, "score": c.score, "skipped_because": c.skipped_because}
+            for c in trace.candidates
+        ],
+    }
 
 
 class DecisionWriter:
@@ -85,13 +91,13 @@ class DecisionWriter:
                     state="offered",
                     agent_id=int(agent_id),
                     offered_at=self.when,
-                    offer_deadline=at(deadline),
+                    offer_deadline=(until := at(deadline)),
                 )
                 self.event(
                     "contact.offered",
                     contact_id=contact_id,
                     agent_id=agent_id,
-                    payload={"deadline": at(deadline).isoformat(), "trace": trace_json(trace)},
+                    payload={"deadline": until.isoformat(), "trace": trace_json(trace)},
                 )
             case core.OfferWithdrawn(contact_id, agent_id, reason):
                 if reason not in ("abandoned", "transferred"):

@@ -40,7 +40,7 @@ from app.channels.chat.protocol import (
 from app.channels.chat.runtime import ChatRuntime
 from app.config import Settings
 from app.errors import AppError
-from app.routing.core.model import ContactStatus
+from app.routing.core.model import ContactStatus, QueuePosition
 
 log = structlog.get_logger(__name__)
 
@@ -85,7 +85,9 @@ class VisitorSocket:
         async with self.runtime.db.sessionmaker() as session:
             chat = await service.authenticate(session, hello.session_id, hello.token)
         if chat is None:
-            await self._send(ErrorFrame(code="unauthorized", message="Unknown session or wrong token.").frame())
+            await self._send(
+                ErrorFrame(code="unauthorized", message="Unknown session or wrong token.").frame()
+            )
             return CLOSE_UNAUTHORIZED
         self.contact_id = chat.contact_id
         self.runtime.visitor_connected(chat.id)
@@ -109,7 +111,9 @@ class VisitorSocket:
             return CLOSE_UNAUTHORIZED
         if not isinstance(frame, Hello):
             await self._send(
-                ErrorFrame(code="hello_required", message="The first message must be hello.").frame()
+                ErrorFrame(
+                    code="hello_required", message="The first message must be hello."
+                ).frame()
             )
             return CLOSE_UNAUTHORIZED
         return frame
@@ -119,7 +123,9 @@ class VisitorSocket:
     async def _attached(self, last_seq: int) -> int:
         bus = self.runtime.bus
         async with AsyncExitStack() as stack:
-            transcript = await stack.enter_async_context(bus.subscribe(service.chat_topic(self.contact_id)))
+            transcript = await stack.enter_async_context(
+                bus.subscribe(service.chat_topic(self.contact_id))
+            )
             routed = await stack.enter_async_context(bus.subscribe(f"contact:{self.contact_id}"))
             line = await stack.enter_async_context(bus.subscribe("routing"))
             if await self._catch_up(last_seq):
@@ -162,9 +168,7 @@ class VisitorSocket:
         if error is None:
             return task.result()
         if not _is_disconnect(error):
-            log.error(
-                "chat_socket_failed", contact_id=self.contact_id, error=type(error).__name__
-            )
+            log.error("chat_socket_failed", contact_id=self.contact_id, error=type(error).__name__)
         return CLOSE_ERROR
 
     # ------------------------------------------------------------------ visitor -> server
@@ -172,9 +176,7 @@ class VisitorSocket:
     async def _read_loop(self) -> int:
         while True:
             try:
-                event = await asyncio.wait_for(
-                    self.ws.receive(), self.runtime.idle_timeout_seconds
-                )
+                event = await asyncio.wait_for(self.ws.receive(), self.runtime.idle_timeout_seconds)
             except TimeoutError:
                 message = "Nothing heard from you for a while: send ping to stay connected."
                 await self._send(ErrorFrame(code="idle_timeout", message=message).frame())
@@ -328,13 +330,13 @@ class VisitorSocket:
         while True:
             found = self.runtime.position(self.contact_id)
             now = time.monotonic()
-            if found is not None and found.status is ContactStatus.WAITING:
-                if last is None or last[0] != found.position or now - last[1] >= interval:
-                    expected = round(found.expected_wait_seconds, 1)
-                    await self._send(
-                        Position(position=found.position, expected_wait_seconds=expected).frame()
-                    )
-                    last = (found.position, now)
+            if _position_due(found, last, now, interval):
+                assert found is not None
+                expected = round(found.expected_wait_seconds, 1)
+                await self._send(
+                    Position(position=found.position, expected_wait_seconds=expected).frame()
+                )
+                last = (found.position, now)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(line.get(), interval)
                 await asyncio.sleep(POSITION_COALESCE_SECONDS)  # one update for a burst
@@ -344,6 +346,14 @@ class VisitorSocket:
     async def _send(self, frame: dict[str, Any]) -> None:
         async with self._send_lock:
             await self.ws.send_json(frame)
+
+
+def _position_due(
+    found: QueuePosition | None, last: tuple[int, float] | None, now: float, interval: float
+) -> bool:
+    if found is None or found.status is not ContactStatus.WAITING:
+        return False
+    return last is None or last[0] != found.position or now - last[1] >= interval
 
 
 def _is_disconnect(error: BaseException) -> bool:

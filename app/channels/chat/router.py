@@ -57,7 +57,7 @@ async def start_session(
             contact_id=started.contact_id,
             position=None,
             expected_wait_seconds=None,
-            closed_action=started.closed_action,  # type: ignore[arg-type]
+            closed_action=started.closed_action,
             ended=True,
         )
     runtime.expect_visitor(started.session_id, started.contact_id)
@@ -99,8 +99,8 @@ async def visitor_socket(websocket: WebSocket) -> None:
 def _message_out(message: Message) -> MessageOut:
     return MessageOut(
         seq=message.seq,
-        direction=message.direction,  # type: ignore[arg-type]
-        author=message.author,  # type: ignore[arg-type]
+        direction=message.direction,
+        author=message.author,
         text=message.body,
         agent_id=message.agent_id,
         agent_name=message.meta.get("agent_name"),

@@ -159,7 +159,9 @@ class ChatRuntime:
                 if await service.end_if_visitor_gone(session, contact_id):
                     log.info("chat_assigned_after_visitor_left", contact_id=contact_id)
         except Exception as exc:  # e.g. a chat contact created through the generic API
-            log.warning("chat_assignment_check_failed", contact_id=contact_id, error=type(exc).__name__)
+            log.warning(
+                "chat_assignment_check_failed", contact_id=contact_id, error=type(exc).__name__
+            )
 
 
 def chat_runtime(app: FastAPI) -> ChatRuntime:

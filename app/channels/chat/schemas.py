@@ -31,12 +31,15 @@ class SessionCreate(BaseModel):
         },
     )
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = (
-        None
-    )
+    name: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+        | None
+    ) = None
     email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)] | None = None
     language: Language | None = None
-    page_url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    page_url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = (
+        None
+    )
     widget: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320)
     ] = "default"

@@ -74,7 +74,9 @@ def token_matches(chat: ChatSession | None, token: str) -> bool:
     return hmac.compare_digest(expected, hash_token(token)) and chat is not None
 
 
-async def authenticate(session: AsyncSession, session_id: uuid.UUID, token: str) -> ChatSession | None:
+async def authenticate(
+    session: AsyncSession, session_id: uuid.UUID, token: str
+) -> ChatSession | None:
     chat = await session.get(ChatSession, session_id)
     return chat if token_matches(chat, token) else None
 
@@ -367,11 +369,15 @@ def _may_read(contact: Contact, user: User) -> None:
         raise Forbidden(f"Contact {contact.id} is not yours.", details={"contact_id": contact.id})
 
 
-def _may_act(contact: Contact, user: User) -> None:
-    """The agent assigned to the chat, or a supervisor, may write to it and end it."""
+def _may_see_chat(contact: Contact, user: User) -> None:
     if contact.channel != "chat":
         raise Conflict(f"Contact {contact.id} is not a chat.", code="not_a_chat")
     _may_read(contact, user)
+
+
+def _may_act(contact: Contact, user: User) -> None:
+    """The agent assigned to the chat, or a supervisor, may write to it and end it."""
+    _may_see_chat(contact, user)
     if not _is_supervisor(user) and contact.state != "assigned":
         raise Conflict(
             f"Contact {contact.id} is {contact.state}, not assigned.",
@@ -402,7 +408,7 @@ async def post_agent_message(
     """The agent's message, pushed to the visitor once stored; (message, was a duplicate)."""
     check_length(text, max_chars)
     contact = await _lock_contact(session, contact_id)
-    _may_act(contact, user)
+    _may_see_chat(contact, user)
     if client_id is not None:
         earlier = await _by_client_id(session, contact_id, "agent", client_id)
         if earlier is not None:
@@ -410,6 +416,7 @@ async def post_agent_message(
     chat = await _chat_of(session, contact_id)
     if chat is None or chat.ended_at is not None or contact.state not in LIVE_STATES:
         raise ChatEnded("This chat has ended.")
+    _may_act(contact, user)
     meta: dict[str, Any] = {"agent_name": user.display_name}
     if client_id is not None:
         meta["client_id"] = client_id
@@ -471,12 +478,14 @@ async def end_chat(
     """
     contact = await _lock_contact(session, contact_id)
     if user is not None:
-        _may_act(contact, user)
+        _may_see_chat(contact, user)
     chat = await _chat_of(session, contact_id)
     if chat is None:
         raise Conflict(f"Contact {contact_id} is not a web chat.", code="not_a_chat")
     if chat.ended_at is not None:
         return EndOutcome(contact_id, chat.ended_at, _ended_by(chat), "none", already=True)
+    if user is not None:
+        _may_act(contact, user)
     if only_while_waiting and contact.state not in WAITING_STATES:
         return None
     routed = await _leave_routing(session, contact, None if user is None else user.id)
@@ -562,7 +571,9 @@ async def end_if_visitor_gone(session: AsyncSession, contact_id: int) -> bool:
 
 
 async def last_seq(session: AsyncSession, contact_id: int) -> int:
-    last = await session.scalar(select(func.max(Message.seq)).where(Message.contact_id == contact_id))
+    last = await session.scalar(
+        select(func.max(Message.seq)).where(Message.contact_id == contact_id)
+    )
     return int(last or 0)
 
 

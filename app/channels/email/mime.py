@@ -17,7 +17,6 @@ import email.message
 import email.policy
 import email.utils
 import hashlib
-import html
 import mimetypes
 import re
 import urllib.parse
@@ -220,9 +219,10 @@ def html_to_text(markup: str) -> str:
     extractor = _TextExtractor()
     extractor.feed(markup)
     extractor.close()
-    lines = (re.sub(r"[ \t\r\f\v\u00a0]+", " ", line).strip() for line in "".join(
-        extractor.parts
-    ).split("\n"))
+    lines = (
+        re.sub(r"[ \t\r\f\v\u00a0]+", " ", line).strip()
+        for line in "".join(extractor.parts).split("\n")
+    )
     text = "\n".join(lines)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
@@ -463,7 +463,7 @@ class _Collector:
             raise AttachmentTooLarge(name, len(content), self.max_attachment_bytes)
         content_id = _content_id(part)
         disposition = part.get_content_disposition()
-        inline = content_id is not None and disposition != "attachment" or (
+        inline = (content_id is not None and disposition != "attachment") or (
             disposition == "inline" and part.get_content_maintype() == "image"
         )
         self.attachments.append(
@@ -647,9 +647,5 @@ def build_email(outgoing: OutgoingEmail) -> EmailMessage:
 
 def quote_filename(name: str) -> str:
     """A Content-Disposition value any browser reads, for any file name (RFC 6266)."""
-    fallback = re.sub(r'[^A-Za-z0-9._ -]', "_", name) or "attachment"
+    fallback = re.sub(r"[^A-Za-z0-9._ -]", "_", name) or "attachment"
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{urllib.parse.quote(name)}"
-
-
-def escape(text: str) -> str:
-    return html.escape(text)

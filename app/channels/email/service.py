@@ -593,6 +593,7 @@ async def queue_reply(
     session.add(outbound)
     await session.flush()
     await session.refresh(outbound)
+    await session.refresh(message)
     record(
         session,
         "email.reply_queued",
