@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     twilio_api_base_url: str = Field(
         default="https://api.twilio.com", description="Provider REST API (a fake one in tests)."
     )
+    voice_hold_music_url: str = Field(
+        default="http://com.twilio.sounds.music.s3.amazonaws.com/MARKOVICHAMP-Borghestral.mp3",
+        description="Played to callers waiting in line.",
+    )
     cti_secret: SecretStr | None = Field(default=None, description="HMAC key of the CTI API.")
     cti_command_url: str | None = Field(default=None, description="Where commands to the PBX go.")
     # --- email

@@ -159,15 +159,14 @@ async def _ended(
     recording = event.data.get("recording_url")
     if isinstance(recording, str) and recording.startswith(("http://", "https://")):
         contact.recording_url = recording[:2000]
-    changes: dict[str, Any] = {"ended_at": event.timestamp.isoformat()}
-    if isinstance(duration, int | float) and not isinstance(duration, bool) and duration >= 0:
-        changes["duration_seconds"] = duration
     effect = None
     ignored = "already_ended" if ended else None
     if not ended:
-        changes["status"] = ENDED
+        changes: dict[str, Any] = {"status": ENDED, "ended_at": event.timestamp.isoformat()}
+        if isinstance(duration, int | float) and not isinstance(duration, bool) and duration >= 0:
+            changes["duration_seconds"] = duration
+        update_call_info(contact, **changes)
         effect = await end_call(session, contact)
-    update_call_info(contact, **changes)
     record(
         session,
         "call.ended",

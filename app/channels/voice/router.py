@@ -26,7 +26,6 @@ from app.channels.voice.schemas import (
     TwilioStatus,
 )
 from app.channels.voice.twilio_signature import signature_matches
-from app.channels.voice.twiml import DEFAULT_HOLD_MUSIC_URL
 from app.config import Settings
 from app.dependencies import SessionDep, SettingsDep
 from app.errors import AppError, Forbidden, InvalidInput
@@ -112,7 +111,7 @@ def validated(model: type[Model], data: Any) -> Model:
 
 
 def _urls(settings: Settings) -> twilio.Urls:
-    music = getattr(settings, "voice_hold_music_url", None) or DEFAULT_HOLD_MUSIC_URL
+    music = settings.voice_hold_music_url
     return twilio.Urls(base=settings.public_base_url, hold_music=str(music))
 
 

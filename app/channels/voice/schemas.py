@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
@@ -110,7 +109,7 @@ _DIGITS = re.compile(r"^[0-9*#A-Da-d]{1,64}$")
 _CONDITIONAL_REQUIREMENTS: list[dict[str, Any]] = [
     {
         "if": {"properties": {"type": {"const": "call.offered"}}},
-        "then": {"required": ["to"]},
+        "then": {"required": ["to"], "properties": {"to": {"type": "string", "minLength": 1}}},
     },
     {
         "if": {"properties": {"type": {"const": "dtmf"}}},
@@ -139,8 +138,20 @@ _CONDITIONAL_REQUIREMENTS: list[dict[str, Any]] = [
 ]
 
 
+_EXAMPLE = {
+    "id": "evt-000123",
+    "type": "call.offered",
+    "call_id": "pbx-call-98765",
+    "timestamp": "2025-01-06T09:30:00+08:00",
+    "from": "+8613800138000",
+    "to": "+864008001234",
+    "data": {},
+}
+
+
 def _schema_extra(schema: dict[str, Any]) -> None:
     schema["allOf"] = _CONDITIONAL_REQUIREMENTS
+    schema["examples"] = [_EXAMPLE]
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
 
 
@@ -214,7 +225,3 @@ class CtiAck(BaseModel):
         default=None,
         description="call.offered to a closed queue: voicemail, callback or message.",
     )
-
-
-def event_time(value: datetime) -> str:
-    return value.isoformat()

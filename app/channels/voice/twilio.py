@@ -74,7 +74,7 @@ async def incoming_call(session: AsyncSession, call: TwilioCall, urls: Urls, reg
         return twiml.not_in_service()
     key = f"call:{call.call_sid}"
     if not await claim_event(session, PROVIDER, key, None):
-        return await _answer_again(session, call.call_sid, entry, urls)
+        return await _answer_again(session, call.call_sid, entry, urls, region)
     started = await start_call(
         session,
         IncomingCall(
@@ -96,7 +96,11 @@ async def incoming_call(session: AsyncSession, call: TwilioCall, urls: Urls, reg
         closed_action=started.closed_action,
     )
     return _answer(
-        started.contact_id, entry, started.closed_action, urls, caller_known=bool(call.caller)
+        started.contact_id,
+        entry,
+        started.closed_action,
+        urls,
+        caller_known=e164(call.caller, region) is not None,
     )
 
 
@@ -115,7 +119,9 @@ def _answer(
     return twiml.greeting_then_hold(entry.language, entry.greeting, urls.hold(contact_id))
 
 
-async def _answer_again(session: AsyncSession, call_sid: str, entry: CallEntry, urls: Urls) -> str:
+async def _answer_again(
+    session: AsyncSession, call_sid: str, entry: CallEntry, urls: Urls, region: str
+) -> str:
     """A retried webhook: the same answer as the first time, nothing new stored."""
     contact = await find_call(session, PROVIDER, call_sid)
     if contact is None:  # the first attempt stored nothing, so there is nothing to resume
@@ -129,7 +135,7 @@ async def _answer_again(session: AsyncSession, call_sid: str, entry: CallEntry, 
         served,
         closed_action if isinstance(closed_action, str) else None,
         urls,
-        caller_known=bool(contact.from_address),
+        caller_known=e164(contact.from_address, region) is not None,
     )
 
 

@@ -1,0 +1,200 @@
+"""The generic CTI API through the running app: signed events in, signed commands out."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from app.channels.voice.cti_signature import verify
+from tests.channels.voice.conftest import (
+    CALLER,
+    CTI_SECRET,
+    NUMBER,
+    CtiSide,
+    FakeProvider,
+    Recorded,
+    contact_row,
+    events_of,
+    stored,
+)
+from tests.routing_service.conftest import Center, eventually
+
+T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+CALL_ID = "pbx-call-1"
+
+
+def event(event_id: str, kind: str, seconds: float = 0, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": event_id,
+        "type": kind,
+        "call_id": CALL_ID,
+        "timestamp": (T0 + timedelta(seconds=seconds)).isoformat(),
+        **extra,
+    }
+
+
+def offered(event_id: str = "e-offered", **extra: Any) -> dict[str, Any]:
+    return event(event_id, "call.offered", **{"from": CALLER, "to": NUMBER, **extra})
+
+
+async def send_ok(pbx: CtiSide, body: dict[str, Any]) -> dict[str, Any]:
+    response = await pbx.send(body)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+async def test_cti_call_flow_with_bridge_command_hold_time_and_recording(
+    voice_app: FastAPI, center: Center, pbx: CtiSide, fake_provider: FakeProvider
+) -> None:
+    await center.agent("li.na", {"support": 3})
+    await center.available("li.na")
+    ack = await send_ok(pbx, offered())
+    assert ack["duplicate"] is False
+    assert ack["closed_action"] is None
+    contact_id = ack["contact_id"]
+    contact = await center.get(contact_id)
+    assert (contact["provider"], contact["provider_ref"]) == ("cti", CALL_ID)
+
+    await center.wait_state(contact_id, "offered", "li.na")
+    assert (await center.act("li.na", contact_id, "accept")).status_code == 200
+
+    async def command() -> Recorded | None:
+        return fake_provider.requests[0] if fake_provider.requests else None
+
+    sent: Recorded = await eventually(command)
+    assert sent.path == "/cti/commands"
+    verify(CTI_SECRET, sent.headers["x-cti-signature"], sent.body, now=time.time())
+    body = sent.json()
+    assert body["type"] == "bridge"
+    assert body["call_id"] == CALL_ID
+    assert body["contact_id"] == contact_id
+    assert body["agent"] == {"id": center.id("li.na"), "username": "li.na"}
+
+    await send_ok(pbx, event("e-answered", "call.answered", 5))
+    await send_ok(pbx, event("e-resumed-1", "call.resumed", 25))  # before its hold: reordered
+    await send_ok(pbx, event("e-held-1", "call.held", 10))
+    await send_ok(pbx, event("e-dtmf", "dtmf", 30, data={"digits": "12#"}))
+    await send_ok(pbx, event("e-pin", "dtmf", 31, data={"digits": "4321", "sensitive": True}))
+    await send_ok(pbx, event("e-held-2", "call.held", 40))
+    ended = await send_ok(pbx, event("e-ended", "call.ended", 60, data={"duration": 55}))
+    assert ended["ignored"] is None
+    ready = event("e-rec", "recording.ready", 70, data={"url": "https://pbx.test/rec/1.wav"})
+    await send_ok(pbx, ready)
+
+    contact = await center.wait_state(contact_id, "wrap_up", "li.na")
+    call = contact["attributes"]["call"]
+    assert call["hold_seconds"] == 35.0  # 10→25, then 40→60 (held at the end)
+    assert call["duration_seconds"] == 55
+    assert call["status"] == "ended"
+    assert contact["recording_url"] == "https://pbx.test/rec/1.wav"
+    events = await events_of(voice_app, contact_id)
+    dtmf = [e.payload for e in events if e.kind == "call.dtmf"]
+    assert dtmf[0]["digits"] == "12#"
+    assert "digits" not in dtmf[1]
+    assert dtmf[1]["count"] == 4
+    kinds = [e.kind for e in events]
+    assert {"call.offered", "call.bridged", "call.held", "call.resumed", "call.ended"} <= set(kinds)
+
+    late = await send_ok(pbx, event("e-late", "call.answered", 50))
+    assert late["ignored"] == "out_of_order"
+    before = await stored(voice_app)
+    replay = await send_ok(pbx, event("e-ended", "call.ended", 60, data={"duration": 55}))
+    assert replay["duplicate"] is True
+    assert replay["contact_id"] == contact_id
+    assert await stored(voice_app) == before
+    assert (await contact_row(voice_app, contact_id)).attributes["call"]["status"] == "ended"
+
+
+async def test_offered_twice_is_one_contact(
+    voice_app: FastAPI, center: Center, pbx: CtiSide
+) -> None:
+    first = await send_ok(pbx, offered())
+    again = await send_ok(pbx, offered())
+    renamed = await send_ok(pbx, offered("e-offered-retry"))
+    assert again == {**first, "duplicate": True}
+    assert renamed["contact_id"] == first["contact_id"]
+    assert renamed["duplicate"] is True
+    assert (await stored(voice_app))[0] == 1
+
+
+async def test_hang_up_in_line_abandons(voice_app: FastAPI, center: Center, pbx: CtiSide) -> None:
+    contact_id = (await send_ok(pbx, offered()))["contact_id"]
+    ended = await send_ok(pbx, event("e-ended", "call.ended", 20))
+    assert ended["ignored"] is None
+    await center.wait_state(contact_id, "abandoned")
+
+
+async def test_signature_is_required_and_fresh(
+    voice_app: FastAPI, center: Center, pbx: CtiSide
+) -> None:
+    before = await stored(voice_app)
+    body = offered()
+    now = int(time.time())
+    for kwargs, code in (
+        ({"header": "t=1,v1=00"}, "stale_signature"),
+        ({"at": now - 301}, "stale_signature"),
+        ({"at": now + 301}, "stale_signature"),
+        ({"secret": "wrong"}, "invalid_signature"),
+        ({"header": "v1=abc"}, "malformed_signature"),
+    ):
+        refused = await pbx.send(body, **kwargs)
+        assert refused.status_code == 403, kwargs
+        assert refused.json()["error"]["code"] == code
+    unsigned = await pbx.client.post("/webhooks/cti/events", json=body)
+    assert unsigned.status_code == 403
+    assert unsigned.json()["error"]["code"] == "missing_signature"
+    assert await stored(voice_app) == before
+    assert (await pbx.send(body, at=int(time.time()) - 240)).status_code == 200
+
+
+async def test_without_a_secret_cti_is_refused(app: FastAPI, client: httpx.AsyncClient) -> None:
+    response = await CtiSide(client).send(offered())
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "cti_not_configured"
+    assert await stored(app) == (0, 0, 0)
+
+
+async def test_bad_events_are_4xx_and_store_nothing(
+    voice_app: FastAPI, center: Center, pbx: CtiSide
+) -> None:
+    before = await stored(voice_app)
+    for raw, status, code in (
+        (b"{not json", 422, "invalid_input"),
+        (json.dumps(event("e1", "call.held")).encode(), 404, "unknown_call"),
+        (json.dumps(offered(to="+861088886666")).encode(), 404, "unknown_number"),
+        (json.dumps(offered(to="not a number")).encode(), 404, "unknown_number"),
+        (json.dumps({**offered(), "to": None}).encode(), 422, "invalid_input"),
+        (json.dumps(event("e2", "dtmf")).encode(), 422, "invalid_input"),
+        (json.dumps({**offered(), "type": "call.exploded"}).encode(), 422, "invalid_input"),
+        (json.dumps([1, 2]).encode(), 422, "invalid_input"),
+    ):
+        response = await pbx.send({}, raw=raw)
+        assert response.status_code == status, (raw, response.text)
+        assert response.json()["error"]["code"] == code
+    assert await stored(voice_app) == before
+
+
+async def test_bridge_without_command_url_is_recorded_as_failed(
+    voice_app: FastAPI, center: Center, pbx: CtiSide
+) -> None:
+    voice_app.state.voice.cti.url = None
+    await center.agent("li.na", {"support": 3})
+    await center.available("li.na")
+    contact_id = (await send_ok(pbx, offered()))["contact_id"]
+    await center.wait_state(contact_id, "offered", "li.na")
+    assert (await center.act("li.na", contact_id, "accept")).status_code == 200
+
+    async def failure() -> Any:
+        found = [
+            e for e in await events_of(voice_app, contact_id) if e.kind == "call.bridge_failed"
+        ]
+        return found[0] if found else None
+
+    failed = await eventually(failure)
+    assert "CTI_COMMAND_URL" in failed.payload["reason"]
