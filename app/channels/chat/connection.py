@@ -18,7 +18,7 @@ from typing import Any
 
 import structlog
 from fastapi import WebSocket
-from starlette.websockets import WebSocketDisconnect
+from starlette.websockets import WebSocketDisconnect, WebSocketDisconnected
 
 from app.channels.chat import service
 from app.channels.chat.protocol import (
@@ -72,9 +72,17 @@ class VisitorSocket:
 
     async def serve(self) -> None:
         await self.ws.accept()
-        code = await self._session()
+        try:
+            code = await self._session()
+        except Exception as exc:
+            self._log_failure(exc)
+            code = CLOSE_ERROR
         with contextlib.suppress(Exception):  # the visitor may be gone already
             await self.ws.close(code)
+
+    def _log_failure(self, error: BaseException) -> None:
+        if not _is_disconnect(error):  # the type only: a message may carry personal data
+            log.error("chat_socket_failed", contact_id=self.contact_id, error=type(error).__name__)
 
     # ------------------------------------------------------------------ hello
 
@@ -167,8 +175,7 @@ class VisitorSocket:
         error = task.exception()
         if error is None:
             return task.result()
-        if not _is_disconnect(error):
-            log.error("chat_socket_failed", contact_id=self.contact_id, error=type(error).__name__)
+        self._log_failure(error)
         return CLOSE_ERROR
 
     # ------------------------------------------------------------------ visitor -> server
@@ -357,4 +364,4 @@ def _position_due(
 
 
 def _is_disconnect(error: BaseException) -> bool:
-    return isinstance(error, WebSocketDisconnect | OSError | RuntimeError)
+    return isinstance(error, WebSocketDisconnect | WebSocketDisconnected | OSError)

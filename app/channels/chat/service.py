@@ -69,7 +69,7 @@ def hash_token(token: str) -> str:
 
 
 def token_matches(chat: ChatSession | None, token: str) -> bool:
-    """Constant time; an unknown session costs the same as a wrong token."""
+    """A constant-time comparison; an unknown session and a wrong token look the same."""
     expected = chat.token_hash if chat is not None else "0" * 64
     return hmac.compare_digest(expected, hash_token(token)) and chat is not None
 
@@ -221,14 +221,14 @@ async def _store(
 
 
 def message_frame(message: Message) -> MessageFrame:
-    author: Literal["customer", "agent", "system"] = message.author  # type: ignore[assignment]
+    is_customer = message.author == "customer"
     return MessageFrame(
         seq=message.seq,
-        author=author,
+        author=message.author,
         text=message.body,
         created_at=message.created_at,
         agent_name=message.meta.get("agent_name"),
-        client_id=message.meta.get("client_id") if author == "customer" else None,
+        client_id=message.meta.get("client_id") if is_customer else None,
         event=message.meta.get("event"),
     )
 
@@ -532,8 +532,9 @@ async def _mark_ended(
 
 
 def _ended_by(chat: ChatSession) -> EndedBy:
-    by = chat.ended_by
-    return by if by in ("visitor", "agent") else "system"  # type: ignore[return-value]
+    if chat.ended_by == "visitor":
+        return "visitor"
+    return "agent" if chat.ended_by == "agent" else "system"
 
 
 @dataclass(frozen=True, slots=True)
