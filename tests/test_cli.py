@@ -123,7 +123,8 @@ async def test_simulate_replays_a_recorded_period_under_another_config(
 
     slower = tmp_path / "strict.yaml"
     slower.write_text(
-        "queues:\n  support:\n    skills: [{skill: support, level: 2}]\n    wrap_up_seconds: 3600\n",
+        "queues:\n  support:\n"
+        "    skills: [{skill: support, level: 2}]\n    wrap_up_seconds: 3600\n",
         encoding="utf-8",
     )
     code, output = await asyncio.to_thread(
