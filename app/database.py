@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import asyncpg
 import structlog
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -43,8 +44,20 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> A
         asyncpg_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,
+        pool_recycle=1800,
     )
+
+
+async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The session's asyncpg connection, inside its transaction.
+
+    For the few hot statements where SQLAlchemy's per-statement cost is most of the
+    work (enqueueing a contact); everything else goes through the ORM or Core.
+    """
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver: asyncpg.Connection = raw.driver_connection
+    return driver
 
 
 def after_commit(session: AsyncSession, effect: Effect) -> None:

@@ -9,19 +9,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
+import asyncpg
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.service import skills_of
 from app.contacts.events import record
 from app.contacts.models import Contact, ContactEvent
 from app.customers.models import Customer
+from app.database import driver_connection
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.queues.models import Queue
 from app.routing import inbox
 from app.routing.config_schemas import QueuePolicy
-from app.routing.config_service import active_version, document_of, latest_version_columns
+from app.routing.config_service import active_version, document_of
 from app.routing.hours import is_open
 from app.routing.inbox import ring_after_commit
 from app.routing.models import RoutingInbox
@@ -68,31 +69,38 @@ def _skills_json(skills: list[SkillLevel] | None) -> list[dict[str, Any]]:
 
 # Contact row, its first events and its routing request in one statement: enqueueing is the
 # hottest write of the product, and each round trip to PostgreSQL costs as much as the rest.
-_ENQUEUE = text(
-    """
+_ENQUEUE = """
 WITH contact AS (
     INSERT INTO contacts (channel, state, customer_id, customer_match, queue_id, priority,
         required_skills, provider, provider_ref, from_address, to_address, subject, attributes,
         created_at, updated_at, queued_at, ended_at)
-    VALUES (:channel, :state, :customer_id, :customer_match, :queue_id, :priority,
-        CAST(:required_skills AS jsonb), :provider, :provider_ref, :from_address, :to_address,
-        :subject, CAST(:attributes AS jsonb), :arrived, :now, :queued_at, :ended_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12, $13::jsonb,
+        $14, $15, $16, $17)
     RETURNING id
 ), events AS (
     INSERT INTO contact_events (contact_id, actor_id, kind, occurred_at, payload)
-    SELECT contact.id, :actor_id, e.kind, e.occurred_at, e.payload
-    FROM contact, jsonb_to_recordset(CAST(:events AS jsonb))
+    SELECT contact.id, $18, e.kind, e.occurred_at, e.payload
+    FROM contact, jsonb_to_recordset($19::jsonb)
         AS e(kind text, occurred_at timestamptz, payload jsonb)
 ), request AS (
     INSERT INTO routing_inbox (kind, payload, actor_id)
-    SELECT 'contact.enqueue',
-        CAST(:request AS jsonb) || jsonb_build_object('contact_id', contact.id), :actor_id
-    FROM contact WHERE :route
+    SELECT 'contact.enqueue', $20::jsonb || jsonb_build_object('contact_id', contact.id), $18
+    FROM contact WHERE $21
     RETURNING id
 )
 SELECT contact.id, (SELECT id FROM request) FROM contact
 """
-)
+
+_TARGET = """
+SELECT q.id, q.channels, q.default_priority,
+    (SELECT tier FROM customers WHERE id = $2),
+    v.version, v.created_at
+FROM queues q
+LEFT JOIN LATERAL (
+    SELECT version, created_at FROM routing_config_versions ORDER BY version DESC LIMIT 1
+) v ON true
+WHERE q.name = $1
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,21 +114,13 @@ class _Target:
 
 async def _target(session: AsyncSession, new: NewContact) -> _Target:
     """The queue, the customer's tier and the routing policy in force, in one query."""
-    version, created_at = latest_version_columns()
-    tier = select(Customer.tier).where(Customer.id == new.customer_id).scalar_subquery()
-    row = (
-        await session.execute(
-            select(
-                Queue.id, Queue.channels, Queue.default_priority, tier, version, created_at
-            ).where(Queue.name == new.queue)
-        )
-    ).first()
+    row = await (await driver_connection(session)).fetchrow(_TARGET, new.queue, new.customer_id)
     if row is None:
         raise InvalidInput(
             f"Unknown queue: {new.queue}.", details={"queue": new.queue}, code="unknown_queue"
         )
     document = await document_of(session, row[4], row[5])
-    return _Target(row[0], row[1], row[2], row[3], document.queues.get(new.queue))
+    return _Target(row[0], list(row[1]), row[2], row[3], document.queues.get(new.queue))
 
 
 async def enqueue(
@@ -174,36 +174,33 @@ async def enqueue(
         "tier": target.tier,
         "preferred_agent_id": preferred,
     }
+    queued = closed_action is None
     try:
-        row = (
-            await session.execute(
-                _ENQUEUE,
-                {
-                    "channel": new.channel,
-                    "state": "queued" if closed_action is None else "ended",
-                    "customer_id": new.customer_id,
-                    "customer_match": new.customer_match,
-                    "queue_id": target.queue_id,
-                    "priority": priority,
-                    "required_skills": json.dumps(_skills_json(new.skills)),
-                    "provider": new.provider,
-                    "provider_ref": new.provider_ref,
-                    "from_address": new.from_address,
-                    "to_address": new.to_address,
-                    "subject": new.subject,
-                    "attributes": json.dumps(attributes, ensure_ascii=False),
-                    "arrived": arrived,
-                    "now": now,
-                    "queued_at": now if closed_action is None else None,
-                    "ended_at": None if closed_action is None else now,
-                    "actor_id": actor_id,
-                    "events": json.dumps(events, ensure_ascii=False),
-                    "request": json.dumps(request),
-                    "route": closed_action is None,
-                },
-            )
-        ).one()
-    except IntegrityError as exc:
+        row = await (await driver_connection(session)).fetchrow(
+            _ENQUEUE,
+            new.channel,
+            "queued" if queued else "ended",
+            new.customer_id,
+            new.customer_match,
+            target.queue_id,
+            priority,
+            json.dumps(_skills_json(new.skills)),
+            new.provider,
+            new.provider_ref,
+            new.from_address,
+            new.to_address,
+            new.subject,
+            json.dumps(attributes, ensure_ascii=False),
+            arrived,
+            now,
+            now if queued else None,
+            None if queued else now,
+            actor_id,
+            json.dumps(events, ensure_ascii=False),
+            json.dumps(request),
+            queued,
+        )
+    except asyncpg.UniqueViolationError as exc:
         raise Conflict(
             "A contact with this provider reference exists already.",
             details={"provider": new.provider, "provider_ref": new.provider_ref},

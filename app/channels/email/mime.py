@@ -128,6 +128,7 @@ def _unescape_surrogates(value: str) -> str:
 
 _ENCODED_WORD = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([bBqQ])\?([^?\s]*)\?=")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")  # an encoded word may hide CR LF: never in a header
 
 
 def _decode_word_bytes(encoding: str, payload: str) -> bytes:
@@ -173,7 +174,7 @@ def decode_header_text(raw: str | None) -> str:
         position = match.end()
     flush()
     pieces.append(_unescape_surrogates(value[position:]))
-    return "".join(pieces).strip()
+    return _CONTROL.sub(" ", "".join(pieces)).strip()
 
 
 # ---------------------------------------------------------------- HTML
@@ -496,8 +497,10 @@ class _Collector:
     def _leaf(self, part: email.message.Message) -> None:
         content_type = part.get_content_type()
         content = _decoded_payload(part)
-        is_attachment = part.get_content_disposition() == "attachment" or (
-            _param(part, "filename", "Content-Disposition") is not None
+        is_attachment = (
+            part.get_content_disposition() == "attachment"
+            or _param(part, "filename", "Content-Disposition") is not None
+            or _param(part, "name", "Content-Type") is not None
         )
         if content_type == "text/rfc822-headers":
             headers = email.message_from_bytes(content, policy=email.policy.default)

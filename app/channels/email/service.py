@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -332,7 +332,8 @@ async def receive_email(
             )
         )
         return Received("duplicate", existing, None)
-    automatic = parsed.automatic or ("null_sender" if envelope_sender == "" else None)
+    null_sender = envelope_sender is not None and not envelope_sender.strip("<> ")
+    automatic = parsed.automatic or ("null_sender" if null_sender else None)
     thread = await find_thread(session, parsed)
     if settings.email_domain.lower() in parsed.loop_marks:
         received = _loop(session, parsed, point, thread)
@@ -476,6 +477,7 @@ async def _new_conversation(
         ),
     )
     message = await _customer_message(session, enqueued.contact_id, parsed, point)
+    await _acknowledge(session, enqueued.contact_id, parsed, point, settings)
     _announce(session, bus, message)
     return Received("created", enqueued.contact_id, message.id)
 
@@ -543,6 +545,61 @@ async def last_customer_message(session: AsyncSession, contact_id: int) -> Messa
     return message
 
 
+@dataclass(frozen=True, slots=True)
+class _Outgoing:
+    body: str
+    body_html: str | None = None
+    cc: Sequence[str] = ()
+    agent_id: int | None = None
+    automatic: str | None = None  # why no person wrote it (e.g. "acknowledgement")
+
+
+async def _queue_outbound(
+    session: AsyncSession, contact: Contact, outgoing: _Outgoing, settings: Settings
+) -> tuple[Message, OutboundEmail]:
+    """An outbound message answering the customer's last email, and its delivery row."""
+    last = await last_customer_message(session, contact.id)
+    meta = last.meta if last is not None else {}
+    recipient = meta.get("reply_to") or meta.get("from") or contact.from_address
+    if not recipient:
+        raise Conflict(
+            "Nobody to reply to: the contact has no customer address.",
+            details={"contact_id": contact.id},
+            code="no_recipient",
+        )
+    to = [str(recipient)]
+    references = [*meta.get("references", []), *([last.external_id] if last else [])]
+    references = [r for r in references if r][-_MAX_REFERENCES:]
+    token = f"{contact.id}.{secrets.token_hex(12)}"
+    message = await add_message(
+        session,
+        contact.id,
+        _NewMessage(
+            direction="outbound",
+            author="agent" if outgoing.automatic is None else "system",
+            agent_id=outgoing.agent_id,
+            body=outgoing.body,
+            body_html=mime.sanitize_html(outgoing.body_html) if outgoing.body_html else None,
+            external_id=mime.new_message_id(token, settings.email_domain),
+            meta={
+                "from": await _sender_address(session, contact),
+                "to": to,
+                "cc": _clean_cc(outgoing.cc, to),
+                "subject": mime.reply_subject(contact.subject, contact.id),
+                "in_reply_to": None if last is None else last.external_id,
+                "references": references,
+                "automatic": outgoing.automatic,
+            },
+        ),
+    )
+    outbound = OutboundEmail(message_id=message.id)
+    session.add(outbound)
+    await session.flush()
+    await session.refresh(outbound)
+    await session.refresh(message)
+    return message, outbound
+
+
 async def queue_reply(
     session: AsyncSession,
     contact_id: int,
@@ -553,47 +610,11 @@ async def queue_reply(
     bus: EventBus | None = None,
 ) -> tuple[Message, OutboundEmail]:
     """Store the agent's reply and its delivery row; the sender mails it after commit."""
-    contact = await conversation(session, contact_id, user)
-    await _locked_contact(session, contact_id)
-    last = await last_customer_message(session, contact_id)
-    meta = last.meta if last is not None else {}
-    recipient = meta.get("reply_to") or meta.get("from") or contact.from_address
-    if not recipient:
-        raise Conflict(
-            "Nobody to reply to: the contact has no customer address.",
-            details={"contact_id": contact_id},
-            code="no_recipient",
-        )
-    to = [str(recipient)]
-    references = [*meta.get("references", []), *([last.external_id] if last else [])]
-    references = [r for r in references if r][-_MAX_REFERENCES:]
-    message_id = mime.new_message_id(f"{contact_id}.{secrets.token_hex(12)}", settings.email_domain)
-    message = await add_message(
-        session,
-        contact_id,
-        _NewMessage(
-            direction="outbound",
-            author="agent",
-            agent_id=user.id,
-            body=reply.body,
-            body_html=None if not reply.body_html else mime.sanitize_html(reply.body_html),
-            external_id=message_id,
-            meta={
-                "from": await _sender_address(session, contact),
-                "to": to,
-                "cc": _clean_cc(reply.cc, to),
-                "subject": mime.reply_subject(contact.subject, contact_id),
-                "in_reply_to": None if last is None else last.external_id,
-                "references": references,
-                "automatic": None,
-            },
-        ),
-    )
-    outbound = OutboundEmail(message_id=message.id)
-    session.add(outbound)
-    await session.flush()
-    await session.refresh(outbound)
-    await session.refresh(message)
+    await conversation(session, contact_id, user)
+    contact = await _locked_contact(session, contact_id)
+    assert contact is not None
+    outgoing = _Outgoing(reply.body, reply.body_html, reply.cc, agent_id=user.id)
+    message, outbound = await _queue_outbound(session, contact, outgoing, settings)
     record(
         session,
         "email.reply_queued",
@@ -603,6 +624,55 @@ async def queue_reply(
     )
     _announce(session, bus, message)
     return message, outbound
+
+
+ACKNOWLEDGEMENT_INTERVAL = timedelta(hours=1)
+
+
+async def _acknowledged_lately(session: AsyncSession, address: str) -> bool:
+    """RFC 3834: answer one sender automatically at most once in a while, so two robots
+    that slipped past the other checks cannot keep mailing each other."""
+    since = datetime.now(UTC) - ACKNOWLEDGEMENT_INTERVAL
+    found = await session.scalar(
+        select(Message.id)
+        .join(Contact, Contact.id == Message.contact_id)
+        .where(
+            Contact.channel == CHANNEL,
+            Contact.from_address == address,
+            Message.direction == "outbound",
+            Message.author == "system",
+            Message.created_at > since,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+async def _acknowledge(
+    session: AsyncSession,
+    contact_id: int,
+    parsed: ParsedEmail,
+    point: EntryPoint,
+    settings: Settings,
+) -> None:
+    """The entry point's greeting, mailed to whoever opened a new conversation (only for
+    mail a person wrote: automatic mail is never answered)."""
+    if not point.greeting or parsed.from_address is None:
+        return
+    if await _acknowledged_lately(session, parsed.from_address):
+        return
+    contact = await session.get(Contact, contact_id)
+    assert contact is not None
+    body = point.greeting.replace("{contact_id}", str(contact_id))
+    message, outbound = await _queue_outbound(
+        session, contact, _Outgoing(body, automatic="acknowledgement"), settings
+    )
+    record(
+        session,
+        "email.acknowledgement_queued",
+        contact_id=contact_id,
+        payload={"message_id": message.id, "outbound_id": outbound.id},
+    )
 
 
 async def messages_of(
