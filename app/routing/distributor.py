@@ -198,7 +198,6 @@ class Distributor:
         due = self.engine.next_timer()
         if due is not None:
             timeout = min(timeout, max(0.0, due - self.clock()))
-        self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)
 
@@ -226,6 +225,8 @@ class Distributor:
     async def _step(self) -> bool:
         """Apply one batch of inbox rows and due timers; False when there was nothing to do."""
         assert self.engine is not None
+        # Cleared before reading, so a ring during this step wakes the next wait at once.
+        self._wake.clear()
         async with self.db.unit_of_work() as session:
             await self._check_epoch(session)
             rows = list(
