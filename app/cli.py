@@ -47,6 +47,9 @@ def serve(
     demo: Annotated[
         bool, typer.Option(help="Load the demo contact center if the database is empty.")
     ] = False,
+    smtp_port: Annotated[
+        int | None, typer.Option(help="Also accept email over SMTP on this port.")
+    ] = None,
 ) -> None:
     """Migrate to the latest schema, then serve the API."""
     settings = Settings()
@@ -57,6 +60,8 @@ def serve(
         _load_demo(url, settings)
     # Workers are separate processes: hand them the one database and one token key.
     os.environ["CONTACTD_DATABASE_URL"] = url
+    if smtp_port is not None:
+        os.environ["CONTACTD_SMTP_PORT"] = str(smtp_port)
     if settings.jwt_secret is None:
         os.environ["CONTACTD_JWT_SECRET"] = secrets.token_urlsafe(32)
         typer.echo("CONTACTD_JWT_SECRET is unset: tokens issued now end with this process.")

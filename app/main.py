@@ -11,6 +11,8 @@ from contextlib import asynccontextmanager
 import structlog
 from fastapi import FastAPI
 
+from app.agents import runtime as console_runtime
+from app.agents.console_router import router as console_router
 from app.agents.router import router as agents_router
 from app.auth.router import router as auth_router
 from app.channels import ROUTERS as CHANNEL_ROUTERS
@@ -22,6 +24,8 @@ from app.database import Database, create_engine
 from app.errors import install_error_handlers
 from app.events.bus import InProcessBus
 from app.health.router import router as health_router
+from app.ivr import runtime as ivr_runtime
+from app.ivr.router import router as ivr_router
 from app.logs import configure_logging
 from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from app.migrations import head_revision
@@ -31,6 +35,8 @@ from app.routing.inbox import DOORBELL_KEY
 from app.routing.router import router as routing_router
 from app.runtime import resolve_database_url
 from app.skills.router import router as skills_router
+from app.supervisor import runtime as supervisor_runtime
+from app.supervisor.router import router as supervisor_router
 from app.users.router import router as users_router
 
 log = structlog.get_logger(__name__)
@@ -88,7 +94,12 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             app.state.distributor = distributor
             db.sessionmaker.configure(info={DOORBELL_KEY: _CurrentRouter(app)})
         try:
-            async with channels_running(app):
+            async with (
+                channels_running(app),
+                ivr_runtime.running(app),
+                console_runtime.running(app),
+                supervisor_runtime.running(app),
+            ):
                 yield
         finally:
             if app.state.distributor is not None:  # tests may swap it for another
@@ -111,6 +122,9 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         routing_router,
         contacts_router,
         *CHANNEL_ROUTERS,
+        ivr_router,
+        console_router,
+        supervisor_router,
     ):
         app.include_router(router)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -1,0 +1,7 @@
+"""HTTP and websocket endpoints of the supervisor package."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["supervisor"])
