@@ -11,6 +11,7 @@ import typer
 import uvicorn
 
 from app.config import Settings
+from app.ivr.cli import ivr_app
 from app.logs import configure_logging
 from app.routing.simulate_cli import simulate
 from app.runtime import resolve_database_url
@@ -153,6 +154,7 @@ def _load_demo(url: str, settings: Settings) -> None:
 
 
 cli.command("simulate")(simulate)
+cli.add_typer(ivr_app, name="ivr", help="Try IVR call flows without a phone.")
 
 
 def main() -> None:

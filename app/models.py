@@ -1,6 +1,7 @@
 """Every table, imported in one place so Alembic and the mapper registry see them all."""
 
 from app.agents.models import AgentSkill
+from app.audit.models import AuditEntry
 from app.channels.models import (
     Attachment,
     ChatSession,
@@ -11,6 +12,8 @@ from app.channels.models import (
 )
 from app.contacts.models import Contact, ContactEvent
 from app.customers.models import Customer, CustomerEmail, CustomerPhone
+from app.customers.note_models import ContactNote
+from app.ivr.models import IvrFlow, IvrFlowVersion, IvrNumber, IvrRun
 from app.orm import Base
 from app.queues.models import Queue, QueueSkill
 from app.routing.models import AgentPresence, RouterLease, RoutingConfigVersion, RoutingInbox
@@ -21,14 +24,20 @@ __all__ = [
     "AgentPresence",
     "AgentSkill",
     "Attachment",
+    "AuditEntry",
     "Base",
     "ChatSession",
     "Contact",
     "ContactEvent",
+    "ContactNote",
     "Customer",
     "CustomerEmail",
     "CustomerPhone",
     "EntryPoint",
+    "IvrFlow",
+    "IvrFlowVersion",
+    "IvrNumber",
+    "IvrRun",
     "Message",
     "OutboundEmail",
     "Queue",

@@ -30,6 +30,7 @@ from app.customers.identity import InvalidPhone, Phone, normalize_email, normali
 from app.customers.models import Customer, CustomerEmail, CustomerPhone
 from app.demo import names
 from app.demo.names import NumberPlan
+from app.ivr.demo import install_demo_flow
 from app.orm import Base
 from app.queues.models import Queue, QueueSkill
 from app.routing.config_schemas import RoutingDocument
@@ -265,6 +266,9 @@ async def _add_queues(
     return [QueueRef(row.id, spec) for row, spec in zip(rows, QUEUES, strict=True)]
 
 
+DEMO_HOTLINE = "+86 400 820 6688"  # the bilingual IVR: language, menu, self-service
+
+
 async def _add_entry_points(session: AsyncSession, region: str) -> None:
     """The hotlines, support addresses and chat widgets customers reach each queue by."""
     for spec in QUEUES:
@@ -277,6 +281,9 @@ async def _add_entry_points(session: AsyncSession, region: str) -> None:
         if "chat" in spec.channels:
             await add_entry_point(session, "chat", spec.name, spec.name)
     await add_entry_point(session, "chat", "default", "support")
+    hotline = normalize_phone(DEMO_HOTLINE, region).e164
+    await add_entry_point(session, "voice", hotline, "support")
+    await install_demo_flow(session, hotline)
 
 
 async def _publish_routing(session: AsyncSession) -> None:

@@ -125,6 +125,7 @@ def _to_events(kind: str, p: dict[str, Any], agent_known: bool) -> list[core.Eve
                     p.get("priority"),
                     _requirements(p.get("skills")),
                     p.get("queue"),
+                    None if p.get("to_agent_id") is None else str(p["to_agent_id"]),
                 )
             ]
         case "contact.abandon":

@@ -2,6 +2,303 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import contextlib
+import json
+import time
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
+import structlog
+from fastapi import APIRouter, Query, Request, Response, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.dependencies import SupervisorUser
+from app.auth.security import InvalidToken, read_token
+from app.contacts.events import record
+from app.contacts.models import Contact
+from app.dependencies import SessionDep
+from app.errors import Conflict, InvalidInput, NotFound
+from app.routing import inbox
+from app.routing.models import RoutingInbox
+from app.routing.router import run_command
+from app.routing.schemas import CommandResult
+from app.staffing import agents_needed
+from app.supervisor import reports
+from app.supervisor.live import Connection, Hub
+from app.supervisor.metrics import Buckets
+from app.users.models import Role, User
+
+log = structlog.get_logger(__name__)
 router = APIRouter(tags=["supervisor"])
+
+AUTH_TIMEOUT_SECONDS = 10.0
+
+
+# ------------------------------------------------------------------ live view
+
+
+class Subscribe(BaseModel):
+    type: str = "subscribe"
+    queues: list[str] | None = Field(default=None, description="None or absent: every queue.")
+
+
+def hub_of(app: Any) -> Hub | None:
+    found: Hub | None = getattr(app.state, "supervisor_hub", None)
+    return found
+
+
+async def _authenticate(websocket: WebSocket) -> User | None:
+    """The first message must be {"type": "auth", "token": "<JWT>"} of a supervisor."""
+    try:
+        raw = await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT_SECONDS)
+        message = json.loads(raw)
+        claims = read_token(str(message["token"]), websocket.app.state.jwt_secret)
+    except (TimeoutError, ValueError, KeyError, TypeError, InvalidToken):
+        return None
+    async with websocket.app.state.db.sessionmaker() as session:
+        user: User | None = await session.get(User, claims.user_id)
+    if user is None or not user.is_active or not Role(user.role).at_least(Role.SUPERVISOR):
+        return None
+    return user
+
+
+@router.websocket("/ws/supervisor")
+async def supervisor_socket(websocket: WebSocket) -> None:
+    await websocket.accept()
+    hub = hub_of(websocket.app)
+    user = await _authenticate(websocket)
+    if user is None or hub is None:
+        await websocket.send_json({"type": "error", "code": "unauthorized"})
+        await websocket.close(code=4401)
+        return
+    connection = Connection(send=websocket.send_text)
+    connection.push(hub.snapshot(connection, time.time()), "")
+    connection.pending_text = None
+    hub.connections.add(connection)
+    sender = asyncio.create_task(_send_loop(websocket, connection))
+    try:
+        await _receive_loop(websocket, hub, connection)
+    except WebSocketDisconnect:
+        pass
+    except Exception:
+        log.exception("supervisor_socket_failed")
+        raise
+    finally:
+        hub.connections.discard(connection)
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await sender
+
+
+async def _send_loop(websocket: WebSocket, connection: Connection) -> None:
+    while True:
+        await connection.wake.wait()
+        text = connection.take()
+        if text is not None:
+            await websocket.send_text(text)
+            connection.sent += 1
+
+
+async def _receive_loop(websocket: WebSocket, hub: Hub, connection: Connection) -> None:
+    while True:
+        raw = await websocket.receive_text()
+        try:
+            wanted = Subscribe.model_validate_json(raw)
+        except ValidationError:
+            await websocket.send_json({"type": "error", "code": "bad_message"})
+            continue
+        connection.queues = None if wanted.queues is None else frozenset(wanted.queues)
+        connection.push(hub.snapshot(connection, time.time()), "")
+        connection.pending_text = None
+
+
+# ------------------------------------------------------------------ actions
+
+
+class AssignRequest(BaseModel):
+    agent_id: int
+
+
+async def _assign(
+    session: AsyncSession, contact_id: int, agent_id: int, supervisor: User
+) -> RoutingInbox:
+    contact = await session.get(Contact, contact_id)
+    if contact is None:
+        raise NotFound(f"No contact {contact_id}.", details={"contact_id": contact_id})
+    if contact.state not in ("queued", "offered"):
+        raise Conflict(
+            f"Contact {contact_id} is {contact.state}: only a waiting contact can be assigned.",
+            details={"state": contact.state},
+            code="contact_not_waiting",
+        )
+    agent = await session.get(User, agent_id)
+    if agent is None or agent.role != Role.AGENT.value or not agent.is_active:
+        raise InvalidInput(
+            f"No active agent {agent_id}.", details={"agent_id": agent_id}, code="unknown_agent"
+        )
+    record(
+        session,
+        "contact.assign_requested",
+        contact_id=contact_id,
+        agent_id=agent_id,
+        actor_id=supervisor.id,
+        payload={"to_agent_id": agent_id},
+    )
+    payload = {"contact_id": contact_id, "to_agent_id": agent_id}
+    return await inbox.submit(session, "contact.update", payload, actor_id=supervisor.id)
+
+
+@router.post(
+    "/api/v1/contacts/{contact_id}/assign",
+    response_model=CommandResult,
+    summary="Offer a waiting contact to this agent only (until the agent rejects it).",
+)
+async def assign(
+    request: Request,
+    response: Response,
+    supervisor: SupervisorUser,
+    contact_id: int,
+    body: AssignRequest,
+) -> CommandResult:
+    return await run_command(
+        request, response, lambda s: _assign(s, contact_id, body.agent_id, supervisor)
+    )
+
+
+# ------------------------------------------------------------------ reports
+
+
+def _wants_csv(request: Request, format: str | None) -> bool:
+    return format == "csv" or "text/csv" in request.headers.get("accept", "")
+
+
+def _csv(text: str, name: str) -> Response:
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+Period = Annotated[datetime, Query(alias="from")]
+
+
+@router.get("/api/v1/reports/intervals", response_model=None)
+async def interval_report(
+    request: Request,
+    session: SessionDep,
+    _: SupervisorUser,
+    start: Period,
+    to: datetime,
+    interval: str = "30m",
+    queue: str | None = None,
+    channel: str | None = None,
+    format: str | None = None,
+) -> dict[str, Any] | Response:
+    buckets = reports.period(_aware(start), _aware(to), interval)
+    agg = await reports.replay_period(session, buckets)
+    rows, totals = reports.queue_rows(agg, queue, channel)
+    if _wants_csv(request, format):
+        return _csv(reports.to_csv(rows), "intervals")
+    return {"from": start, "to": to, "interval": interval, "rows": rows, "totals": totals}
+
+
+@router.get("/api/v1/reports/agents", response_model=None)
+async def agent_report(
+    request: Request,
+    session: SessionDep,
+    _: SupervisorUser,
+    start: Period,
+    to: datetime,
+    interval: str = "60m",
+    agent_id: int | None = None,
+    format: str | None = None,
+) -> dict[str, Any] | Response:
+    buckets = reports.period(_aware(start), _aware(to), interval)
+    agg = await reports.replay_period(session, buckets)
+    rows = reports.agent_rows(agg, agent_id)
+    if _wants_csv(request, format):
+        return _csv(reports.to_csv(rows), "agents")
+    return {"from": start, "to": to, "interval": interval, "rows": rows}
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+# ------------------------------------------------------------------ staffing
+
+
+class ErlangQuery(BaseModel):
+    arrivals_per_hour: float = Field(ge=0)
+    aht_seconds: float = Field(gt=0)
+    target_service_level: float = Field(80, gt=0, lt=100, description="percent")
+    target_seconds: float = Field(20, ge=0)
+    shrinkage: float = Field(0, ge=0, lt=100, description="percent")
+    max_occupancy: float = Field(100, gt=0, le=100, description="percent")
+    patience_seconds: float | None = Field(None, gt=0, description="Erlang A when given")
+
+
+@router.get("/api/v1/staffing/erlang-c")
+async def erlang_c_staffing(
+    _: SupervisorUser, query: Annotated[ErlangQuery, Query()]
+) -> dict[str, Any]:
+    result = agents_needed(
+        query.arrivals_per_hour,
+        query.aht_seconds,
+        query.target_service_level / 100.0,
+        query.target_seconds,
+        query.shrinkage / 100.0,
+        query.max_occupancy / 100.0,
+        query.patience_seconds,
+    )
+    return {
+        "model": "erlang_c" if query.patience_seconds is None else "erlang_a",
+        "traffic_erlangs": result.traffic_erlangs,
+        "agents_needed": result.agents,
+        "agents_with_shrinkage": result.agents_with_shrinkage,
+        "service_level": 100 * result.service_level,
+        "asa_seconds": result.asa_seconds,
+        "occupancy": 100 * result.occupancy,
+        "p_wait": result.p_wait,
+        "p_abandon": result.p_abandon,
+    }
+
+
+@router.get("/api/v1/staffing/table", response_model=None)
+async def staffing_table(
+    request: Request,
+    session: SessionDep,
+    _: SupervisorUser,
+    weeks: Annotated[int, Query(ge=1, le=12)] = 4,
+    interval: str = "30m",
+    queue: str | None = None,
+    shrinkage: Annotated[float, Query(ge=0, lt=100)] = 0,
+    format: str | None = None,
+) -> dict[str, Any] | Response:
+    width = reports.INTERVALS.get(interval)
+    if width is None:
+        raise InvalidInput("interval must be 15m, 30m or 60m.", code="bad_interval")
+    end = (time.time() // width) * width
+    start = end - weeks * reports.WEEK
+    buckets = Buckets(origin=start, width=width, start=start, end=end)
+    agg = await reports.replay_period(session, buckets)
+    rows = reports.staffing_table(agg, weeks, shrinkage / 100.0, queue)
+    if _wants_csv(request, format):
+        return _csv(reports.to_csv(rows), "staffing")
+    return {"weeks": weeks, "interval": interval, "rows": rows}
+
+
+# ------------------------------------------------------------------ prometheus
+
+
+@router.get("/metrics", include_in_schema=False)
+async def prometheus(request: Request) -> Response:
+    hub = hub_of(request.app)
+    if hub is None:
+        return Response("", media_type="text/plain; version=0.0.4; charset=utf-8")
+    pool = request.app.state.db.engine.pool
+    hub.metrics.pool(pool.checkedout(), pool.size())
+    return Response(hub.metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")

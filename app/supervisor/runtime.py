@@ -7,7 +7,22 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.database import libpq_url
+from app.routing.core.engine import RoutingEngine
+from app.supervisor.live import Hub
+
 
 @asynccontextmanager
 async def running(app: FastAPI) -> AsyncIterator[None]:
-    yield
+    def engine() -> RoutingEngine | None:
+        distributor = getattr(app.state, "distributor", None)
+        return None if distributor is None else distributor.engine
+
+    hub = Hub(libpq_url(app.state.database_url), app.state.bus, engine)
+    await hub.start()
+    app.state.supervisor_hub = hub
+    try:
+        yield
+    finally:
+        app.state.supervisor_hub = None
+        await hub.stop()

@@ -29,6 +29,7 @@ from app.channels.voice.twilio_signature import signature_matches
 from app.config import Settings
 from app.dependencies import SessionDep, SettingsDep
 from app.errors import AppError, Forbidden, InvalidInput
+from app.ivr.handoff import answer_twilio_call, twilio_status_in_ivr
 from app.routing.core.engine import RoutingError
 
 router = APIRouter(tags=["voice"])
@@ -141,6 +142,9 @@ def _position(request: Request, contact_id: int) -> twilio.Position | None:
 )
 async def twilio_voice(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     call = validated(TwilioCall, await twilio_params(request, settings))
+    in_ivr = await answer_twilio_call(request.app, session, call, settings)
+    if in_ivr is not None:  # the dialled number runs a published IVR flow
+        return _xml(in_ivr)
     document = await twilio.incoming_call(session, call, _urls(settings), settings.default_region)
     return _xml(document)
 
@@ -171,9 +175,9 @@ async def twilio_hold(
     response_class=Response,
 )
 async def twilio_status(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
-    await twilio.call_status(
-        session, validated(TwilioStatus, await twilio_params(request, settings))
-    )
+    call_status = validated(TwilioStatus, await twilio_params(request, settings))
+    if not await twilio_status_in_ivr(session, call_status):
+        await twilio.call_status(session, call_status)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -446,9 +446,17 @@ class RoutingEngine:
             raise RoutingError("invalid_state", f"{contact.id} is already assigned")
         if event.queue is not None:
             self._queue(event.queue)
+        if event.to_agent_id is not None:
+            self._agent(event.to_agent_id)
         waiting = contact.status is WAITING
         if waiting:
             self._unplace(contact)
+        elif event.to_agent_id is not None and contact.agent_id != event.to_agent_id:
+            offered_to = self._agents[contact.agent_id or ""]
+            self._drop_offer(contact, offered_to)
+            out.append(OfferWithdrawn(contact.id, offered_to.id, "reassigned"))
+            self._reindex(offered_to, dirty=True)
+            waiting = True
         if event.priority is not None:
             contact.priority = event.priority
         moved = event.queue is not None and event.queue != contact.queue
@@ -460,6 +468,10 @@ class RoutingEngine:
         if event.skills is not None:
             contact.skills = event.skills
         self._derive(contact)
+        if event.to_agent_id is not None and waiting:
+            contact.pin_direct = True
+            contact.pinned_to = event.to_agent_id
+            contact.preferred_agent_id = None
         if moved:
             self._refresh_pin(contact, now)
             self._schedule_step(contact, now)

@@ -118,6 +118,7 @@ class ContactUpdated:
     priority: int | None = None
     skills: tuple[SkillRequirement, ...] | None = None
     queue: str | None = None
+    to_agent_id: str | None = None  # a supervisor assigns the waiting contact to this agent
 
 
 @dataclass(frozen=True, slots=True)
