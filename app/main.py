@@ -37,6 +37,7 @@ from app.runtime import resolve_database_url
 from app.skills.router import router as skills_router
 from app.supervisor import runtime as supervisor_runtime
 from app.supervisor.router import router as supervisor_router
+from app.telemetry import Telemetry
 from app.users.router import router as users_router
 
 log = structlog.get_logger(__name__)
@@ -88,7 +89,11 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         app.state.distributor = None
         if settings.router_enabled:
             distributor = Distributor(
-                db, app.state.bus, url, instance=f"{socket.gethostname()}:{os.getpid()}"
+                db,
+                app.state.bus,
+                url,
+                instance=f"{socket.gethostname()}:{os.getpid()}",
+                telemetry=app.state.telemetry,
             )
             await distributor.start()
             app.state.distributor = distributor
@@ -109,6 +114,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     configure_logging(settings.log_level, settings.log_json)
     app = FastAPI(title="contactd", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
+    app.state.telemetry = Telemetry()
     app.state.jwt_secret = _jwt_secret(settings)
     install_error_handlers(app)
     for router in (

@@ -42,6 +42,7 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             if scope["type"] == "http":
+                _observe_webhook(scope, status_code, time.perf_counter() - started)
                 log.info(
                     "request",
                     method=scope["method"],
@@ -50,6 +51,17 @@ class RequestIdMiddleware:
                     ms=round((time.perf_counter() - started) * 1000, 2),
                 )
             structlog.contextvars.clear_contextvars()
+
+
+def _observe_webhook(scope: Scope, status_code: int, seconds: float) -> None:
+    """Webhook latency by route template (never the raw path: ids would explode labels)."""
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    app = scope.get("app")
+    telemetry = getattr(getattr(app, "state", None), "telemetry", None)
+    if telemetry is None or not isinstance(template, str) or not template.startswith("/webhooks"):
+        return
+    telemetry.webhook.labels(template, str(status_code)).observe(seconds)
 
 
 def _incoming_request_id(scope: Scope) -> str | None:

@@ -38,6 +38,7 @@ from app.routing.core.engine import RoutingEngine, RoutingError
 from app.routing.models import RouterLease, RoutingInbox
 from app.routing.persistence import DecisionWriter, PresenceChange, at, write_presence
 from app.routing.restore import load_snapshot
+from app.telemetry import Telemetry
 
 log = structlog.get_logger(__name__)
 
@@ -68,6 +69,7 @@ class Distributor:
         clock: Callable[[], float] = time.time,
         lease_retry_seconds: float = 1.0,
         batch_size: int = 500,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.db = db
         self.bus = bus
@@ -76,6 +78,7 @@ class Distributor:
         self.clock = clock
         self.lease_retry_seconds = lease_retry_seconds
         self.batch_size = batch_size
+        self.telemetry = telemetry
         self.engine: RoutingEngine | None = None
         self.epoch: int | None = None
         self.config_version = 0
@@ -185,7 +188,10 @@ class Distributor:
         while True:
             if self._lock_conn is None or self._lock_conn.is_closed():
                 raise LeaseLost("the lock connection is gone")
+            started = time.perf_counter()
             if await self._step():
+                if self.telemetry is not None:
+                    self.telemetry.routing_batch.observe(time.perf_counter() - started)
                 if self._rebuild_after_batch:
                     self._rebuild_after_batch = False
                     await self._rebuild()
@@ -363,6 +369,10 @@ class Distributor:
                 for row in batch.rows
             ],
         )
+        if self.telemetry is not None:
+            latency = self.telemetry.routing_request_latency
+            for row in batch.rows:
+                latency.observe(max(0.0, now - row.created_at.timestamp()))
         ids = [row.id for row in batch.rows]
         payload = json.dumps(ids) if len(ids) <= 600 else "*"
         await session.execute(select(func.pg_notify(inbox.DONE_CHANNEL, payload)))

@@ -301,4 +301,5 @@ async def prometheus(request: Request) -> Response:
         return Response("", media_type="text/plain; version=0.0.4; charset=utf-8")
     pool = request.app.state.db.engine.pool
     hub.metrics.pool(pool.checkedout(), pool.size())
-    return Response(hub.metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
+    body = hub.metrics.exposition() + request.app.state.telemetry.exposition()
+    return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
