@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from app.agents import runtime as console_runtime
 from app.agents.console_router import router as console_router
 from app.agents.router import router as agents_router
+from app.audit.router import router as audit_router
 from app.auth.router import router as auth_router
 from app.channels import ROUTERS as CHANNEL_ROUTERS
 from app.channels import running as channels_running
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         *CHANNEL_ROUTERS,
         ivr_router,
         console_router,
+        audit_router,
         supervisor_router,
     ):
         app.include_router(router)

@@ -1,4 +1,5 @@
-"""What the agent console runs beside the API while the service is up."""
+"""What the agent console runs beside the API while the service is up: the hub that keeps
+each agent's line (bus listener, outbox, grace-period timer)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.agents.console import ConsoleHub
+
 
 @asynccontextmanager
 async def running(app: FastAPI) -> AsyncIterator[None]:
-    yield
+    hub = ConsoleHub(app)
+    app.state.console = hub
+    try:
+        yield
+    finally:
+        await hub.close()

@@ -2,12 +2,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Request, status
+from pydantic import BaseModel, Field
 
+from app.audit.service import View, record_view
 from app.auth.dependencies import AgentUser, SupervisorUser
+from app.contacts.schemas import ContactOut
 from app.customers import service
+from app.customers.history import contacts_page, history_cursor, history_items
+from app.customers.history_schemas import HistoryItem
+from app.customers.identity_ops import create_from_contact, link_contact, merge_customers
 from app.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate, Tier
-from app.dependencies import SessionDep, SettingsDep
+from app.customers.views import authorize_view
+from app.dependencies import SessionDep, SettingsDep, get_database
 from app.pagination import Page, PageParams, cursor_id, page_by_id, page_params
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
@@ -17,7 +24,7 @@ router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
 async def list_customers(
     session: SessionDep,
     settings: SettingsDep,
-    _: SupervisorUser,
+    user: SupervisorUser,
     page: Annotated[PageParams, Depends(page_params)],
     name: Annotated[str | None, Query(max_length=200, description="Part of the name.")] = None,
     phone: Annotated[
@@ -37,6 +44,17 @@ async def list_customers(
         region=settings.default_region,
     )
     customers, next_cursor = page_by_id(rows, page.limit, lambda c: c.id)
+    used = [k for k, v in {"name": name, "phone": phone, "email": email, "tier": tier}.items() if v]
+    record_view(
+        session,
+        View(
+            actor_id=user.id,
+            action="search",
+            customer_id=None,
+            via="search",
+            detail={"filters": used, "results": [c.id for c in customers]},
+        ),
+    )
     return Page(items=await service.customers_out(session, customers), next_cursor=next_cursor)
 
 
@@ -50,8 +68,11 @@ async def create_customer(
 
 
 @router.get("/{customer_id}", response_model=CustomerOut, summary="One customer")
-async def get_customer(session: SessionDep, _: SupervisorUser, customer_id: int) -> CustomerOut:
+async def get_customer(session: SessionDep, user: SupervisorUser, customer_id: int) -> CustomerOut:
     customer = await service.get_customer(session, customer_id)
+    record_view(
+        session, View(actor_id=user.id, action="profile", customer_id=customer_id, via="search")
+    )
     return (await service.customers_out(session, [customer]))[0]
 
 
@@ -64,3 +85,86 @@ async def update_customer(
     data: CustomerUpdate,
 ) -> CustomerOut:
     return await service.update_customer(session, customer_id, data, settings.default_region)
+
+
+# ---------------------------------------------------------------- customer 360
+
+
+@router.get(
+    "/{customer_id}/history",
+    response_model=Page[HistoryItem],
+    summary="Every contact of the customer across channels, newest first (audited)",
+)
+async def customer_history(
+    request: Request,
+    session: SessionDep,
+    user: AgentUser,
+    customer_id: int,
+    page: Annotated[PageParams, Depends(page_params)],
+    via_contact: Annotated[
+        int | None, Query(description="The contact through which the agent looks.")
+    ] = None,
+) -> Page[HistoryItem]:
+    await service.get_customer(session, customer_id)
+    await authorize_view(
+        session, get_database(request), user, customer_id, "history", via_contact=via_contact
+    )
+    rows = await contacts_page(session, customer_id, page.cursor, page.limit)
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    return Page(
+        items=await history_items(session, rows),
+        next_cursor=history_cursor(rows[-1]) if more and rows else None,
+    )
+
+
+class LinkRequest(BaseModel):
+    customer_id: int
+
+
+class CreateFromContact(BaseModel):
+    name: Annotated[str | None, Field(min_length=1, max_length=200)] = None
+
+
+class MergeRequest(BaseModel):
+    from_customer_id: int = Field(description="The duplicate; it is deleted after the merge.")
+
+
+@router.post(
+    "/links/{contact_id}",
+    response_model=ContactOut,
+    summary="Link the contact you hold to an existing customer",
+)
+async def link(
+    session: SessionDep, user: AgentUser, contact_id: int, data: LinkRequest
+) -> ContactOut:
+    contact = await link_contact(session, contact_id, data.customer_id, user)
+    return ContactOut.model_validate(contact)
+
+
+@router.post(
+    "/from-contact/{contact_id}",
+    response_model=CustomerOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a customer from the contact you hold (its phone or email) and link it",
+)
+async def create_for_contact(
+    session: SessionDep,
+    settings: SettingsDep,
+    user: AgentUser,
+    contact_id: int,
+    data: CreateFromContact,
+) -> CustomerOut:
+    return await create_from_contact(session, contact_id, user, data.name, settings.default_region)
+
+
+@router.post(
+    "/{customer_id}/merge",
+    response_model=CustomerOut,
+    summary="Merge a duplicate into this customer: its history follows",
+)
+async def merge(
+    session: SessionDep, user: SupervisorUser, customer_id: int, data: MergeRequest
+) -> CustomerOut:
+    merged = await merge_customers(session, customer_id, data.from_customer_id, user.id)
+    return (await service.customers_out(session, [merged]))[0]

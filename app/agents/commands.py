@@ -1,0 +1,258 @@
+"""What the agent asks for over the console: each frame is one short unit of work through
+the existing services, then (for routing commands) a short wait for the router."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.agents import protocol as p
+from app.channels.chat import service as chat
+from app.channels.email import service as email
+from app.channels.email.schemas import EmailReplyIn
+from app.contacts.events import record
+from app.contacts.models import Contact
+from app.customers.history import (
+    DISPOSITIONS,
+    add_note,
+    contacts_page,
+    history_cursor,
+    history_items,
+)
+from app.customers.service import get_customer
+from app.customers.views import authorize_view
+from app.database import after_commit
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from app.routing import service as routing
+from app.routing.models import RoutingInbox
+from app.users.models import Role, User
+
+Reply = p.Result | p.HistoryPage
+RouterCommand = Callable[[AsyncSession, User], Awaitable[RoutingInbox | None]]
+
+
+class Commands:
+    def __init__(self, app: FastAPI, agent_id: int) -> None:
+        self.app = app
+        self.agent_id = agent_id
+
+    async def run(self, frame: Any) -> Callable[[int], Reply]:
+        """Carry the frame out; the reply, to be numbered by the line."""
+        handler = getattr(self, f"_{frame.type}")
+        result: Callable[[int], Reply] = await handler(frame)
+        return result
+
+    # ------------------------------------------------------------ helpers
+
+    async def _user(self, session: AsyncSession) -> User:
+        user = await session.get(User, self.agent_id)
+        if user is None or not user.is_active:
+            raise Unauthorized("Your account is disabled.")
+        return user
+
+    async def _router(self, command: RouterCommand) -> str:
+        async with self.app.state.db.unit_of_work() as session:
+            row = await command(session, await self._user(session))
+        return await self._wait(row)
+
+    async def _wait(self, row: RoutingInbox | None) -> str:
+        if row is None:
+            return "applied"
+        distributor = self.app.state.distributor
+        result = None if distributor is None else await distributor.wait_processed(row.id)
+        if result is None:
+            return "pending"
+        if not result.get("ok"):
+            raise Conflict(
+                result.get("message", "The router refused the request."),
+                code=result.get("error", "refused"),
+                details={"request_id": row.id},
+            )
+        return "applied"
+
+    @staticmethod
+    def _done(frame: Any, status: str = "applied", **data: Any) -> Callable[[int], Reply]:
+        return lambda seq: p.Result(
+            seq=seq, ref=frame.ref, request=frame.type, status=status, data=data
+        )
+
+    async def _own_contact(self, session: AsyncSession, contact_id: int, user: User) -> Contact:
+        contact = await session.get(Contact, contact_id, with_for_update=True)
+        if contact is None:
+            raise NotFound(f"No contact {contact_id}.", details={"contact_id": contact_id})
+        if contact.agent_id != user.id and not Role(user.role).at_least(Role.SUPERVISOR):
+            raise Forbidden(
+                f"Contact {contact_id} is not yours.", details={"contact_id": contact_id}
+            )
+        return contact
+
+    # ------------------------------------------------------------ routing
+
+    async def _set_state(self, frame: p.SetState) -> Callable[[int], Reply]:
+        status = await self._router(
+            lambda s, u: routing.set_agent_state(s, u, frame.state, frame.reason, actor_id=u.id)
+        )
+        return self._done(frame, status)
+
+    async def _accept(self, frame: p.Accept) -> Callable[[int], Reply]:
+        status = await self._router(
+            lambda s, u: routing.answer_offer(s, frame.contact_id, u, accept=True)
+        )
+        return self._done(frame, status, contact_id=frame.contact_id)
+
+    async def _reject(self, frame: p.Reject) -> Callable[[int], Reply]:
+        status = await self._router(
+            lambda s, u: routing.answer_offer(s, frame.contact_id, u, accept=False)
+        )
+        return self._done(frame, status, contact_id=frame.contact_id)
+
+    async def _end_contact(self, frame: p.EndContact) -> Callable[[int], Reply]:
+        _check_disposition(frame.disposition)
+        status = await self._router(
+            lambda s, u: routing.end_contact(s, frame.contact_id, u, frame.disposition)
+        )
+        return self._done(frame, status, contact_id=frame.contact_id)
+
+    async def _transfer(self, frame: p.Transfer) -> Callable[[int], Reply]:
+        status = await self._router(
+            lambda s, u: routing.transfer(
+                s, frame.contact_id, u, to_queue=frame.to_queue, to_agent_id=frame.to_agent_id
+            )
+        )
+        return self._done(frame, status, contact_id=frame.contact_id)
+
+    async def _wrap_up(self, frame: p.WrapUp) -> Callable[[int], Reply]:
+        _check_disposition(frame.disposition)
+        async with self.app.state.db.unit_of_work() as session:
+            user = await self._user(session)
+            contact = await self._own_contact(session, frame.contact_id, user)
+            row = None
+            if contact.state == "assigned":
+                row = await routing.end_contact(session, contact.id, user, frame.disposition)
+            elif contact.state in ("wrap_up", "ended"):
+                contact.disposition = frame.disposition
+            else:
+                raise Conflict(
+                    f"Contact {contact.id} is {contact.state}.",
+                    details={"state": contact.state},
+                    code="not_assigned",
+                )
+            if frame.note:
+                await add_note(session, contact.id, user.id, frame.note)
+            record(
+                session,
+                "contact.disposition_set",
+                contact_id=contact.id,
+                actor_id=user.id,
+                payload={"disposition": frame.disposition},
+            )
+        status = await self._wait(row)
+        if status == "applied":
+            status = await self._router(lambda s, u: routing.end_wrap_up(s, u))
+        return self._done(frame, status, contact_id=frame.contact_id)
+
+    # ------------------------------------------------------------ conversations
+
+    async def _send_chat(self, frame: p.SendChat) -> Callable[[int], Reply]:
+        settings = self.app.state.settings
+        async with self.app.state.db.unit_of_work() as session:
+            message, duplicate = await chat.post_agent_message(
+                session,
+                self.app.state.bus,
+                frame.contact_id,
+                await self._user(session),
+                frame.text,
+                frame.client_id,
+                settings.chat_max_message_chars,
+            )
+        return self._done(
+            frame, contact_id=frame.contact_id, message_seq=message.seq, duplicate=duplicate
+        )
+
+    async def _reply_email(self, frame: p.ReplyEmail) -> Callable[[int], Reply]:
+        reply = EmailReplyIn(body=frame.body, body_html=frame.body_html, cc=frame.cc)
+        async with self.app.state.db.unit_of_work() as session:
+            message, outbound = await email.queue_reply(
+                session,
+                frame.contact_id,
+                await self._user(session),
+                reply,
+                self.app.state.settings,
+                bus=self.app.state.bus,
+            )
+        return self._done(
+            frame, contact_id=frame.contact_id, message_id=message.id, outbound_id=outbound.id
+        )
+
+    async def _add_note(self, frame: p.AddNote) -> Callable[[int], Reply]:
+        async with self.app.state.db.unit_of_work() as session:
+            user = await self._user(session)
+            await self._own_contact(session, frame.contact_id, user)
+            note = await add_note(session, frame.contact_id, user.id, frame.text)
+        return self._done(frame, contact_id=frame.contact_id, note_id=note.id)
+
+    async def _consult(self, frame: p.Consult) -> Callable[[int], Reply]:
+        bus = self.app.state.bus
+        async with self.app.state.db.unit_of_work() as session:
+            user = await self._user(session)
+            await self._own_contact(session, frame.contact_id, user)
+            record(
+                session,
+                "contact.consult_requested",
+                contact_id=frame.contact_id,
+                actor_id=user.id,
+                payload={"team": user.team},
+            )
+            ask = {
+                "type": "consult",
+                "agent_id": user.id,
+                "team": user.team,
+                "contact_id": frame.contact_id,
+                "text": frame.text,
+            }
+            topic = f"supervisors:{user.team}" if user.team else "supervisors"
+
+            async def publish() -> None:
+                await bus.publish(topic, ask)
+
+            after_commit(session, publish)
+        return self._done(frame, contact_id=frame.contact_id, topic=topic)
+
+    # ------------------------------------------------------------ customer 360
+
+    async def _get_history(self, frame: p.GetHistory) -> Callable[[int], Reply]:
+        async with self.app.state.db.unit_of_work() as session:
+            user = await self._user(session)
+            await get_customer(session, frame.customer_id)
+            await authorize_view(
+                session,
+                self.app.state.db,
+                user,
+                frame.customer_id,
+                "history",
+                via_contact=frame.via_contact,
+            )
+            rows = await contacts_page(session, frame.customer_id, frame.cursor, frame.limit)
+            more = len(rows) > frame.limit
+            rows = rows[: frame.limit]
+            items = await history_items(session, rows)
+        next_cursor = history_cursor(rows[-1]) if more and rows else None
+        return lambda seq: p.HistoryPage(
+            seq=seq,
+            ref=frame.ref,
+            customer_id=frame.customer_id,
+            items=items,
+            next_cursor=next_cursor,
+        )
+
+
+def _check_disposition(disposition: str | None) -> None:
+    if disposition is not None and disposition not in DISPOSITIONS:
+        raise InvalidInput(
+            "Unknown disposition.",
+            details={"disposition": disposition, "allowed": list(DISPOSITIONS)},
+            code="unknown_disposition",
+        )

@@ -1,0 +1,222 @@
+"""The console hub: turns what the bus says about an agent into numbered console events,
+building the screen-pop when an offer arrives.
+
+The pop is built in a short unit of work of its own after the router's commit, so an
+offer that was rolled back is never shown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import structlog
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from app.agents import protocol as p
+from app.agents.presence import AgentLine, ConsoleSettings, FrameMaker, Lines
+from app.audit.service import View, record_view
+from app.contacts.models import Contact
+from app.customers.enrichment import CrmEnricher
+from app.customers.history import DISPOSITIONS
+from app.customers.screen_pop import build_screen_pop
+from app.database import Database
+from app.errors import AppError
+from app.routing import service as routing
+from app.users.models import User
+
+log = structlog.get_logger(__name__)
+
+LIVE_STATES = ("offered", "assigned", "wrap_up")
+
+
+class ConsoleHub:
+    def __init__(self, app: FastAPI, settings: ConsoleSettings | None = None) -> None:
+        self.app = app
+        self.settings = settings or ConsoleSettings()
+        self.lines = Lines(self)
+        self.enricher = CrmEnricher(
+            self.settings.crm_url, timeout=self.settings.crm_timeout_seconds
+        )
+
+    @property
+    def db(self) -> Database:
+        db: Database = self.app.state.db
+        return db
+
+    def subscribe(self, agent_id: int) -> AbstractAsyncContextManager[asyncio.Queue[Any]]:
+        subscription: AbstractAsyncContextManager[asyncio.Queue[Any]] = (
+            self.app.state.bus.subscribe(f"agent:{agent_id}")
+        )
+        return subscription
+
+    def welcome(self, agent_id: int) -> Any:
+        def make(seq: int, resumed: bool) -> p.Welcome:
+            return p.Welcome(
+                seq=seq,
+                agent_id=agent_id,
+                resumed=resumed,
+                dispositions=list(DISPOSITIONS),
+                heartbeat_seconds=self.settings.heartbeat_seconds,
+            )
+
+        return make
+
+    # ------------------------------------------------------------ bus → console
+
+    async def deliver(self, line: AgentLine, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "offer" and line.away and not line.connected:
+            await self.turn_down(line.agent_id, int(message["contact_id"]))
+            return
+        if kind == "offer":
+            await self.send_offer(line, int(message["contact_id"]), message.get("deadline"))
+            return
+        frame = _plain_frame(message)
+        if frame is None:
+            log.debug("console_event_ignored", kind=kind)
+            return
+        await line.emit(frame)
+
+    async def send_offer(self, line: AgentLine, contact_id: int, deadline: Any) -> None:
+        pop, error = await self.pop_for(line.agent_id, contact_id)
+        await line.emit(
+            lambda seq: p.Offer(
+                seq=seq,
+                contact_id=contact_id,
+                deadline=deadline if isinstance(deadline, int | float) else None,
+                pop=pop,
+                pop_error=error,
+            )
+        )
+
+    async def pop_for(self, agent_id: int, contact_id: int) -> tuple[Any, str | None]:
+        """The pop of a contact offered to the agent, audited; (None, why) if it is not."""
+        try:
+            async with self.db.unit_of_work() as session:
+                contact = await session.get(Contact, contact_id)
+                if contact is None or contact.agent_id != agent_id:
+                    return None, "no_longer_offered"
+                pop = await build_screen_pop(session, contact_id, self.enricher)
+                view = View(
+                    actor_id=agent_id,
+                    action="screen_pop",
+                    customer_id=None if pop.customer is None else pop.customer.id,
+                    via="contact",
+                    contact_id=contact_id,
+                )
+                record_view(session, view)
+                return pop, None
+        except Exception:
+            log.exception("screen_pop_failed", contact_id=contact_id)
+            return None, "pop_unavailable"
+
+    async def snapshot(self, line: AgentLine, resync: bool) -> None:
+        async with self.db.unit_of_work() as session:
+            rows = await session.scalars(
+                select(Contact)
+                .where(Contact.agent_id == line.agent_id, Contact.state.in_(LIVE_STATES))
+                .order_by(Contact.id)
+            )
+            contacts = [
+                p.LiveContact(
+                    contact_id=c.id,
+                    channel=c.channel,
+                    state=c.state,
+                    offer_deadline=c.offer_deadline,
+                )
+                for c in rows
+            ]
+        await line.emit(lambda seq: p.Snapshot(seq=seq, resync=resync, contacts=contacts))
+        for live in contacts:
+            if live.state == "offered":
+                deadline = live.offer_deadline.timestamp() if live.offer_deadline else None
+                await self.send_offer(line, live.contact_id, deadline)
+
+    # ------------------------------------------------------------ lost sockets
+
+    async def grace_expired(self, agent_id: int) -> None:
+        """The console stayed away: its pending offers are rejected through the router (they
+        go back to the queue) and assigned contacts stay the agent's. With nothing assigned
+        the agent is also logged out of routing, so no new offers come; otherwise offers
+        that still come are turned down as they arrive (``AgentLine.away``)."""
+        try:
+            async with self.db.unit_of_work() as session:
+                agent = await session.get(User, agent_id)
+                if agent is None:
+                    return
+                held = list(
+                    await session.scalars(
+                        select(Contact).where(
+                            Contact.agent_id == agent_id, Contact.state.in_(LIVE_STATES)
+                        )
+                    )
+                )
+                rows = [
+                    await routing.answer_offer(session, c.id, agent, accept=False)
+                    for c in held
+                    if c.state == "offered"
+                ]
+                if all(c.state == "offered" for c in held):
+                    rows.append(
+                        await routing.set_agent_state(
+                            session, agent, "offline", None, actor_id=agent_id
+                        )
+                    )
+            await self._wait_all([row.id for row in rows])
+        except Exception:
+            log.exception("console_grace_failed", agent_id=agent_id)
+
+    async def turn_down(self, agent_id: int, contact_id: int) -> None:
+        try:
+            async with self.db.unit_of_work() as session:
+                agent = await session.get(User, agent_id)
+                if agent is None:
+                    return
+                row = await routing.answer_offer(session, contact_id, agent, accept=False)
+            await self._wait_all([row.id])
+        except AppError:
+            return  # withdrawn or taken meanwhile
+        except Exception:
+            log.exception("console_turn_down_failed", agent_id=agent_id)
+
+    async def _wait_all(self, request_ids: list[int]) -> None:
+        distributor = self.app.state.distributor
+        if distributor is not None:
+            for request_id in request_ids:
+                await distributor.wait_processed(request_id)
+
+    async def close(self) -> None:
+        await self.lines.stop_all()
+        await self.enricher.aclose()
+
+
+def _plain_frame(message: dict[str, Any]) -> FrameMaker | None:
+    match message.get("type"):
+        case "offer_withdrawn":
+            return lambda seq: p.OfferWithdrawn(
+                seq=seq, contact_id=message["contact_id"], reason=str(message.get("reason"))
+            )
+        case "assigned":
+            return lambda seq: p.Assigned(seq=seq, contact_id=message["contact_id"])
+        case "state":
+            return lambda seq: p.StateChanged(
+                seq=seq,
+                state=message["state"],
+                reason=message.get("reason"),
+                previous=message.get("previous"),
+            )
+        case "chat_message":
+            return lambda seq: p.ChatMessage(
+                seq=seq,
+                contact_id=message["contact_id"],
+                message_seq=message["seq"],
+                text=message["text"],
+            )
+        case "chat_ended":
+            return lambda seq: p.ChatEnded(
+                seq=seq, contact_id=message["contact_id"], by=str(message.get("by"))
+            )
+    return None

@@ -1,0 +1,295 @@
+"""The agent console protocol (``/ws/agent``): every frame as a pydantic model.
+
+Client frames are validated with ``CLIENT_FRAME``; server frames are built from the models
+below, so ``docs/agent-console.md`` can be generated from them (see ``protocol_schemas``).
+Any client frame may carry ``ref`` (the client's own id for it); the server's ``result`` or
+``error`` for that frame echoes it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from app.customers.history_schemas import HistoryItem, ScreenPop
+
+Ref = Annotated[str | None, Field(default=None, max_length=64)]
+
+
+class ClientFrame(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ref: Ref = None
+
+
+class Hello(ClientFrame):
+    """The first frame: the JWT (from ``/api/v1/auth/token``) and the last ``seq`` the
+    client saw, or null on a fresh start."""
+
+    type: Literal["hello"]
+    token: Annotated[str, Field(min_length=1, max_length=4096)]
+    last_seq: int | None = None
+
+
+class ClientPing(ClientFrame):
+    type: Literal["ping"]
+
+
+class ClientPong(ClientFrame):
+    """The answer to the server's ``ping``."""
+
+    type: Literal["pong"]
+
+
+class SetState(ClientFrame):
+    type: Literal["set_state"]
+    state: Literal["available", "not_ready", "offline"]
+    reason: Annotated[str | None, Field(max_length=64)] = None
+
+
+class Accept(ClientFrame):
+    type: Literal["accept"]
+    contact_id: int
+
+
+class Reject(ClientFrame):
+    type: Literal["reject"]
+    contact_id: int
+
+
+class SendChat(ClientFrame):
+    type: Literal["send_chat"]
+    contact_id: int
+    text: Annotated[str, Field(min_length=1, max_length=10_000)]
+    client_id: Annotated[str | None, Field(max_length=64)] = None
+
+
+class ReplyEmail(ClientFrame):
+    type: Literal["reply_email"]
+    contact_id: int
+    body: Annotated[str, Field(min_length=1, max_length=200_000)]
+    body_html: Annotated[str | None, Field(max_length=500_000)] = None
+    cc: Annotated[list[str], Field(max_length=20)] = []
+
+
+class AddNote(ClientFrame):
+    type: Literal["add_note"]
+    contact_id: int
+    text: Annotated[str, Field(min_length=1, max_length=10_000)]
+
+
+class EndContact(ClientFrame):
+    """Finish the work on an assigned contact: wrap-up starts."""
+
+    type: Literal["end_contact"]
+    contact_id: int
+    disposition: Annotated[str | None, Field(max_length=64)] = None
+
+
+class WrapUp(ClientFrame):
+    """Set the disposition (one of ``welcome.dispositions``), optionally add a note, and end
+    the wrap-up (ending the contact first if it is still assigned)."""
+
+    type: Literal["wrap_up"]
+    contact_id: int
+    disposition: Annotated[str, Field(max_length=64)]
+    note: Annotated[str | None, Field(min_length=1, max_length=10_000)] = None
+
+
+class Transfer(ClientFrame):
+    type: Literal["transfer"]
+    contact_id: int
+    to_queue: Annotated[str | None, Field(max_length=100)] = None
+    to_agent_id: int | None = None
+
+
+class Consult(ClientFrame):
+    """Ask the supervisors of my team for help with a contact."""
+
+    type: Literal["consult"]
+    contact_id: int
+    text: Annotated[str | None, Field(max_length=2000)] = None
+
+
+class GetHistory(ClientFrame):
+    """A page of a customer's history (access-checked and audited like the HTTP API)."""
+
+    type: Literal["get_history"]
+    customer_id: int
+    via_contact: int | None = None
+    cursor: Annotated[str | None, Field(max_length=200)] = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+
+
+ClientMessage = Annotated[
+    Hello
+    | ClientPing
+    | ClientPong
+    | SetState
+    | Accept
+    | Reject
+    | SendChat
+    | ReplyEmail
+    | AddNote
+    | EndContact
+    | WrapUp
+    | Transfer
+    | Consult
+    | GetHistory,
+    Field(discriminator="type"),
+]
+CLIENT_FRAME: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+
+
+# ------------------------------------------------------------------ server frames
+
+
+class ServerFrame(BaseModel):
+    """``seq`` orders the agent's events. Events (everything but ``welcome``, ``ping``,
+    ``pong`` and ``taken_over``) take the next number and are kept for resuming; those
+    four control frames carry the latest event's number and never advance it."""
+
+    seq: int
+
+
+class Welcome(ServerFrame):
+    type: Literal["welcome"] = "welcome"
+    agent_id: int
+    resumed: bool  # true: the missed events follow; false: a ``snapshot`` follows
+    dispositions: list[str]
+    heartbeat_seconds: float
+
+
+class ServerPing(ServerFrame):
+    type: Literal["ping"] = "ping"
+
+
+class ServerPong(ServerFrame):
+    type: Literal["pong"] = "pong"
+    ref: str | None = None
+
+
+class TakenOver(ServerFrame):
+    """Another login of the same agent took over; this socket closes (code 4409)."""
+
+    type: Literal["taken_over"] = "taken_over"
+
+
+class LiveContact(BaseModel):
+    contact_id: int
+    channel: str
+    state: str  # offered | assigned | wrap_up
+    offer_deadline: datetime | None
+
+
+class Snapshot(ServerFrame):
+    """What the agent holds now: sent after a fresh login or when the missed events are no
+    longer kept (``resync``). Offers in it come as ``offer`` events right after."""
+
+    type: Literal["snapshot"] = "snapshot"
+    resync: bool
+    contacts: list[LiveContact]
+
+
+class Offer(ServerFrame):
+    type: Literal["offer"] = "offer"
+    contact_id: int
+    deadline: float | None  # epoch seconds; null: no deadline
+    pop: ScreenPop | None  # null only if the pop could not be built (see ``pop_error``)
+    pop_error: str | None = None
+
+
+class OfferWithdrawn(ServerFrame):
+    type: Literal["offer_withdrawn"] = "offer_withdrawn"
+    contact_id: int
+    reason: str
+
+
+class Assigned(ServerFrame):
+    type: Literal["assigned"] = "assigned"
+    contact_id: int
+
+
+class StateChanged(ServerFrame):
+    type: Literal["state"] = "state"
+    state: str
+    reason: str | None = None
+    previous: str | None = None
+
+
+class ChatMessage(ServerFrame):
+    """A visitor's chat line on a contact assigned to the agent."""
+
+    type: Literal["chat_message"] = "chat_message"
+    contact_id: int
+    message_seq: int  # the line's number in the chat transcript
+    text: str
+
+
+class ChatEnded(ServerFrame):
+    type: Literal["chat_ended"] = "chat_ended"
+    contact_id: int
+    by: str
+
+
+class Result(ServerFrame):
+    """A client frame was carried out. ``status``: applied (committed and applied by the
+    router), pending (committed; the router has not confirmed yet)."""
+
+    type: Literal["result"] = "result"
+    ref: str | None = None
+    request: str  # the client frame's type
+    status: Literal["applied", "pending"] = "applied"
+    data: dict[str, Any] = {}
+
+
+class HistoryPage(ServerFrame):
+    type: Literal["history"] = "history"
+    ref: str | None = None
+    customer_id: int
+    items: list[HistoryItem]
+    next_cursor: str | None
+
+
+class Error(ServerFrame):
+    type: Literal["error"] = "error"
+    ref: str | None = None
+    code: str
+    message: str
+    details: Any = None
+
+
+SERVER_FRAMES: tuple[type[ServerFrame], ...] = (
+    Welcome,
+    ServerPing,
+    ServerPong,
+    TakenOver,
+    Snapshot,
+    Offer,
+    OfferWithdrawn,
+    Assigned,
+    StateChanged,
+    ChatMessage,
+    ChatEnded,
+    Result,
+    HistoryPage,
+    Error,
+)
+CLIENT_FRAMES: tuple[type[ClientFrame], ...] = (
+    Hello,
+    ClientPing,
+    ClientPong,
+    SetState,
+    Accept,
+    Reject,
+    SendChat,
+    ReplyEmail,
+    AddNote,
+    EndContact,
+    WrapUp,
+    Transfer,
+    Consult,
+    GetHistory,
+)

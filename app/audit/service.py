@@ -1,0 +1,75 @@
+"""Recording and reading views of customer data.
+
+An allowed view is recorded in the caller's transaction (it commits with the view). A
+refused attempt is recorded in a unit of work of its own, so the 403 that follows (and
+the rollback of the caller's transaction) does not erase it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit.models import AuditEntry
+from app.database import Database
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """One look at a customer's data: what, whose, and on what grounds."""
+
+    actor_id: int
+    action: str  # screen_pop | history | profile | search
+    customer_id: int | None
+    via: str  # contact | team | search | admin | none
+    contact_id: int | None = None
+    detail: dict[str, Any] | None = None
+
+
+def _entry(view: View, allowed: bool) -> AuditEntry:
+    return AuditEntry(
+        actor_id=view.actor_id,
+        action=view.action,
+        customer_id=view.customer_id,
+        contact_id=view.contact_id,
+        via=view.via,
+        allowed=allowed,
+        detail=view.detail or {},
+    )
+
+
+def record_view(session: AsyncSession, view: View) -> None:
+    session.add(_entry(view, allowed=True))
+
+
+async def record_refusal(db: Database, view: View) -> None:
+    async with db.unit_of_work() as session:
+        session.add(_entry(view, allowed=False))
+
+
+async def list_entries(
+    session: AsyncSession,
+    *,
+    before_id: int | None,
+    limit: int,
+    actor_id: int | None = None,
+    customer_id: int | None = None,
+    allowed: bool | None = None,
+    since: datetime | None = None,
+) -> list[AuditEntry]:
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit + 1)
+    if before_id is not None:
+        query = query.where(AuditEntry.id < before_id)
+    if actor_id is not None:
+        query = query.where(AuditEntry.actor_id == actor_id)
+    if customer_id is not None:
+        query = query.where(AuditEntry.customer_id == customer_id)
+    if allowed is not None:
+        query = query.where(AuditEntry.allowed == allowed)
+    if since is not None:
+        query = query.where(AuditEntry.occurred_at >= since)
+    return list(await session.scalars(query))

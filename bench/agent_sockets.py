@@ -1,0 +1,214 @@
+"""N agent consoles on one local server: memory per connection and offer delivery latency.
+
+Starts the service in a child process (uvicorn), connects N agent websockets (hello, then
+available), reads the server's RSS before and after, then puts contacts in line one by one
+and times each offer from the routing decision (``contacts.offered_at``, written in the
+router's transaction, so the figure includes its commit) to its arrival on the agent's
+socket, screen-pop included. Prints p50 / p99.
+
+    .venv/bin/python bench/agent_sockets.py [--agents 500] [--contacts 300]
+    # the issue's size: --agents 5000
+
+The database is CONTACTD_BENCH_DATABASE_URL, else postgresql://postgres@127.0.0.1:5432/
+contactd_bench_sockets; its schema is dropped and migrated first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from sqlalchemy.engine import make_url
+from websockets.asyncio.client import ClientConnection, connect
+
+from app.auth.security import issue_token
+from app.database import libpq_url
+from app.migrations import upgrade
+from app.users.models import Role
+
+SECRET = "bench-secret-key-that-is-long-enough-for-hs256"
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/contactd_bench_sockets"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+async def prepare(url: str, agents: int) -> tuple[list[int], int]:
+    parsed = make_url(libpq_url(url))
+    admin = await asyncpg.connect(
+        libpq_url(parsed.set(database="postgres").render_as_string(False))
+    )
+    if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname=$1", parsed.database):
+        await admin.execute(f'CREATE DATABASE "{parsed.database}"')
+    await admin.close()
+    conn = await asyncpg.connect(libpq_url(url))
+    await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    await conn.close()
+    await asyncio.to_thread(upgrade, url)
+    conn = await asyncpg.connect(libpq_url(url))
+    ids = [
+        r["id"]
+        for r in await conn.fetch(
+            "INSERT INTO users (username, display_name, role, password_hash) "
+            "SELECT 'agent' || g, 'Agent ' || g, 'agent', 'x' FROM generate_series(1, $1) g "
+            "RETURNING id",
+            agents,
+        )
+    ]
+    boss = await conn.fetchval(
+        "INSERT INTO users (username, display_name, role, password_hash) "
+        "VALUES ('boss', 'Boss', 'admin', 'x') RETURNING id"
+    )
+    skill = await conn.fetchval(
+        "INSERT INTO skills (name, kind) VALUES ('support', 'general') RETURNING id"
+    )
+    await conn.execute(
+        "INSERT INTO agent_skills (user_id, skill_id, proficiency) SELECT u, $1, 3 "
+        "FROM unnest($2::bigint[]) u",
+        skill,
+        ids,
+    )
+    await conn.close()
+    return ids, boss
+
+
+def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
+    env = os.environ | {
+        "CONTACTD_DATABASE_URL": url,
+        "CONTACTD_JWT_SECRET": SECRET,
+        "CONTACTD_LOG_LEVEL": "WARNING",
+    }
+    code = (
+        "import uvicorn; from app.main import create_app; "
+        f"uvicorn.run(create_app(), host='127.0.0.1', port={port}, log_level='warning', "
+        "ws_ping_interval=None)"
+    )
+    return subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)  # noqa: S603
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def wait_up(base: str) -> None:
+    async with httpx.AsyncClient() as client:
+        for _ in range(300):
+            try:
+                if (await client.get(f"{base}/healthz")).status_code < 500:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError("server did not start")
+
+
+async def login(ws_url: str, agent_id: int) -> ClientConnection:
+    ws = await connect(ws_url, open_timeout=30, max_queue=64)
+    token = issue_token(agent_id, Role.AGENT, SECRET, 3600)
+    await ws.send(json.dumps({"type": "hello", "token": token, "last_seq": None}))
+    await ws.send(json.dumps({"type": "set_state", "state": "available"}))
+    return ws
+
+
+async def listen(ws: ClientConnection, arrivals: dict[int, float]) -> None:
+    async for raw in ws:
+        frame = json.loads(raw)
+        if frame["type"] == "offer":
+            arrivals.setdefault(frame["contact_id"], time.time())  # the first offer only
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--agents", type=int, default=500)
+    parser.add_argument("--contacts", type=int, default=300)
+    args = parser.parse_args()
+    url = os.environ.get("CONTACTD_BENCH_DATABASE_URL", DEFAULT_URL)
+    agent_ids, boss = await prepare(url, args.agents)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = start_server(url, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await wait_up(base)
+        headers = {"Authorization": f"Bearer {issue_token(boss, Role.ADMIN, SECRET, 3600)}"}
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
+            queue = {
+                "name": "support",
+                "display_name": "Support",
+                "channels": ["chat"],
+                "required_skills": [{"skill": "support", "level": 1}],
+            }
+            assert (await client.post("/api/v1/queues", json=queue)).status_code == 201
+            await asyncio.sleep(1)
+            before = rss_kib(server.pid)
+            ws_url = base.replace("http", "ws") + "/ws/agent"
+            sockets: list[ClientConnection] = []
+            for start in range(0, len(agent_ids), 100):
+                batch = agent_ids[start : start + 100]
+                sockets += await asyncio.gather(*(login(ws_url, a) for a in batch))
+            await asyncio.sleep(3)
+            after = rss_kib(server.pid)
+            per = (after - before) * 1024 / len(sockets)
+            print(
+                f"{len(sockets)} agent sockets: server RSS {before / 1024:.0f} MiB -> "
+                f"{after / 1024:.0f} MiB, {per / 1024:.1f} KiB per connection"
+            )
+            arrivals: dict[int, float] = {}
+            readers = [asyncio.create_task(listen(ws, arrivals)) for ws in sockets]
+            created: list[int] = []
+            for _ in range(args.contacts):
+                made = await client.post(
+                    "/api/v1/contacts", json={"channel": "chat", "queue": "support"}
+                )
+                created.append(made.json()["id"])
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(2)
+            for task in readers:
+                task.cancel()
+            for ws in sockets:
+                await ws.close()
+        conn = await asyncpg.connect(libpq_url(url))
+        offered = dict(
+            await conn.fetch(
+                "SELECT contact_id, min(occurred_at) FROM contact_events "
+                "WHERE kind = 'contact.offered' AND contact_id = ANY($1) GROUP BY contact_id",
+                created,
+            )
+        )
+        await conn.close()
+        delays = [
+            (arrivals[c] - _epoch(offered[c])) * 1000
+            for c in created
+            if c in arrivals and c in offered
+        ]
+        cuts = statistics.quantiles(delays, n=100)
+        print(
+            f"offer delivery (decision -> socket, pop included), {len(delays)} offers: "
+            f"p50 {cuts[49]:.1f} ms  p99 {cuts[98]:.1f} ms  max {max(delays):.1f} ms"
+        )
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def _epoch(value: Any) -> float:
+    assert isinstance(value, datetime)
+    return value.timestamp()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
