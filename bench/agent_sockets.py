@@ -30,12 +30,11 @@ from typing import Any
 
 import asyncpg
 import httpx
-from sqlalchemy.engine import make_url
+from _common import fresh_database
 from websockets.asyncio.client import ClientConnection, connect
 
 from app.auth.security import issue_token
 from app.database import libpq_url
-from app.migrations import upgrade
 from app.users.models import Role
 
 SECRET = "bench-secret-key-that-is-long-enough-for-hs256"
@@ -44,17 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 async def prepare(url: str, agents: int) -> tuple[list[int], int]:
-    parsed = make_url(libpq_url(url))
-    admin = await asyncpg.connect(
-        libpq_url(parsed.set(database="postgres").render_as_string(False))
-    )
-    if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname=$1", parsed.database):
-        await admin.execute(f'CREATE DATABASE "{parsed.database}"')
-    await admin.close()
-    conn = await asyncpg.connect(libpq_url(url))
-    await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    await conn.close()
-    await asyncio.to_thread(upgrade, url)
+    await fresh_database(url)
     conn = await asyncpg.connect(libpq_url(url))
     ids = [
         r["id"]

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import asyncpg
+from _common import fresh_database
 from sqlalchemy.engine import make_url
 
 from app.agents.models import AgentSkill
@@ -32,7 +33,6 @@ from app.config import Settings
 from app.database import libpq_url
 from app.embedded_pg import start_embedded_postgres
 from app.main import create_app
-from app.migrations import upgrade
 from app.queues.models import Queue
 from app.routing import service
 from app.routing.config_schemas import RoutingDocument
@@ -56,10 +56,7 @@ async def bench_database() -> str:
         await admin.execute("CREATE DATABASE contactd_bench")
         await admin.close()
         url = LOCAL
-    conn = await asyncpg.connect(libpq_url(url))
-    await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    await conn.close()
-    await asyncio.to_thread(upgrade, url)
+    await fresh_database(url)
     return url
 
 

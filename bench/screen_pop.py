@@ -24,13 +24,13 @@ import statistics
 import time
 
 import asyncpg
+from _common import fresh_database
 from sqlalchemy.engine import make_url
 
 from app.audit.service import View, record_view
 from app.customers.history import contacts_page, history_items
 from app.customers.screen_pop import build_screen_pop
 from app.database import Database, create_engine, libpq_url
-from app.migrations import upgrade
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/contactd_bench_console"
 
@@ -75,10 +75,7 @@ NOTES = (
 
 
 async def fill(url: str, customers: int, history: int) -> None:
-    conn = await asyncpg.connect(libpq_url(url))
-    await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    await conn.close()
-    await asyncio.to_thread(upgrade, url)
+    await fresh_database(url)
     conn = await asyncpg.connect(libpq_url(url))
     await conn.execute("SET synchronous_commit = off")
     started = time.perf_counter()

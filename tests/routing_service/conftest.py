@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,18 +9,9 @@ import httpx
 import pytest
 
 from tests.conftest import UserFactory
+from tests.helpers import eventually
 
-
-async def eventually(check: Callable[[], Awaitable[Any]], seconds: float = 10.0) -> Any:
-    """Poll until ``check`` returns something truthy; the router works asynchronously."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        value = await check()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {seconds} s (last value: {value!r})")
-        await asyncio.sleep(0.02)
+__all__ = ["Center", "eventually"]
 
 
 @dataclass

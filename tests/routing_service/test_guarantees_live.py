@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import random
-import socket
 from collections import defaultdict
 from collections.abc import AsyncIterator
 
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from app.database import libpq_url
+from tests.helpers import live_server
 from tests.routing_service.conftest import Center
 
 AGENTS = 6
@@ -29,18 +28,8 @@ CAPACITY = {"voice": 1, "chat": 2, "email": 3}
 
 @pytest.fixture
 async def live_url(app: FastAPI) -> AsyncIterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None)
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with live_server(app) as url:
+        yield url
 
 
 async def _agent_loop(
