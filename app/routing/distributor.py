@@ -20,15 +20,16 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 import structlog
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.database import Database, after_commit, libpq_url
+from app.database import Database, after_commit, driver_connection, libpq_url
 from app.events.bus import EventBus
 from app.routing import inbox
 from app.routing.config_schemas import to_core
@@ -45,13 +46,42 @@ log = structlog.get_logger(__name__)
 LEASE_LOCK_KEY = 0x726F75746572  # "router"
 
 
+@dataclass(frozen=True, slots=True)
+class InboxRow:
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    actor_id: int | None
+    created_at: datetime
+
+
+async def _unprocessed(session: AsyncSession, limit: int) -> list[InboxRow]:
+    """The oldest unprocessed requests, read on the driver connection (the hot loop)."""
+    records = await (await driver_connection(session)).fetch(
+        "SELECT id, kind, payload, actor_id, created_at FROM routing_inbox"
+        " WHERE processed_at IS NULL ORDER BY id LIMIT $1",
+        limit,
+    )
+    return [
+        InboxRow(r["id"], r["kind"], _json(r["payload"]), r["actor_id"], r["created_at"])
+        for r in records
+    ]
+
+
+def _json(value: Any) -> dict[str, Any]:
+    """jsonb as the session's connection decodes it (SQLAlchemy sets a codec), or as text."""
+    decoded = json.loads(value) if isinstance(value, str | bytes) else value
+    assert isinstance(decoded, dict)
+    return decoded
+
+
 class LeaseLost(Exception):
     """Another instance took over: this one must stop writing at once."""
 
 
 @dataclass
 class _Batch:
-    rows: list[RoutingInbox] = field(default_factory=list)
+    rows: list[InboxRow] = field(default_factory=list)
     results: dict[int, dict[str, Any]] = field(default_factory=dict)
     decisions: list[core.Decision] = field(default_factory=list)
     touched_agents: dict[str, int | None] = field(default_factory=dict)  # agent -> actor
@@ -235,14 +265,7 @@ class Distributor:
         self._wake.clear()
         async with self.db.unit_of_work() as session:
             await self._check_epoch(session)
-            rows = list(
-                await session.scalars(
-                    select(RoutingInbox)
-                    .where(RoutingInbox.processed_at.is_(None))
-                    .order_by(RoutingInbox.id)
-                    .limit(self.batch_size)
-                )
-            )
+            rows = await _unprocessed(session, self.batch_size)
             now = self._now()
             due = self.engine.next_timer()
             if not rows and (due is None or due > now):
@@ -255,9 +278,7 @@ class Distributor:
             await self._mark_processed(session, batch, now)
         return True
 
-    async def _apply(
-        self, session: AsyncSession, row: RoutingInbox, batch: _Batch, now: float
-    ) -> None:
+    async def _apply(self, session: AsyncSession, row: InboxRow, batch: _Batch, now: float) -> None:
         assert self.engine is not None
         if row.kind == "config.changed":
             await self._reload_config(session, batch, now)
@@ -358,16 +379,9 @@ class Distributor:
         if not batch.rows:
             return
         processed_at = at(now)
-        await session.execute(
-            update(RoutingInbox),
-            [
-                {
-                    "id": row.id,
-                    "processed_at": processed_at,
-                    "result": batch.results[row.id],
-                }
-                for row in batch.rows
-            ],
+        await (await driver_connection(session)).executemany(
+            "UPDATE routing_inbox SET processed_at = $2, result = $3::jsonb WHERE id = $1",
+            [(row.id, processed_at, json.dumps(batch.results[row.id])) for row in batch.rows],
         )
         if self.telemetry is not None:
             latency = self.telemetry.routing_request_latency

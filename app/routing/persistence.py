@@ -7,17 +7,19 @@ round trips however many contacts it moved.
 
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.contacts.models import Contact, ContactEvent
+from app.contacts.models import Contact
+from app.database import driver_connection
 from app.routing.core import model as core
 from app.routing.models import AgentPresence
 
@@ -81,6 +83,7 @@ class DecisionWriter:
         )
 
     def change(self, contact_id: str, **columns: Any) -> None:
+        assert _COLUMNS.issuperset(columns), columns
         self.contact_changes[int(contact_id)].update(columns)
 
     def decision(self, decision: core.Decision) -> None:
@@ -166,15 +169,67 @@ class DecisionWriter:
                 pass  # written as a presence change, see ``presence``
 
     async def flush_contacts(self, session: AsyncSession) -> None:
-        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        """One executemany per set of changed columns, on the driver connection: the
+        router's writes are per contact, and SQLAlchemy's per-row cost would dominate."""
+        by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
         for contact_id, columns in self.contact_changes.items():
-            by_columns[tuple(sorted(columns))].append({"id": contact_id, **columns})
-        for rows in by_columns.values():
-            await session.execute(update(Contact), rows)
+            names = tuple(sorted(columns))
+            by_columns[names].append((contact_id, *(_db_value(columns[n]) for n in names)))
+        driver = await driver_connection(session) if by_columns else None
+        for names, rows in by_columns.items():
+            assert driver is not None
+            assignments = ", ".join(
+                f"{name} = ${index}{_CASTS.get(name, '')}" for index, name in enumerate(names, 2)
+            )
+            await driver.executemany(
+                f"UPDATE contacts SET {assignments}, updated_at = now() WHERE id = $1",  # noqa: S608
+                rows,
+            )
 
     async def flush_events(self, session: AsyncSession) -> None:
-        if self.events:
-            await session.execute(insert(ContactEvent), self.events)
+        if not self.events:
+            return
+        driver = await driver_connection(session)
+        await driver.executemany(
+            "INSERT INTO contact_events"
+            " (kind, contact_id, agent_id, actor_id, occurred_at, payload)"
+            " VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
+            [
+                (
+                    e["kind"],
+                    e["contact_id"],
+                    e["agent_id"],
+                    e["actor_id"],
+                    e["occurred_at"],
+                    json.dumps(e["payload"], ensure_ascii=False),
+                )
+                for e in self.events
+            ],
+        )
+
+
+_CASTS = {"required_skills": "::jsonb", "attributes": "::jsonb"}
+# Column names come from this module's own ``change`` calls, never from input.
+_COLUMNS = frozenset(
+    {
+        "state",
+        "agent_id",
+        "offered_at",
+        "offer_deadline",
+        "answered_at",
+        "queue_id",
+        "queued_at",
+        "routing_step",
+        "abandoned_at",
+        "ended_at",
+        "required_skills",
+        "attributes",
+    }
+)
+
+
+def _db_value(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, dict | list) else value
 
 
 PresenceChange = tuple[int, str, str | None, str | None, int | None]
