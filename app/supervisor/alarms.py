@@ -33,11 +33,16 @@ def _can_serve(agent: core.AgentView, contact: core.WaitingView) -> bool:
 
 def unmatched_contacts(engine: RoutingEngine, now: float) -> list[dict[str, Any]]:
     """Contacts waiting past the grace while an agent who could take them is free."""
+    overdue = [
+        contact
+        for contact in engine.waiting_contacts(now=now)
+        if contact.pinned_to is None and now - contact.arrived_at >= IDLE_MATCH_GRACE_SECONDS
+    ]
+    if not overdue:  # the usual case: skip building a view of every agent
+        return []
     free = [a for a in engine.agents() if a.state in _SERVING]
     alarms = []
-    for contact in engine.waiting_contacts(now=now):
-        if contact.pinned_to is not None or now - contact.arrived_at < IDLE_MATCH_GRACE_SECONDS:
-            continue
+    for contact in overdue:
         idle = [a.agent_id for a in free if _can_serve(a, contact)]
         if idle:
             alarms.append(
