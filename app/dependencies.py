@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.database import Database, drop_effects, run_effects
+from app.database import Database
 
 
 def get_database(request: Request) -> Database:
@@ -23,15 +23,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     With ``scope="function"`` FastAPI runs the code after ``yield`` before the response is
     sent: a client gets 2xx only for what is committed, and effects run after the commit.
     """
-    async with get_database(request).sessionmaker() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            drop_effects(session)
-            await session.rollback()
-            raise
-        await run_effects(session)
+    async with get_database(request).unit_of_work() as session:
+        yield session
 
 
 def get_settings_dep(request: Request) -> Settings:
