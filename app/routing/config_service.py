@@ -69,32 +69,25 @@ async def routing_document(session: AsyncSession) -> tuple[int, RoutingDocument]
     """What the router runs: the version in force, plus a default policy (the queue row's
     skills, strategy and priority) for every queue the document does not mention yet."""
     version, document = await active_version(session)
+    from app.queues.service import required_skills_of  # the queue service publishes through us
+
     rows = (
         await session.execute(
-            select(Queue.name, Queue.strategy, Queue.default_priority).where(
+            select(Queue.id, Queue.name, Queue.strategy, Queue.default_priority).where(
                 Queue.name.not_in(list(document.queues))
             )
         )
     ).all()
     if not rows:
         return version, document
-    extra: dict[str, QueuePolicy] = {}
-    for name, strategy, priority in rows:
-        levels = await _queue_skill_levels(session, name)
-        extra[name] = QueuePolicy.model_validate(
-            {"skills": levels, "strategy": strategy, "priority": priority}
+    skills = await required_skills_of(session, [row.id for row in rows])
+    extra = {
+        row.name: QueuePolicy(
+            skills=skills.get(row.id, []), strategy=row.strategy, priority=row.default_priority
         )
+        for row in rows
+    }
     return version, document.model_copy(update={"queues": {**document.queues, **extra}})
-
-
-async def _queue_skill_levels(session: AsyncSession, queue_name: str) -> list[dict[str, object]]:
-    rows = await session.execute(
-        select(Skill.name, QueueSkill.min_level)
-        .join(QueueSkill, QueueSkill.skill_id == Skill.id)
-        .join(Queue, Queue.id == QueueSkill.queue_id)
-        .where(Queue.name == queue_name)
-    )
-    return [{"skill": name, "level": level} for name, level in rows]
 
 
 async def get_version(session: AsyncSession, version: int) -> RoutingConfigVersion:

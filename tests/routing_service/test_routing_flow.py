@@ -426,3 +426,26 @@ async def test_not_ready_reasons_are_the_configured_ones(center: Center) -> None
     assert unknown.json()["error"]["code"] == "unknown_reason"
     assert "lunch" in unknown.json()["error"]["details"]["allowed"]
     assert (await center.set_state("li.na", "not_ready", "training")).status_code == 200
+
+
+async def test_a_queue_not_yet_in_the_routing_document_routes_by_its_row(
+    app: FastAPI, center: Center
+) -> None:
+    from sqlalchemy import select
+
+    from app.queues.models import Queue, QueueSkill
+    from app.skills.models import Skill
+
+    async with app.state.db.unit_of_work() as session:  # as an import script would write it
+        queue = Queue(name="imported", display_name="Imported", channels=["voice"])
+        session.add(queue)
+        await session.flush()
+        billing = await session.scalar(select(Skill.id).where(Skill.name == "billing"))
+        session.add(QueueSkill(queue_id=queue.id, skill_id=billing, min_level=3))
+    await center.queue("support", [("support", 1)])  # publishes a version without "imported"
+    await center.agent("novice", {"billing": 2})
+    await center.agent("expert", {"billing": 4})
+    await center.available("novice")
+    await center.available("expert")
+    contact_id = await center.contact("imported")
+    await center.wait_state(contact_id, "offered", "expert")
