@@ -76,6 +76,7 @@ def serve(
         workers=workers,
         log_config=None,
         access_log=False,
+        ws_per_message_deflate=settings.ws_per_message_deflate,
     )
 
 

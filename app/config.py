@@ -65,6 +65,14 @@ class Settings(BaseSettings):
     # --- web chat
     chat_max_message_chars: int = Field(default=4000, ge=1)
     chat_messages_per_minute: int = Field(default=30, ge=1)
+    # --- agent console
+    crm_url: str | None = Field(
+        default=None, description="GET {url}?customer_id=N enriches the screen-pop."
+    )
+    crm_timeout_seconds: float = Field(default=0.3, gt=0, le=5)
+    ws_per_message_deflate: bool = Field(
+        default=False, description="Compress websocket frames (costs memory per socket)."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -28,7 +28,7 @@ from _common import fresh_database
 from sqlalchemy.engine import make_url
 
 from app.audit.service import View, record_view
-from app.customers.history import contacts_page, history_items
+from app.customers.history import history_page
 from app.customers.screen_pop import build_screen_pop
 from app.database import Database, create_engine, libpq_url
 
@@ -125,8 +125,7 @@ async def measure(url: str, samples: int) -> None:
         customer_id = rng.randint(1, customers)
         started = time.perf_counter()
         async with db.unit_of_work() as session:
-            rows = await contacts_page(session, customer_id, None, 50)
-            await history_items(session, rows[:50])
+            await history_page(session, customer_id, None, 50)
         pages.append((time.perf_counter() - started) * 1000)
     await db.dispose()
     print(f"screen-pop (pop + audit + commit): {_percentiles(pops[10:])}")

@@ -18,9 +18,7 @@ from app.contacts.models import Contact
 from app.customers.history import (
     DISPOSITIONS,
     add_note,
-    contacts_page,
-    history_cursor,
-    history_items,
+    history_page,
 )
 from app.customers.service import get_customer
 from app.customers.views import authorize_view
@@ -28,6 +26,7 @@ from app.database import after_commit
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from app.routing import service as routing
 from app.routing.models import RoutingInbox
+from app.supervisor.consult import consult_topics
 from app.users.models import Role, User
 
 Reply = p.Result | p.HistoryPage
@@ -195,31 +194,41 @@ class Commands:
         return self._done(frame, contact_id=frame.contact_id, note_id=note.id)
 
     async def _consult(self, frame: p.Consult) -> Callable[[int], Reply]:
+        """Recorded as ``contact.consult_requested``; after commit the request goes to
+        ``supervisors:{team}`` (the agent's team's supervisors) and to ``supervisors``
+        (supervisors without a team and admins, who see every team's requests); see
+        ``app.supervisor.consult``."""
         bus = self.app.state.bus
         async with self.app.state.db.unit_of_work() as session:
             user = await self._user(session)
             await self._own_contact(session, frame.contact_id, user)
-            record(
+            event = record(
                 session,
                 "contact.consult_requested",
                 contact_id=frame.contact_id,
                 actor_id=user.id,
-                payload={"team": user.team},
+                payload={"team": user.team, "text": frame.text},
             )
+            await session.flush()
+            await session.refresh(event)
             ask = {
                 "type": "consult",
+                "consult_id": event.id,
                 "agent_id": user.id,
+                "agent_name": user.display_name,
                 "team": user.team,
                 "contact_id": frame.contact_id,
                 "text": frame.text,
+                "requested_at": event.occurred_at.isoformat(),
             }
-            topic = f"supervisors:{user.team}" if user.team else "supervisors"
+            topics = consult_topics(user.team)
 
             async def publish() -> None:
-                await bus.publish(topic, ask)
+                for topic in topics:
+                    await bus.publish(topic, ask)
 
             after_commit(session, publish)
-        return self._done(frame, contact_id=frame.contact_id, topic=topic)
+        return self._done(frame, contact_id=frame.contact_id, consult_id=event.id, topic=topics[0])
 
     # ------------------------------------------------------------ customer 360
 
@@ -235,11 +244,9 @@ class Commands:
                 "history",
                 via_contact=frame.via_contact,
             )
-            rows = await contacts_page(session, frame.customer_id, frame.cursor, frame.limit)
-            more = len(rows) > frame.limit
-            rows = rows[: frame.limit]
-            items = await history_items(session, rows)
-        next_cursor = history_cursor(rows[-1]) if more and rows else None
+            items, next_cursor = await history_page(
+                session, frame.customer_id, frame.cursor, frame.limit
+            )
         return lambda seq: p.HistoryPage(
             seq=seq,
             ref=frame.ref,

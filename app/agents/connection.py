@@ -7,7 +7,6 @@ command are short units of work of their own.
 from __future__ import annotations
 
 import asyncio
-import json
 from contextlib import suppress
 from typing import Any
 
@@ -22,6 +21,7 @@ from app.agents.console import ConsoleHub
 from app.agents.presence import AgentLine
 from app.auth.security import InvalidToken, read_token
 from app.errors import AppError
+from app.events.frames import ref_of
 from app.users.models import User
 
 log = structlog.get_logger(__name__)
@@ -72,15 +72,6 @@ class SocketSink:
 
 def _error(code: str, message: str, ref: str | None = None, details: Any = None) -> Any:
     return lambda seq: p.Error(seq=seq, ref=ref, code=code, message=message, details=details)
-
-
-def _ref_of(raw: str) -> str | None:
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return None
-    ref = data.get("ref") if isinstance(data, dict) else None
-    return ref if isinstance(ref, str) else None
 
 
 def _parse(raw: str) -> Any:
@@ -180,7 +171,7 @@ async def _handle(raw: str, line: AgentLine, commands: Commands) -> None:
         frame = _parse(raw)
     except ValidationError as exc:
         detail = _problems(exc)
-        await line.emit(_error("invalid_message", "Malformed frame.", _ref_of(raw), detail))
+        await line.emit(_error("invalid_message", "Malformed frame.", ref_of(raw), detail))
         return
     match frame:
         case p.ClientPing():

@@ -1,6 +1,10 @@
 """The console hub: turns what the bus says about an agent into numbered console events,
 building the screen-pop when an offer arrives.
 
+Everything the console shows arrives on the agent's own topic ``agent:{id}``: the router's
+offers and state changes, chat lines, emails on threads the agent holds, supervisors'
+answers to consults. Producers publish there after their commit; the line numbers each.
+
 The pop is built in a short unit of work of its own after the router's commit, so an
 offer that was rolled back is never shown.
 """
@@ -209,14 +213,40 @@ def _plain_frame(message: dict[str, Any]) -> FrameMaker | None:
                 previous=message.get("previous"),
             )
         case "chat_message":
-            return lambda seq: p.ChatMessage(
-                seq=seq,
-                contact_id=message["contact_id"],
-                message_seq=message["seq"],
-                text=message["text"],
-            )
+            return _inbound_message(message)
         case "chat_ended":
             return lambda seq: p.ChatEnded(
                 seq=seq, contact_id=message["contact_id"], by=str(message.get("by"))
             )
+        case "consult_answer":
+            return lambda seq: p.ConsultAnswer(
+                seq=seq,
+                contact_id=message["contact_id"],
+                consult_id=message["consult_id"],
+                supervisor_id=message["supervisor_id"],
+                supervisor_name=str(message.get("supervisor_name") or ""),
+                text=message["text"],
+            )
     return None
+
+
+def _inbound_message(message: dict[str, Any]) -> FrameMaker:
+    """A customer's message: a chat line (chat service) or an email on a thread the agent
+    holds (email service, on ``agent:{id}`` after commit; see ``email.service._tell_agent``).
+    """
+    channel = "email" if message.get("channel") == "email" else "chat"
+    return lambda seq: p.ChatMessage(
+        seq=seq,
+        contact_id=message["contact_id"],
+        message_seq=message["seq"],
+        text=message["text"],
+        channel=channel,
+        message_id=message.get("message_id"),
+        subject=message.get("subject"),
+        from_address=message.get("from_address"),
+        from_name=message.get("from_name"),
+        truncated=bool(message.get("truncated", False)),
+        attachments=int(message.get("attachments") or 0),
+        automatic=message.get("automatic"),
+        reopened=bool(message.get("reopened", False)),
+    )

@@ -106,7 +106,9 @@ class Transfer(ClientFrame):
 
 
 class Consult(ClientFrame):
-    """Ask the supervisors of my team for help with a contact."""
+    """Ask the supervisors of my team for help with a contact. Supervisors of the agent's
+    team, supervisors without a team and admins connected to ``/ws/supervisor`` get it;
+    an answer comes back as a ``consult_answer`` event."""
 
     type: Literal["consult"]
     contact_id: int
@@ -220,18 +222,44 @@ class StateChanged(ServerFrame):
 
 
 class ChatMessage(ServerFrame):
-    """A visitor's chat line on a contact assigned to the agent."""
+    """A message from the customer on a contact the agent holds: a visitor's chat line
+    (``channel`` chat, contact assigned), or an email that arrived on the thread (``channel``
+    email, contact assigned or in wrap-up). For an email, ``text`` is the plain-text body cut
+    to 4,000 characters (``truncated`` says so; the whole message and its attachments are at
+    ``GET /api/v1/contacts/{contact_id}/email-messages``), ``automatic`` names an auto-reply
+    or bounce (null for a person's mail), and ``reopened`` says the contact was in wrap-up
+    and this email put it back in the queue."""
 
     type: Literal["chat_message"] = "chat_message"
     contact_id: int
-    message_seq: int  # the line's number in the chat transcript
+    message_seq: int  # the message's number in the contact's transcript / thread
     text: str
+    channel: Literal["chat", "email"] = "chat"
+    message_id: int | None = None  # emails: the stored message's id
+    subject: str | None = None
+    from_address: str | None = None
+    from_name: str | None = None
+    truncated: bool = False
+    attachments: int = 0
+    automatic: str | None = None
+    reopened: bool = False
 
 
 class ChatEnded(ServerFrame):
     type: Literal["chat_ended"] = "chat_ended"
     contact_id: int
     by: str
+
+
+class ConsultAnswer(ServerFrame):
+    """A supervisor's answer to the agent's ``consult`` (sent from ``/ws/supervisor``)."""
+
+    type: Literal["consult_answer"] = "consult_answer"
+    contact_id: int
+    consult_id: int  # the id of the agent's ``contact.consult_requested`` event
+    supervisor_id: int
+    supervisor_name: str
+    text: str
 
 
 class Result(ServerFrame):
@@ -273,6 +301,7 @@ SERVER_FRAMES: tuple[type[ServerFrame], ...] = (
     StateChanged,
     ChatMessage,
     ChatEnded,
+    ConsultAnswer,
     Result,
     HistoryPage,
     Error,

@@ -136,6 +136,15 @@ EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
         "text": "我的订单还没到",
     },
     p.ChatEnded: {"type": "chat_ended", "seq": 1763800000048, "contact_id": 815, "by": "visitor"},
+    p.ConsultAnswer: {
+        "type": "consult_answer",
+        "seq": 1763800000052,
+        "contact_id": 812,
+        "consult_id": 5120,
+        "supervisor_id": 3,
+        "supervisor_name": "陈主管",
+        "text": "可以给他退运费，我来批准。",
+    },
     p.Result: {
         "type": "result",
         "seq": 1763800000049,
@@ -162,6 +171,28 @@ EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
     },
 }
 
+# More examples of frames that come in several shapes, shown after the first.
+MORE_EXAMPLES: dict[type[BaseModel], list[dict[str, Any]]] = {
+    p.ChatMessage: [
+        {
+            "type": "chat_message",
+            "seq": 1763800000053,
+            "contact_id": 640,
+            "message_seq": 3,
+            "text": "退款什么时候到账？",
+            "channel": "email",
+            "message_id": 9021,
+            "subject": "Re: 账单有误 [#640]",
+            "from_address": "wang.xm@example.cn",
+            "from_name": "王小明",
+            "truncated": False,
+            "attachments": 1,
+            "automatic": None,
+            "reopened": False,
+        }
+    ],
+}
+
 
 def _section(model: type[BaseModel]) -> str:
     name = EXAMPLES[model]["type"]
@@ -174,6 +205,9 @@ def _section(model: type[BaseModel]) -> str:
     if doc:
         parts += [doc, ""]
     parts += ["Example:", "", "```json", example, "```", ""]
+    for more in MORE_EXAMPLES.get(model, []):
+        text = json.dumps(more, indent=2, ensure_ascii=False)
+        parts += ["Another example:", "", "```json", text, "```", ""]
     parts += ["<details><summary>JSON schema</summary>", "", "```json", schema, "```", ""]
     parts += ["</details>", ""]
     return "\n".join(parts)

@@ -9,11 +9,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.agents.console import ConsoleHub
+from app.agents.presence import ConsoleSettings
 
 
 @asynccontextmanager
 async def running(app: FastAPI) -> AsyncIterator[None]:
-    hub = ConsoleHub(app)
+    settings = app.state.settings
+    hub = ConsoleHub(
+        app,
+        ConsoleSettings(crm_url=settings.crm_url, crm_timeout_seconds=settings.crm_timeout_seconds),
+    )
     app.state.console = hub
     try:
         yield

@@ -27,7 +27,7 @@ class AuditEntry(Base):
     actor_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("users.id", ondelete="SET NULL")
     )
-    action: Mapped[str] = mapped_column(String(32))  # screen_pop | history | profile | search
+    action: Mapped[str] = mapped_column(String(32))  # see app.audit.service.View
     customer_id: Mapped[int | None] = mapped_column(BigInteger)
     contact_id: Mapped[int | None] = mapped_column(BigInteger)
     via: Mapped[str] = mapped_column(String(16))  # contact | team | search | admin | none

@@ -20,10 +20,11 @@ from app.database import Database
 
 @dataclass(frozen=True, slots=True)
 class View:
-    """One look at a customer's data: what, whose, and on what grounds."""
+    """One look at a customer's data (or a change of whose data a contact shows): what,
+    whose, and on what grounds."""
 
     actor_id: int
-    action: str  # screen_pop | history | profile | search
+    action: str  # screen_pop | history | profile | search | link | create_from_contact
     customer_id: int | None
     via: str  # contact | team | search | admin | none
     contact_id: int | None = None

@@ -1,39 +1,146 @@
 """Fixing who a contact's customer is: link to an existing customer, create one from the
-contact, merge duplicates. Each change is an event in the append-only log."""
+contact, merge duplicates. Each change is an event in the append-only log.
+
+Who may change a contact's customer (``held_contact``):
+
+* an **agent**: a contact offered or assigned to them, or in their wrap-up;
+* a **supervisor**: a contact handled by them or by an agent of their team (``users.team``);
+* an **admin**: any contact.
+
+Which customer an agent may link it to (``link_contact``): one suggested for the contact
+(same phone or email, or a similar phone: ``screen_pop.is_suggested``), or one they may
+already see (``access.customer_access``). Anything else would let them mislabel the history
+and pull any customer's data into their screen-pop. Supervisors and admins, who may search
+every customer, may link to any. A refusal is audited (``allowed: false``) in a transaction
+of its own, like refused views.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit.service import View, record_refusal
 from app.contacts.events import record
 from app.contacts.models import Contact
-from app.customers.access import LIVE_STATES
+from app.customers.access import LIVE_STATES, customer_access
 from app.customers.models import Customer, CustomerEmail, CustomerPhone
 from app.customers.schemas import CustomerCreate, CustomerOut
+from app.customers.screen_pop import is_suggested
 from app.customers.service import create_customer, get_customer
+from app.database import Database
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.users.models import Role, User
 
 
-async def held_contact(session: AsyncSession, contact_id: int, user: User) -> Contact:
-    """The contact, if this user may change its customer: it is offered or assigned to
-    them (or in their wrap-up), or the user is a supervisor."""
+async def _may_change(session: AsyncSession, user: User, contact: Contact) -> bool:
+    role = Role(user.role)
+    if role is Role.ADMIN:
+        return True
+    if role is Role.SUPERVISOR:
+        if contact.agent_id is None:
+            return False
+        if contact.agent_id == user.id:
+            return True
+        if not user.team:
+            return False
+        team = await session.scalar(select(User.team).where(User.id == contact.agent_id))
+        return team == user.team
+    return contact.agent_id == user.id and contact.state in LIVE_STATES
+
+
+async def _refuse(
+    db: Database,
+    user: User,
+    action: str,
+    *,
+    contact_id: int,
+    customer_id: int | None,
+    message: str,
+    code: str,
+    detail: dict[str, Any],
+) -> Forbidden:
+    """Audit the refused attempt (it survives the caller's rollback); the error to raise."""
+    await record_refusal(
+        db,
+        View(
+            actor_id=user.id,
+            action=action,
+            customer_id=customer_id,
+            via="none",
+            contact_id=contact_id,
+            detail=detail,
+        ),
+    )
+    return Forbidden(
+        message, details={"contact_id": contact_id, "customer_id": customer_id}, code=code
+    )
+
+
+async def held_contact(
+    session: AsyncSession,
+    db: Database,
+    contact_id: int,
+    user: User,
+    action: str,
+    customer_id: int | None = None,
+) -> Contact:
+    """The contact, locked, if this user may change its customer (see the module's rules);
+    Forbidden (audited as ``action`` about ``customer_id``, or the contact's customer)
+    otherwise."""
     contact = await session.get(Contact, contact_id, with_for_update=True)
     if contact is None:
         raise NotFound(f"No contact {contact_id}.", details={"contact_id": contact_id})
-    supervisor = Role(user.role).at_least(Role.SUPERVISOR)
-    if not supervisor and (contact.agent_id != user.id or contact.state not in LIVE_STATES):
-        raise Forbidden(f"Contact {contact_id} is not yours.", details={"contact_id": contact_id})
+    if not await _may_change(session, user, contact):
+        raise await _refuse(
+            db,
+            user,
+            action,
+            contact_id=contact_id,
+            customer_id=contact.customer_id if customer_id is None else customer_id,
+            message=f"Contact {contact_id} is not yours.",
+            code="forbidden",
+            detail={"reason": "not_your_contact", "current_customer_id": contact.customer_id},
+        )
     return contact
 
 
+async def _link_grounds(
+    session: AsyncSession, user: User, contact: Contact, customer_id: int
+) -> str | None:
+    """Why this user may link the contact to this customer; None if they may not."""
+    role = Role(user.role)
+    if role.at_least(Role.SUPERVISOR):
+        return role.value
+    if await is_suggested(session, contact.from_address, customer_id):
+        return "suggested"
+    access = await customer_access(session, user, customer_id)
+    return access.via if access.allowed else None
+
+
 async def link_contact(
-    session: AsyncSession, contact_id: int, customer_id: int, user: User
+    session: AsyncSession, db: Database, contact_id: int, customer_id: int, user: User
 ) -> Contact:
-    contact = await held_contact(session, contact_id, user)
+    contact = await held_contact(session, db, contact_id, user, "link", customer_id)
     await get_customer(session, customer_id)
+    grounds = await _link_grounds(session, user, contact, customer_id)
+    if grounds is None:
+        raise await _refuse(
+            db,
+            user,
+            "link",
+            contact_id=contact_id,
+            customer_id=customer_id,
+            message=(
+                f"Customer {customer_id} is not suggested for contact {contact_id}"
+                " and you have no contact with them."
+            ),
+            code="no_access",
+            detail={"reason": "not_suggested", "current_customer_id": contact.customer_id},
+        )
     before = contact.customer_id
     contact.customer_id = customer_id
     contact.customer_match = "linked"
@@ -42,7 +149,7 @@ async def link_contact(
         "contact.customer_linked",
         contact_id=contact_id,
         actor_id=user.id,
-        payload={"customer_id": customer_id, "previous": before},
+        payload={"customer_id": customer_id, "previous": before, "grounds": grounds},
     )
     await session.flush()
     return contact
@@ -58,9 +165,14 @@ def _from_contact(contact: Contact, name: str | None) -> CustomerCreate:
 
 
 async def create_from_contact(
-    session: AsyncSession, contact_id: int, user: User, name: str | None, region: str
+    session: AsyncSession,
+    db: Database,
+    contact_id: int,
+    user: User,
+    name: str | None,
+    region: str,
 ) -> CustomerOut:
-    contact = await held_contact(session, contact_id, user)
+    contact = await held_contact(session, db, contact_id, user, "create_from_contact")
     if contact.customer_id is not None:
         raise Conflict(
             f"Contact {contact_id} already has a customer.",

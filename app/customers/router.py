@@ -9,7 +9,7 @@ from app.audit.service import View, record_view
 from app.auth.dependencies import AgentUser, SupervisorUser
 from app.contacts.schemas import ContactOut
 from app.customers import service
-from app.customers.history import contacts_page, history_cursor, history_items
+from app.customers.history import history_page
 from app.customers.history_schemas import HistoryItem
 from app.customers.identity_ops import create_from_contact, link_contact, merge_customers
 from app.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate, Tier
@@ -109,13 +109,8 @@ async def customer_history(
     await authorize_view(
         session, get_database(request), user, customer_id, "history", via_contact=via_contact
     )
-    rows = await contacts_page(session, customer_id, page.cursor, page.limit)
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    return Page(
-        items=await history_items(session, rows),
-        next_cursor=history_cursor(rows[-1]) if more and rows else None,
-    )
+    items, next_cursor = await history_page(session, customer_id, page.cursor, page.limit)
+    return Page(items=items, next_cursor=next_cursor)
 
 
 class LinkRequest(BaseModel):
@@ -134,11 +129,17 @@ class MergeRequest(BaseModel):
     "/links/{contact_id}",
     response_model=ContactOut,
     summary="Link the contact you hold to an existing customer",
+    description=(
+        "Agents: a contact offered or assigned to them (or in their wrap-up), and a customer"
+        " suggested for it (same phone or email, similar phone) or one they may already see"
+        " (a contact of theirs with that customer). Supervisors: contacts of their team, any"
+        " customer. Admins: anything. A refusal is a 403, audited."
+    ),
 )
 async def link(
-    session: SessionDep, user: AgentUser, contact_id: int, data: LinkRequest
+    request: Request, session: SessionDep, user: AgentUser, contact_id: int, data: LinkRequest
 ) -> ContactOut:
-    contact = await link_contact(session, contact_id, data.customer_id, user)
+    contact = await link_contact(session, get_database(request), contact_id, data.customer_id, user)
     return ContactOut.model_validate(contact)
 
 
@@ -149,13 +150,16 @@ async def link(
     summary="Create a customer from the contact you hold (its phone or email) and link it",
 )
 async def create_for_contact(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     user: AgentUser,
     contact_id: int,
     data: CreateFromContact,
 ) -> CustomerOut:
-    return await create_from_contact(session, contact_id, user, data.name, settings.default_region)
+    return await create_from_contact(
+        session, get_database(request), contact_id, user, data.name, settings.default_region
+    )
 
 
 @router.post(

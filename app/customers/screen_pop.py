@@ -2,121 +2,176 @@
 
 from __future__ import annotations
 
-import asyncio
+import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, String, case, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.contacts.models import Contact
-from app.customers.enrichment import CrmEnricher
-from app.customers.history import pop_history
+from app.customers.enrichment import CrmEnricher, PendingLookup
+from app.customers.history import (
+    ITEM_JSON,
+    POP_OPEN_ITEMS,
+    POP_RECENT_ITEMS,
+    items_from_json,
+    open_params,
+)
 from app.customers.history_schemas import ScreenPop, Suggestion
 from app.customers.models import Customer, CustomerEmail, CustomerPhone
-from app.customers.service import customers_out
+from app.customers.schemas import CustomerOut
+from app.database import driver_connection
 from app.errors import NotFound
 
 MAX_SUGGESTIONS = 5
 SIMILAR_PHONE_DIGITS = 2  # numbers differing only in their last two digits
 
 
+# One round trip: the contact, its customer (phones and emails in), and the pop's history
+# (open cases first, then the most recent, each once, the contact itself left out).
+POP_SQL = f"""
+WITH c AS (SELECT * FROM contacts WHERE id = $3),
+picked AS (
+    (SELECT h.*, 0 AS pick FROM contacts h, c
+     WHERE h.customer_id = c.customer_id AND h.id <> c.id
+       AND (h.state = ANY($1::text[]) OR h.disposition = ANY($2::text[]))
+     ORDER BY h.created_at DESC, h.id DESC LIMIT {POP_OPEN_ITEMS})
+    UNION ALL
+    (SELECT h.*, 1 AS pick FROM contacts h, c
+     WHERE h.customer_id = c.customer_id AND h.id <> c.id
+     ORDER BY h.created_at DESC, h.id DESC LIMIT {POP_RECENT_ITEMS})
+),
+chosen AS (
+    SELECT * FROM (SELECT DISTINCT ON (id) * FROM picked ORDER BY id, pick) once
+    ORDER BY pick, created_at DESC, id DESC LIMIT {POP_RECENT_ITEMS}
+)
+SELECT c.id, c.channel, c.customer_match, c.from_address, c.subject, c.attributes::text,
+       c.queued_at, c.created_at, c.answered_at, c.offered_at,
+       (SELECT json_build_object(
+            'id', cu.id, 'name', cu.name, 'tier', cu.tier, 'language', cu.language,
+            'tags', cu.tags, 'attributes', cu.attributes, 'consent', cu.consent,
+            'created_at', cu.created_at, 'updated_at', cu.updated_at,
+            'phones', coalesce((
+                SELECT json_agg(json_build_object(
+                    'e164', p.e164, 'extension', p.extension, 'label', p.label) ORDER BY p.id)
+                FROM customer_phones p WHERE p.customer_id = cu.id), '[]'::json),
+            'emails', coalesce((
+                SELECT json_agg(e.email ORDER BY e.id)
+                FROM customer_emails e WHERE e.customer_id = cu.id), '[]'::json))
+        FROM customers cu WHERE cu.id = c.customer_id) AS customer,
+       (SELECT coalesce(json_agg({ITEM_JSON} ORDER BY h.pick, h.created_at DESC, h.id DESC),
+                        '[]'::json)
+        FROM chosen h) AS history
+FROM c
+"""  # noqa: S608 (only constants are formatted in)
+
+
 async def build_screen_pop(
     session: AsyncSession, contact_id: int, enricher: CrmEnricher | None = None
 ) -> ScreenPop:
-    contact = await session.get(Contact, contact_id)
-    if contact is None:
+    conn = await driver_connection(session)
+    row = await conn.fetchrow(POP_SQL, *open_params(), contact_id)
+    if row is None:
         raise NotFound(f"No contact {contact_id}.", details={"contact_id": contact_id})
-    enrichment = _start_enrichment(enricher, contact.customer_id)
-    customer = None
-    history = []
+    customer = None if row["customer"] is None else _customer(row["customer"])
+    # The CRM answers while the pydantic models are built and the audit row is written.
+    enrichment = _start_enrichment(enricher, None if customer is None else customer.id)
     suggestions: list[Suggestion] = []
-    if contact.customer_id is not None:
-        found = await session.get(Customer, contact.customer_id)
-        if found is not None:
-            customer = (await customers_out(session, [found]))[0]
-            history = await pop_history(session, found.id, exclude=contact.id)
     if customer is None:
-        suggestions = await suggestions_for(session, contact.from_address)
+        suggestions = await suggestions_for(session, row["from_address"])
     return ScreenPop(
-        contact_id=contact.id,
-        channel=contact.channel,
-        customer_match=contact.customer_match,
+        contact_id=row["id"],
+        channel=row["channel"],
+        customer_match=row["customer_match"],
         customer=customer,
         suggestions=suggestions,
-        from_address=contact.from_address,
-        subject=contact.subject,
-        ivr_inputs=dict(contact.attributes or {}),
-        waited_seconds=_waited(contact),
-        history=history,
-        enrichment=await _finish_enrichment(enrichment, enricher),
+        from_address=row["from_address"],
+        subject=row["subject"],
+        ivr_inputs=json.loads(row["attributes"]) or {},
+        waited_seconds=_waited(row),
+        history=[] if customer is None else items_from_json(row["history"]),
+        enrichment=None if enrichment is None else await enrichment.result(),
     )
 
 
-def _waited(contact: Contact) -> float:
-    start = contact.queued_at or contact.created_at
-    end = contact.answered_at or contact.offered_at or datetime.now(UTC)
-    return round(max((end - start).total_seconds(), 0.0), 1)
+def _customer(raw: Any) -> CustomerOut:
+    return CustomerOut.model_validate(json.loads(raw) if isinstance(raw, str | bytes) else raw)
+
+
+def _waited(contact: Mapping[str, Any]) -> float:
+    start = contact["queued_at"] or contact["created_at"]
+    end = contact["answered_at"] or contact["offered_at"] or datetime.now(UTC)
+    waited: float = (end - start).total_seconds()
+    return round(max(waited, 0.0), 1)
 
 
 def _start_enrichment(
     enricher: CrmEnricher | None, customer_id: int | None
-) -> asyncio.Task[dict[str, Any] | None] | None:
-    if enricher is None or enricher.url is None or customer_id is None:
+) -> PendingLookup | None:
+    """The CRM lookup, waited for at most the enricher's budget; a slower one goes on in
+    the background and fills the cache for the next pop."""
+    if enricher is None or customer_id is None:
         return None
-    return asyncio.create_task(enricher.lookup(customer_id))
-
-
-async def _finish_enrichment(
-    task: asyncio.Task[dict[str, Any] | None] | None, enricher: CrmEnricher | None
-) -> dict[str, Any] | None:
-    """What the CRM said, if it said it within its timeout; the lookup keeps running in
-    the background otherwise and fills the cache for the next pop."""
-    if task is None or enricher is None:
-        return None
-    done, _ = await asyncio.wait({task}, timeout=enricher.timeout)
-    if not done or task.exception() is not None:
-        return None
-    return task.result()
+    return enricher.start(customer_id)
 
 
 async def suggestions_for(session: AsyncSession, address: str | None) -> list[Suggestion]:
     """Customers the unknown or ambiguous caller might be: same phone or email (several
     matched), or a phone differing only in its last digits (a switchboard, a typo)."""
+    query = _suggestions_query(address)
+    if query is None:
+        return []
+    rows = await session.execute(query.limit(MAX_SUGGESTIONS))
+    return [Suggestion(customer_id=i, name=n, why=why) for i, n, why in rows]
+
+
+async def is_suggested(session: AsyncSession, address: str | None, customer_id: int) -> bool:
+    """Would this customer be suggested for a contact from ``address`` (same matching as
+    ``suggestions_for``, whatever the number of other candidates)?"""
+    query = _suggestions_query(address)
+    if query is None:
+        return False
+    found = await session.execute(query.where(Customer.id == customer_id).limit(1))
+    return found.first() is not None
+
+
+def _suggestions_query(address: str | None) -> Select[int, str, str] | None:
+    """(customer id, name, why) of the candidates for ``address``, by customer id; None
+    when the address cannot suggest anyone."""
     if not address:
-        return []
+        return None
     if "@" in address:
-        return await _by_email(session, address.lower())
+        return _by_email(address.lower())
     if not address.startswith("+") or len(address) <= SIMILAR_PHONE_DIGITS + 4:
-        return []
-    return await _by_phone(session, address)
+        return None
+    return _by_phone(address)
 
 
-async def _by_email(session: AsyncSession, email: str) -> list[Suggestion]:
-    query = (
-        select(Customer.id, Customer.name)
+def _by_email(email: str) -> Select[int, str, str]:
+    return (
+        select(Customer.id, Customer.name, literal_column("'same_email'", String()))
         .join(CustomerEmail, CustomerEmail.customer_id == Customer.id)
         .where(CustomerEmail.email == email)
         .order_by(Customer.id)
-        .limit(MAX_SUGGESTIONS)
     )
-    rows = await session.execute(query)
-    return [Suggestion(customer_id=i, name=n, why="same_email") for i, n in rows]
 
 
-async def _by_phone(session: AsyncSession, e164: str) -> list[Suggestion]:
+def _by_phone(e164: str) -> Select[int, str, str]:
     prefix = e164[:-SIMILAR_PHONE_DIGITS]
     low, high = prefix + "0" * SIMILAR_PHONE_DIGITS, prefix + "9" * SIMILAR_PHONE_DIGITS
-    query = (
-        select(Customer.id, Customer.name, func.min(CustomerPhone.e164))
+    same = func.bool_or(CustomerPhone.e164 == e164)
+    return (
+        select(
+            Customer.id,
+            Customer.name,
+            case(
+                (same, literal_column("'same_phone'", String())),
+                else_=literal_column("'similar_phone'", String()),
+            ),
+        )
         .join(CustomerPhone, CustomerPhone.customer_id == Customer.id)
         .where(CustomerPhone.e164.between(low, high))
         .group_by(Customer.id)
         .order_by(Customer.id)
-        .limit(MAX_SUGGESTIONS)
     )
-    rows = await session.execute(query)
-    return [
-        Suggestion(customer_id=i, name=n, why="same_phone" if p == e164 else "similar_phone")
-        for i, n, p in rows
-    ]

@@ -36,9 +36,10 @@ from app.routing.config_schemas import to_core
 from app.routing.config_service import routing_document
 from app.routing.core import model as core
 from app.routing.core.engine import RoutingEngine, RoutingError
-from app.routing.models import RouterLease, RoutingInbox
+from app.routing.models import RouterLease
 from app.routing.persistence import DecisionWriter, PresenceChange, at, write_presence
 from app.routing.restore import load_snapshot
+from app.routing.waiters import RequestWaiters
 from app.telemetry import Telemetry
 
 log = structlog.get_logger(__name__)
@@ -117,7 +118,7 @@ class Distributor:
         self._lock_conn: asyncpg.Connection | None = None
         self._listen_conn: asyncpg.Connection | None = None
         self._wake = asyncio.Event()
-        self._waiters: dict[int, asyncio.Future[None]] = {}
+        self.waiters = RequestWaiters(db)
         self._task: asyncio.Task[None] | None = None
         self._last_now = 0.0
         self._rebuild_after_batch = False
@@ -147,8 +148,7 @@ class Distributor:
         for conn in (self._listen_conn, self._notify_conn):
             if conn is not None:
                 await conn.close()
-        for waiter in self._waiters.values():
-            waiter.cancel()
+        await self.waiters.close()
 
     async def _run(self) -> None:
         while True:
@@ -391,8 +391,10 @@ class Distributor:
         payload = json.dumps(ids) if len(ids) <= 600 else "*"
         await session.execute(select(func.pg_notify(inbox.DONE_CHANNEL, payload)))
 
+        results = {row.id: batch.results[row.id] for row in batch.rows}
+
         async def resolve_local_waiters() -> None:  # no need to wait for our own NOTIFY
-            self._on_done_notify(None, 0, inbox.DONE_CHANNEL, payload)
+            self.waiters.applied_here(results)
 
         after_commit(session, resolve_local_waiters)
 
@@ -427,16 +429,8 @@ class Distributor:
     def _on_inbox_notify(self, *_: object) -> None:
         self._wake.set()
 
-    def _on_done_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
-        if payload == "*":
-            for waiter in self._waiters.values():
-                if not waiter.done():
-                    waiter.set_result(None)
-            return
-        for inbox_id in json.loads(payload):
-            pending = self._waiters.get(inbox_id)
-            if pending is not None and not pending.done():
-                pending.set_result(None)
+    def _on_done_notify(self, *_: object) -> None:
+        self.waiters.applied_elsewhere()
 
     async def wait_processed(
         self, inbox_id: int, wait_seconds: float = 5.0
@@ -445,31 +439,7 @@ class Distributor:
 
         None when no router answered in time (none running, or failing over).
         """
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[None] = loop.create_future()
-        self._waiters[inbox_id] = waiter
-        try:
-            deadline = loop.time() + wait_seconds
-            while True:
-                result = await _result_of(self.db, inbox_id)
-                if result is not None:
-                    return result
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    return None
-                with contextlib.suppress(TimeoutError):
-                    # A NOTIFY can arrive between the read and the wait: poll as a safety net.
-                    await asyncio.wait_for(asyncio.shield(waiter), min(remaining, 0.5))
-        finally:
-            self._waiters.pop(inbox_id, None)
-
-
-async def _result_of(db: Database, inbox_id: int) -> dict[str, Any] | None:
-    async with db.sessionmaker() as session:
-        result: dict[str, Any] | None = await session.scalar(
-            select(RoutingInbox.result).where(RoutingInbox.id == inbox_id)
-        )
-        return result
+        return await self.waiters.wait(inbox_id, wait_seconds)
 
 
 def _bus_messages(

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,9 +79,16 @@ async def load_members(conn: asyncpg.Connection) -> dict[str, set[int]]:
     return members
 
 
+EVENTS_KEPT = 1000  # frames waiting for a slow reader; the oldest go first
+
+
 @dataclass(eq=False)
 class Connection:
-    """One supervisor's websocket: what it follows and what it has not been sent yet."""
+    """One supervisor's websocket: what it follows and what it has not been sent yet.
+
+    Two kinds of output: the live view (``snapshot``/``delta``), where a slow reader gets
+    the changes merged into one message (``push``/``take``), and frames that must arrive
+    as they are and in order (consult requests, results, errors: ``push_event``)."""
 
     send: Callable[[str], Any]
     queues: frozenset[str] | None = None  # None: every queue
@@ -88,6 +96,7 @@ class Connection:
     pending_text: str | None = None
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     sent: int = 0
+    events: deque[str] = field(default_factory=lambda: deque(maxlen=EVENTS_KEPT))
 
     def follows(self, queue: str) -> bool:
         return self.queues is None or queue in self.queues
@@ -100,13 +109,27 @@ class Connection:
             self.pending_text = None
         self.wake.set()
 
+    def push_event(self, text: str) -> None:
+        self.events.append(text)
+        self.wake.set()
+
     def take(self) -> str | None:
         message, text = self.pending, self.pending_text
         self.pending = self.pending_text = None
-        self.wake.clear()
+        if not self.events:
+            self.wake.clear()
         if message is None:
             return None
         return text if text is not None else json.dumps(message)
+
+    def take_all(self) -> list[str]:
+        """Everything to send now: the live view's message first, then the events."""
+        view = self.take()
+        out = [] if view is None else [view]
+        out.extend(self.events)
+        self.events.clear()
+        self.wake.clear()
+        return out
 
 
 def _merge(into: dict[str, Any], newer: dict[str, Any]) -> None:

@@ -19,13 +19,15 @@ from app.auth.security import InvalidToken, read_token
 from app.contacts.events import record
 from app.contacts.models import Contact
 from app.dependencies import SessionDep
-from app.errors import Conflict, InvalidInput, NotFound
+from app.errors import AppError, Conflict, InvalidInput, NotFound
+from app.events.frames import ref_of
 from app.routing import inbox
 from app.routing.models import RoutingInbox
 from app.routing.router import run_command
 from app.routing.schemas import CommandResult
 from app.staffing import agents_needed
-from app.supervisor import reports
+from app.supervisor import consult, reports
+from app.supervisor import protocol as sp
 from app.supervisor.live import Connection, Hub
 from app.supervisor.metrics import Buckets
 from app.users.models import Role, User
@@ -37,11 +39,6 @@ AUTH_TIMEOUT_SECONDS = 10.0
 
 
 # ------------------------------------------------------------------ live view
-
-
-class Subscribe(BaseModel):
-    type: str = "subscribe"
-    queues: list[str] | None = Field(default=None, description="None or absent: every queue.")
 
 
 def hub_of(app: Any) -> Hub | None:
@@ -74,44 +71,113 @@ async def supervisor_socket(websocket: WebSocket) -> None:
         await websocket.close(code=4401)
         return
     connection = Connection(send=websocket.send_text)
-    connection.push(hub.snapshot(connection, time.time()), "")
-    connection.pending_text = None
-    hub.connections.add(connection)
-    sender = asyncio.create_task(_send_loop(websocket, connection))
-    try:
-        await _receive_loop(websocket, hub, connection)
-    except WebSocketDisconnect:
-        pass
-    except Exception:
-        log.exception("supervisor_socket_failed")
-        raise
-    finally:
-        hub.connections.discard(connection)
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await sender
+    async with contextlib.AsyncExitStack() as stack:
+        # Consult requests are followed before the snapshot goes out: a request made once
+        # the supervisor has the snapshot is never missed.
+        bus = websocket.app.state.bus
+        requests = await stack.enter_async_context(bus.subscribe(consult.topic_for(user)))
+        connection.push(hub.snapshot(connection, time.time()), "")
+        connection.pending_text = None
+        hub.connections.add(connection)
+        tasks = [
+            asyncio.create_task(_send_loop(websocket, connection)),
+            asyncio.create_task(_forward_consults(requests, connection)),
+        ]
+        try:
+            await _receive_loop(websocket, hub, connection, user.id)
+        except WebSocketDisconnect:
+            pass
+        except Exception:
+            log.exception("supervisor_socket_failed")
+            raise
+        finally:
+            hub.connections.discard(connection)
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
 
 
 async def _send_loop(websocket: WebSocket, connection: Connection) -> None:
     while True:
         await connection.wake.wait()
-        text = connection.take()
-        if text is not None:
+        for text in connection.take_all():
             await websocket.send_text(text)
             connection.sent += 1
 
 
-async def _receive_loop(websocket: WebSocket, hub: Hub, connection: Connection) -> None:
+def _push(connection: Connection, frame: BaseModel) -> None:
+    connection.push_event(frame.model_dump_json())
+
+
+async def _forward_consults(requests: asyncio.Queue[Any], connection: Connection) -> None:
+    """What the bus says about consults, as frames of this socket."""
+    kinds: dict[str, type[BaseModel]] = {
+        "consult": sp.ConsultRequest,
+        "consult_answered": sp.ConsultAnswered,
+    }
     while True:
-        raw = await websocket.receive_text()
-        try:
-            wanted = Subscribe.model_validate_json(raw)
-        except ValidationError:
-            await websocket.send_json({"type": "error", "code": "bad_message"})
+        message = await requests.get()
+        model = kinds.get(str(message.get("type"))) if isinstance(message, dict) else None
+        if model is None:
             continue
-        connection.queues = None if wanted.queues is None else frozenset(wanted.queues)
+        try:
+            _push(connection, model.model_validate(message))
+        except ValidationError:
+            log.warning("supervisor_consult_malformed", kind=message.get("type"))
+
+
+async def _receive_loop(
+    websocket: WebSocket, hub: Hub, connection: Connection, user_id: int
+) -> None:
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+        raw = message.get("text")
+        if raw is None:
+            _push(connection, sp.Error(code="bad_message", message="Send JSON text frames."))
+            continue
+        try:
+            frame = sp.CLIENT_FRAME.validate_json(raw)
+        except ValidationError as exc:
+            problems = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()[:5]]
+            error = sp.Error(
+                ref=ref_of(raw), code="bad_message", message="Malformed frame.", details=problems
+            )
+            _push(connection, error)
+            continue
+        if isinstance(frame, sp.ConsultReply):
+            await _consult_reply(websocket.app, user_id, frame, connection)
+            continue
+        connection.queues = None if frame.queues is None else frozenset(frame.queues)
         connection.push(hub.snapshot(connection, time.time()), "")
         connection.pending_text = None
+
+
+async def _consult_reply(
+    app: Any, user_id: int, frame: sp.ConsultReply, connection: Connection
+) -> None:
+    """One short unit of work: record the answer; the pushes follow its commit."""
+    try:
+        async with app.state.db.unit_of_work() as session:
+            event = await consult.answer(session, app.state.bus, user_id, frame)
+    except AppError as exc:
+        _push(
+            connection,
+            sp.Error(ref=frame.ref, code=exc.code, message=exc.message, details=exc.details),
+        )
+        return
+    except Exception:
+        log.exception("supervisor_consult_reply_failed")
+        _push(
+            connection,
+            sp.Error(ref=frame.ref, code="internal_error", message="The request failed."),
+        )
+        return
+    data = {"contact_id": frame.contact_id, "agent_id": frame.agent_id, "event_id": event.id}
+    _push(connection, sp.Result(ref=frame.ref, request=frame.type, data=data))
 
 
 # ------------------------------------------------------------------ actions

@@ -42,6 +42,8 @@ from app.users.models import Role, User
 PROVIDER = "email"
 CHANNEL = "email"
 OPEN_STATES = frozenset({"new", "ivr", "queued", "offered", "assigned"})
+AGENT_STATES = frozenset({"assigned", "wrap_up"})  # an agent holds the conversation
+CONSOLE_TEXT_CHARS = 4000  # the console gets this much of the body; the rest over HTTP
 _MAX_REFERENCES = 20
 
 
@@ -248,6 +250,54 @@ def _announce(session: AsyncSession, bus: EventBus | None, message: Message) -> 
     after_commit(session, functools.partial(bus.publish, f"contact:{message.contact_id}", payload))
 
 
+def holder_of(contact: Contact) -> int | None:
+    """The agent holding the conversation now (assigned or in wrap-up), if any. Read it
+    from the locked row, before a reopening clears ``agent_id``."""
+    return contact.agent_id if contact.state in AGENT_STATES else None
+
+
+def _tell_agent(
+    session: AsyncSession,
+    bus: EventBus | None,
+    agent_id: int | None,
+    message: Message,
+    *,
+    attachments: int = 0,
+    reopened: bool = False,
+) -> None:
+    """Push an inbound email to the console of the agent who holds its conversation.
+
+    Published on the agent's own topic ``agent:{id}``, after commit, like the chat service
+    does for a visitor's line: the console numbers it (``seq``) and keeps it in the agent's
+    outbox, so a reconnect resumes over it. The agent is read from the contact row this
+    transaction holds locked, so it is the one who holds the conversation when the message
+    commits. The other way round (the console following ``contact:{id}`` of each contact
+    it holds) would need the console to subscribe and unsubscribe as contacts are assigned
+    and ended, and a message arriving between an assignment and the subscription would be
+    lost; here nothing is kept in step. ``reopened``: the contact was in wrap-up and this
+    message put it back in the queue."""
+    if bus is None or agent_id is None:
+        return
+    meta = message.meta or {}
+    body = message.body or ""
+    payload = {
+        "type": "chat_message",
+        "channel": CHANNEL,
+        "contact_id": message.contact_id,
+        "seq": message.seq,
+        "message_id": message.id,
+        "subject": meta.get("subject"),
+        "from_address": meta.get("from"),
+        "from_name": meta.get("from_name"),
+        "text": body[:CONSOLE_TEXT_CHARS],
+        "truncated": len(body) > CONSOLE_TEXT_CHARS,
+        "attachments": attachments,
+        "automatic": meta.get("automatic"),
+        "reopened": reopened,
+    }
+    after_commit(session, functools.partial(bus.publish, f"agent:{agent_id}", payload))
+
+
 async def requeue_contact(
     session: AsyncSession,
     contact: Contact,
@@ -396,6 +446,7 @@ async def _automatic(
         payload={"reason": reason, "message_id": message.id},
     )
     _announce(session, bus, message)
+    _tell_agent(session, bus, holder_of(thread), message, attachments=len(parsed.attachments))
     return Received("automatic", thread.id, message.id)
 
 
@@ -438,11 +489,20 @@ async def _reply(
     bus: EventBus | None,
 ) -> Received:
     message = await _customer_message(session, thread.id, parsed, point)
+    holder = holder_of(thread)  # before a reopening takes the contact from its agent
     outcome: Outcome = "threaded"
     if thread.state not in OPEN_STATES:
         await requeue_contact(session, thread, reason="customer_replied", fallback_queue=queue)
         outcome = "reopened"
     _announce(session, bus, message)
+    _tell_agent(
+        session,
+        bus,
+        holder,
+        message,
+        attachments=len(parsed.attachments),
+        reopened=outcome == "reopened",
+    )
     return Received(outcome, thread.id, message.id)
 
 
