@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -32,6 +33,7 @@ import asyncpg
 import httpx
 from _common import fresh_database
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from app.auth.security import issue_token
 from app.database import libpq_url
@@ -105,27 +107,43 @@ async def wait_up(base: str) -> None:
     raise RuntimeError("server did not start")
 
 
-async def login(ws_url: str, agent_id: int) -> ClientConnection:
-    ws = await connect(ws_url, open_timeout=30, max_queue=64)
-    token = issue_token(agent_id, Role.AGENT, SECRET, 3600)
-    await ws.send(json.dumps({"type": "hello", "token": token, "last_seq": None}))
-    await ws.send(json.dumps({"type": "set_state", "state": "available"}))
-    return ws
+class Consoles:
+    """The agents' side: each socket answers the server's heartbeat like a real console
+    (or the server closes it as dead) and notes when each offer arrives."""
 
+    def __init__(self, ws_url: str) -> None:
+        self.ws_url = ws_url
+        self.sockets: list[ClientConnection] = []
+        self.readers: list[asyncio.Task[None]] = []
+        self.arrivals: dict[int, float] = {}
 
-async def connect_all(ws_url: str, agent_ids: list[int]) -> list[ClientConnection]:
-    sockets: list[ClientConnection] = []
-    for start in range(0, len(agent_ids), 100):
-        batch = agent_ids[start : start + 100]
-        sockets += await asyncio.gather(*(login(ws_url, a) for a in batch))
-    return sockets
+    async def connect_all(self, agent_ids: list[int]) -> None:
+        for start in range(0, len(agent_ids), 100):
+            batch = agent_ids[start : start + 100]
+            await asyncio.gather(*(self.login(a) for a in batch))
 
+    async def login(self, agent_id: int) -> None:
+        ws = await connect(self.ws_url, open_timeout=30, max_queue=64)
+        token = issue_token(agent_id, Role.AGENT, SECRET, 3600)
+        await ws.send(json.dumps({"type": "hello", "token": token, "last_seq": None}))
+        await ws.send(json.dumps({"type": "set_state", "state": "available"}))
+        self.sockets.append(ws)
+        self.readers.append(asyncio.create_task(self.listen(ws)))
 
-async def listen(ws: ClientConnection, arrivals: dict[int, float]) -> None:
-    async for raw in ws:
-        frame = json.loads(raw)
-        if frame["type"] == "offer":
-            arrivals.setdefault(frame["contact_id"], time.time())  # the first offer only
+    async def listen(self, ws: ClientConnection) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            async for raw in ws:
+                frame = json.loads(raw)
+                if frame["type"] == "ping":
+                    await ws.send(json.dumps({"type": "pong"}))
+                elif frame["type"] == "offer":
+                    self.arrivals.setdefault(frame["contact_id"], time.time())  # first only
+
+    async def close(self) -> None:
+        for task in self.readers:
+            task.cancel()
+        for ws in self.sockets:
+            await ws.close()
 
 
 async def main() -> None:
@@ -155,23 +173,22 @@ async def main() -> None:
             }
             assert (await client.post("/api/v1/queues", json=queue)).status_code == 201
             ws_url = base.replace("http", "ws") + "/ws/agent"
+            consoles = Consoles(ws_url)
             # The first logins pay for one-off costs (imports, compiled queries, pools).
-            sockets = await connect_all(ws_url, agent_ids[:WARM_UP])
+            await consoles.connect_all(agent_ids[:WARM_UP])
             await asyncio.sleep(3)
             before = rss_kib(server.pid)
-            measured = await connect_all(ws_url, agent_ids[WARM_UP:])
+            await consoles.connect_all(agent_ids[WARM_UP:])
             await asyncio.sleep(3)
             after = rss_kib(server.pid)
-            sockets += measured
-            per = (after - before) * 1024 / len(measured)
+            measured = len(consoles.sockets) - WARM_UP
+            per = (after - before) * 1024 / measured
             print(
-                f"{len(measured)} agent sockets (after {WARM_UP} to warm up), deflate "
+                f"{measured} agent sockets (after {WARM_UP} to warm up), deflate "
                 f"{'on' if args.deflate else 'off'}: server RSS {before / 1024:.0f} MiB -> "
                 f"{after / 1024:.0f} MiB, {per / 1024:.1f} KiB = {per / 1000:.1f} kB per "
                 "connection"
             )
-            arrivals: dict[int, float] = {}
-            readers = [asyncio.create_task(listen(ws, arrivals)) for ws in sockets]
             created: list[int] = []
             for _ in range(args.contacts):
                 made = await client.post(
@@ -180,10 +197,7 @@ async def main() -> None:
                 created.append(made.json()["id"])
                 await asyncio.sleep(0.02)
             await asyncio.sleep(2)
-            for task in readers:
-                task.cancel()
-            for ws in sockets:
-                await ws.close()
+            await consoles.close()
         conn = await asyncpg.connect(libpq_url(url))
         offered = dict(
             await conn.fetch(
@@ -194,10 +208,12 @@ async def main() -> None:
         )
         await conn.close()
         delays = [
-            (arrivals[c] - _epoch(offered[c])) * 1000
+            (consoles.arrivals[c] - _epoch(offered[c])) * 1000
             for c in created
-            if c in arrivals and c in offered
+            if c in consoles.arrivals and c in offered
         ]
+        if len(delays) < 2:
+            raise SystemExit(f"only {len(delays)} of {len(created)} offers reached a socket")
         cuts = statistics.quantiles(delays, n=100)
         print(
             f"offer delivery (decision -> socket, pop included), {len(delays)} offers: "

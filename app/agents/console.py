@@ -11,8 +11,7 @@ offer that was rolled back is never shown.
 
 from __future__ import annotations
 
-import asyncio
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -28,6 +27,7 @@ from app.customers.history import DISPOSITIONS
 from app.customers.screen_pop import build_screen_pop
 from app.database import Database
 from app.errors import AppError
+from app.events.bus import EventBus
 from app.routing import service as routing
 from app.users.models import User
 
@@ -50,11 +50,11 @@ class ConsoleHub:
         db: Database = self.app.state.db
         return db
 
-    def subscribe(self, agent_id: int) -> AbstractAsyncContextManager[asyncio.Queue[Any]]:
-        subscription: AbstractAsyncContextManager[asyncio.Queue[Any]] = (
-            self.app.state.bus.subscribe(f"agent:{agent_id}")
-        )
-        return subscription
+    def listen(
+        self, agent_id: int, listener: Callable[[dict[str, Any]], None]
+    ) -> Callable[[], None]:
+        bus: EventBus = self.app.state.bus
+        return bus.listen(f"agent:{agent_id}", listener)
 
     def welcome(self, agent_id: int) -> Any:
         def make(seq: int, resumed: bool) -> p.Welcome:

@@ -20,7 +20,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -31,6 +31,7 @@ from app.agents.protocol import ServerFrame, TakenOver
 log = structlog.get_logger(__name__)
 
 FrameMaker = Callable[[int], ServerFrame]
+MAX_PENDING = 1000
 
 
 @dataclass
@@ -60,7 +61,9 @@ class LineOwner(Protocol):
 
     async def grace_expired(self, agent_id: int) -> None: ...
 
-    def subscribe(self, agent_id: int) -> AbstractAsyncContextManager[asyncio.Queue[Any]]: ...
+    def listen(
+        self, agent_id: int, listener: Callable[[dict[str, Any]], None]
+    ) -> Callable[[], None]: ...
 
 
 @dataclass(eq=False)
@@ -71,7 +74,9 @@ class AgentLine:
     outbox: deque[tuple[int, str]] = field(default_factory=deque)
     sink: Sink | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    listener: asyncio.Task[None] | None = None
+    stop_listening: Callable[[], None] | None = None
+    pending: deque[dict[str, Any]] | None = None  # bus messages not yet delivered
+    deliverer: asyncio.Task[None] | None = None  # runs only while messages are pending
     grace: asyncio.Task[None] | None = None
     disconnected_at: float | None = None
     away: bool = False  # the grace period ran out: offers are turned down until a login
@@ -112,7 +117,7 @@ class AgentLine:
     ) -> bool:
         """Make ``sink`` the agent's socket; the missed events follow the welcome. True when
         resumed, False when the caller must send a snapshot."""
-        await self._ensure_listening()
+        self._ensure_listening()
         async with self.lock:
             self._cancel_grace()
             self.away = False
@@ -156,31 +161,44 @@ class AgentLine:
 
     # ------------------------------------------------------------ the bus
 
-    async def _ensure_listening(self) -> None:
-        if self.listener is not None and not self.listener.done():
-            return
-        ready = asyncio.Event()
-        self.listener = asyncio.create_task(self._listen(ready))
-        await ready.wait()
+    def _ensure_listening(self) -> None:
+        if self.stop_listening is None:
+            self.stop_listening = self.owner.listen(self.agent_id, self._on_message)
 
-    async def _listen(self, ready: asyncio.Event) -> None:
-        subscription = self.owner.subscribe(self.agent_id)
-        async with subscription as queue:
-            ready.set()
-            while True:
-                message = await queue.get()
+    def _on_message(self, message: dict[str, Any]) -> None:
+        """Take a bus message; an idle line has no task, a busy one exactly one."""
+        if self.pending is None:
+            self.pending = deque()
+        if len(self.pending) >= MAX_PENDING:  # a stalled line loses its oldest, as a queue
+            self.pending.popleft()
+            log.warning("console_line_backlog", agent_id=self.agent_id)
+        self.pending.append(message)
+        if self.deliverer is None:
+            self.deliverer = asyncio.create_task(self._deliver_pending())
+
+    async def _deliver_pending(self) -> None:
+        """Deliver in order until nothing is pending, then end (no await after the check)."""
+        try:
+            while self.pending:
+                message = self.pending.popleft()
                 try:
                     await self.owner.deliver(self, message)
                 except Exception:  # one bad event must not stop the agent's feed
                     log.exception("console_delivery_failed", agent_id=self.agent_id)
+        finally:
+            self.pending = None
+            self.deliverer = None
 
     async def stop(self) -> None:
         self._cancel_grace()
-        for task in (self.listener,):
-            if task is not None:
-                task.cancel()
-                with suppress(asyncio.CancelledError):
-                    await task
+        if self.stop_listening is not None:
+            self.stop_listening()
+            self.stop_listening = None
+        task = self.deliverer
+        if task is not None:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
 
 
 class Lines:
