@@ -69,7 +69,7 @@ def serve(
     bind_host, bind_port = host or settings.host, port or settings.port
     typer.echo(f"contactd is serving on http://{bind_host}:{bind_port} (API docs at /docs)")
     uvicorn.run(
-        "app.main:create_app",
+        "app.main:create_served_app",
         factory=True,
         host=bind_host,
         port=bind_port,

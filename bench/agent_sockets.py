@@ -81,8 +81,8 @@ def start_server(url: str, port: int, deflate: bool) -> subprocess.Popen[bytes]:
         "CONTACTD_LOG_LEVEL": "WARNING",
     }
     code = (
-        "import uvicorn; from app.main import create_app; "
-        f"uvicorn.run(create_app(), host='127.0.0.1', port={port}, log_level='warning', "
+        "import uvicorn; from app.main import create_served_app; "
+        f"uvicorn.run(create_served_app(), host='127.0.0.1', port={port}, log_level='warning', "
         f"ws_ping_interval=None, ws_per_message_deflate={deflate})"
     )
     return subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)  # noqa: S603

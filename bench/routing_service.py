@@ -8,7 +8,11 @@ Prints, from one run on one database:
   * p50/p99 latency from the start of the enqueue to the moment the committed offer reaches
     the agent's event-bus topic, at half the sustained rate.
 
-    .venv/bin/python bench/routing_service.py [--seconds 10] [--concurrency 16]
+    .venv/bin/python bench/routing_service.py [--seconds 10] [--concurrency 16] [--processes 1]
+
+The service runs on uvloop, as under uvicorn. ``--processes N`` spreads the enqueueing over
+N service instances (this one, which routes, and N-1 with the router off), as
+``contactd serve --workers N`` would.
 
 The database is CONTACTD_BENCH_DATABASE_URL, else a scratch database on the local server
 (postgresql://postgres@127.0.0.1:5432/contactd_bench), else the embedded server.
@@ -21,9 +25,12 @@ import asyncio
 import os
 import statistics
 import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 import asyncpg
+import uvloop
 from _common import fresh_database
 from sqlalchemy.engine import make_url
 
@@ -137,28 +144,85 @@ async def enqueue_one(app, started: dict[int, float]) -> None:
 
 
 async def run_closed_loop(
-    app, seconds: float, concurrency: int, started: dict[int, float]
-) -> float:
-    stop = time.perf_counter() + seconds
+    app, seconds: float, concurrency: int, started: dict[int, float], begin: float
+) -> None:
+    await asyncio.sleep(max(0.0, begin - time.perf_counter()))
+    stop = begin + seconds
 
     async def worker() -> None:
         while time.perf_counter() < stop:
             await enqueue_one(app, started)
 
-    begin = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return len(started) / (time.perf_counter() - begin)
 
 
-async def run_open_loop(app, rate: float, seconds: float, started: dict[int, float]) -> None:
+async def run_open_loop(
+    app, rate: float, seconds: float, started: dict[int, float], begin: float
+) -> None:
     tasks = []
-    begin = time.perf_counter()
     for n in range(int(rate * seconds)):
         delay = begin + n / rate - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(enqueue_one(app, started)))
     await asyncio.gather(*tasks)
+
+
+def enqueue_process(
+    url: str, mode: str, seconds: float, concurrency: int, rate: float, begin: float
+) -> dict[int, float]:
+    """A second service instance (router off, as with ``--workers``) that only enqueues.
+
+    ``time.perf_counter`` is CLOCK_MONOTONIC, the same clock in every process here."""
+
+    async def run() -> dict[int, float]:
+        settings = Settings(log_level="ERROR", db_pool_size=concurrency + 4, router_enabled=False)
+        app = create_app(settings, database_url=url, tune_gc=True)
+        started: dict[int, float] = {}
+        async with app.router.lifespan_context(app):
+            if mode == "closed":
+                await run_closed_loop(app, seconds, concurrency, started, begin)
+            else:
+                await run_open_loop(app, rate, seconds, started, begin)
+        return started
+
+    return uvloop.run(run())
+
+
+async def enqueue_everywhere(
+    app,
+    pool: ProcessPoolExecutor,
+    processes: int,
+    mode: str,
+    seconds: float,
+    concurrency: int,
+    rate: float,
+) -> dict[int, float]:
+    """Enqueue from this process (the router's) and ``processes - 1`` others at once."""
+    begin = time.perf_counter() + (5.0 if processes > 1 else 0.0)  # others start up first
+    share = max(1, concurrency // processes)
+    loop = asyncio.get_running_loop()
+    others = [
+        loop.run_in_executor(
+            pool,
+            enqueue_process,
+            app.state.database_url,
+            mode,
+            seconds,
+            share,
+            rate / processes,
+            begin,
+        )
+        for _ in range(processes - 1)
+    ]
+    started: dict[int, float] = {}
+    if mode == "closed":
+        await run_closed_loop(app, seconds, share, started, begin)
+    else:
+        await run_open_loop(app, rate / processes, seconds, started, begin)
+    for result in await asyncio.gather(*others):
+        started.update(result)
+    return started
 
 
 async def wait_offered(clock: OfferClock, started: dict[int, float], seconds: float = 30) -> None:
@@ -180,12 +244,20 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--agents", type=int, default=200)
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="service instances enqueueing (1: all in the router's process; N: N-1 more)",
+    )
     args = parser.parse_args()
 
     url = await bench_database()
     raw = await ceiling(url, args.seconds / 2, args.concurrency)
     app = create_app(
-        Settings(log_level="ERROR", db_pool_size=args.concurrency + 4), database_url=url
+        Settings(log_level="ERROR", db_pool_size=args.concurrency + 4),
+        database_url=url,
+        tune_gc=True,
     )
     async with app.router.lifespan_context(app):
         while app.state.distributor.engine is None:
@@ -199,14 +271,19 @@ async def main() -> None:
         ]
         await asyncio.gather(*(r.wait() for r in readies))
 
-        sustained: dict[int, float] = {}
-        rate = await run_closed_loop(app, args.seconds, args.concurrency, sustained)
+        pool = ProcessPoolExecutor(max(1, args.processes - 1), mp_context=get_context("spawn"))
+        sustained = await enqueue_everywhere(
+            app, pool, args.processes, "closed", args.seconds, args.concurrency, 0.0
+        )
+        rate = len(sustained) / args.seconds
         await wait_offered(clock, sustained)
         offered = sum(1 for c in sustained if c in clock.offered)
         closed_lat = latencies_ms(clock, sustained)
 
-        paced: dict[int, float] = {}
-        await run_open_loop(app, rate / 2, args.seconds, paced)
+        paced = await enqueue_everywhere(
+            app, pool, args.processes, "open", args.seconds, args.concurrency, rate / 2
+        )
+        pool.shutdown()
         await wait_offered(clock, paced)
         half_lat = latencies_ms(clock, paced)
         for task in listeners:
@@ -214,7 +291,7 @@ async def main() -> None:
 
     half_mean = statistics.fmean(half_lat) if half_lat else float("nan")
     print(f"database: {make_url(url).render_as_string(hide_password=True)}")
-    print(f"machine: {os.cpu_count()} cores")
+    print(f"machine: {os.cpu_count()} cores; enqueueing processes: {args.processes}")
     print(
         f"ceiling  raw asyncpg 1-row INSERT transactions/s ({args.concurrency} conns): {raw:,.0f}"
     )
@@ -234,4 +311,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    uvloop.run(main())  # the loop uvicorn runs the service on

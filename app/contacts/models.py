@@ -47,7 +47,6 @@ class Contact(IdMixin, TimestampMixin, Base):
             "'abandoned', 'transferred_out')",
             name="state",
         ),
-        Index("ix_contacts_customer_created", "customer_id", text("created_at DESC")),
         Index("ix_contacts_created", text("created_at DESC")),
         Index("ix_contacts_queue_state", "queue_id", "state"),
         Index("ix_contacts_agent_state", "agent_id", "state"),

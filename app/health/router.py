@@ -40,5 +40,8 @@ async def readyz(request: Request) -> Any:
             {"current": revision, "head": head},
         )
     distributor = getattr(request.app.state, "distributor", None)
-    role = "off" if distributor is None else ("leader" if distributor.is_leader else "standby")
+    if distributor is None or not distributor.may_lead:
+        role = "off"
+    else:
+        role = "leader" if distributor.is_leader else "standby"
     return JSONResponse({"status": "ready", "migration": revision, "router": role})

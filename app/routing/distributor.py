@@ -29,6 +29,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import fastjson
 from app.database import Database, after_commit, driver_connection, libpq_url
 from app.events.bus import EventBus
 from app.routing import inbox
@@ -71,7 +72,7 @@ async def _unprocessed(session: AsyncSession, limit: int) -> list[InboxRow]:
 
 def _json(value: Any) -> dict[str, Any]:
     """jsonb as the session's connection decodes it (SQLAlchemy sets a codec), or as text."""
-    decoded = json.loads(value) if isinstance(value, str | bytes) else value
+    decoded = fastjson.loads(value) if isinstance(value, str | bytes) else value
     assert isinstance(decoded, dict)
     return decoded
 
@@ -101,6 +102,7 @@ class Distributor:
         lease_retry_seconds: float = 1.0,
         batch_size: int = 500,
         telemetry: Telemetry | None = None,
+        may_lead: bool = True,
     ) -> None:
         self.db = db
         self.bus = bus
@@ -110,6 +112,9 @@ class Distributor:
         self.lease_retry_seconds = lease_retry_seconds
         self.batch_size = batch_size
         self.telemetry = telemetry
+        # False: this instance never routes, but still rings the leader's doorbell and waits
+        # for its answers (CONTACTD_ROUTER_ENABLED=false).
+        self.may_lead = may_lead
         self.engine: RoutingEngine | None = None
         self.epoch: int | None = None
         self.config_version = 0
@@ -137,7 +142,8 @@ class Distributor:
         self._listen_conn = await asyncpg.connect(self.url)
         await self._listen_conn.add_listener(inbox.INBOX_CHANNEL, self._on_inbox_notify)
         await self._listen_conn.add_listener(inbox.DONE_CHANNEL, self._on_done_notify)
-        self._task = asyncio.create_task(self._run(), name=f"distributor:{self.instance}")
+        if self.may_lead:
+            self._task = asyncio.create_task(self._run(), name=f"distributor:{self.instance}")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -381,7 +387,7 @@ class Distributor:
         processed_at = at(now)
         await (await driver_connection(session)).executemany(
             "UPDATE routing_inbox SET processed_at = $2, result = $3::jsonb WHERE id = $1",
-            [(row.id, processed_at, json.dumps(batch.results[row.id])) for row in batch.rows],
+            [(row.id, processed_at, fastjson.dumps(batch.results[row.id])) for row in batch.rows],
         )
         if self.telemetry is not None:
             latency = self.telemetry.routing_request_latency

@@ -7,7 +7,6 @@ round trips however many contacts it moved.
 
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import fastjson
 from app.contacts.models import Contact
 from app.database import driver_connection
 from app.routing.core import model as core
@@ -201,7 +201,7 @@ class DecisionWriter:
                     e["agent_id"],
                     e["actor_id"],
                     e["occurred_at"],
-                    json.dumps(e["payload"], ensure_ascii=False),
+                    fastjson.dumps(e["payload"]),
                 )
                 for e in self.events
             ],
@@ -229,7 +229,7 @@ _COLUMNS = frozenset(
 
 
 def _db_value(value: Any) -> Any:
-    return json.dumps(value) if isinstance(value, dict | list) else value
+    return fastjson.dumps(value) if isinstance(value, dict | list) else value
 
 
 PresenceChange = tuple[int, str, str | None, str | None, int | None]

@@ -4,7 +4,6 @@ work; the router applies the row once that commits."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -13,6 +12,7 @@ import asyncpg
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import fastjson
 from app.agents.service import skills_of
 from app.contacts.events import record
 from app.contacts.models import Contact, ContactEvent
@@ -184,20 +184,20 @@ async def enqueue(
             new.customer_match,
             target.queue_id,
             priority,
-            json.dumps(_skills_json(new.skills)),
+            fastjson.dumps(_skills_json(new.skills)),
             new.provider,
             new.provider_ref,
             new.from_address,
             new.to_address,
             new.subject,
-            json.dumps(attributes, ensure_ascii=False),
+            fastjson.dumps(attributes),
             arrived,
             now,
             now if queued else None,
             None if queued else now,
             actor_id,
-            json.dumps(events, ensure_ascii=False),
-            json.dumps(request),
+            fastjson.dumps(events),
+            fastjson.dumps(request),
             queued,
         )
     except asyncpg.UniqueViolationError as exc:

@@ -25,6 +25,7 @@ from typing import Any
 import asyncpg
 import structlog
 
+from app import fastjson
 from app.events.bus import EventBus
 from app.routing.core.engine import RoutingEngine
 from app.supervisor import alarms, metrics, prom
@@ -64,7 +65,7 @@ def to_event(row: asyncpg.Record) -> Event:
         contact_id=row[2],
         agent_id=row[3],
         at=row[4],
-        payload=json.loads(payload) if isinstance(payload, str) else dict(payload or {}),
+        payload=fastjson.loads(payload) if isinstance(payload, str) else dict(payload or {}),
     )
 
 
