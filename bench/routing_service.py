@@ -10,9 +10,9 @@ Prints, from one run on one database:
 
     .venv/bin/python bench/routing_service.py [--seconds 10] [--concurrency 16] [--processes 1]
 
-The service runs on uvloop, as under uvicorn. ``--processes N`` spreads the enqueueing over
-N service instances (this one, which routes, and N-1 with the router off), as
-``contactd serve --workers N`` would.
+The service runs on uvloop, as under uvicorn. ``--processes N`` (N >= 2) leaves this
+instance to route only and enqueues from N-1 other instances with the router off
+(``CONTACTD_ROUTER_ENABLED=false``), as API instances beside a routing instance would.
 
 The database is CONTACTD_BENCH_DATABASE_URL, else a scratch database on the local server
 (postgresql://postgres@127.0.0.1:5432/contactd_bench), else the embedded server.
@@ -168,6 +168,17 @@ async def run_open_loop(
     await asyncio.gather(*tasks)
 
 
+async def warm_up(app, connections: int) -> None:
+    """Before the clock starts, get a fresh instance to where a running one is: pool open,
+    statements prepared on every connection, code paths run once (not counted)."""
+
+    async def enqueue_a_few() -> None:
+        for _ in range(10):
+            await enqueue_one(app, {})
+
+    await asyncio.gather(*(enqueue_a_few() for _ in range(connections)))
+
+
 def enqueue_process(
     url: str, mode: str, seconds: float, concurrency: int, rate: float, begin: float
 ) -> dict[int, float]:
@@ -180,6 +191,7 @@ def enqueue_process(
         app = create_app(settings, database_url=url, tune_gc=True)
         started: dict[int, float] = {}
         async with app.router.lifespan_context(app):
+            await warm_up(app, concurrency)
             if mode == "closed":
                 await run_closed_loop(app, seconds, concurrency, started, begin)
             else:
@@ -198,29 +210,33 @@ async def enqueue_everywhere(
     concurrency: int,
     rate: float,
 ) -> dict[int, float]:
-    """Enqueue from this process (the router's) and ``processes - 1`` others at once."""
-    begin = time.perf_counter() + (5.0 if processes > 1 else 0.0)  # others start up first
-    share = max(1, concurrency // processes)
+    """Enqueue from the router's process (``processes == 1``), or only from ``processes - 1``
+    other instances with the router off, so that the router's process only routes."""
+    started: dict[int, float] = {}
+    if processes == 1:
+        begin = time.perf_counter()
+        if mode == "closed":
+            await run_closed_loop(app, seconds, concurrency, started, begin)
+        else:
+            await run_open_loop(app, rate, seconds, started, begin)
+        return started
+    begin = time.perf_counter() + 8.0  # the other instances start up and warm up first
+    others = processes - 1
     loop = asyncio.get_running_loop()
-    others = [
+    runs = [
         loop.run_in_executor(
             pool,
             enqueue_process,
             app.state.database_url,
             mode,
             seconds,
-            share,
-            rate / processes,
+            max(1, concurrency // others),
+            rate / others,
             begin,
         )
-        for _ in range(processes - 1)
+        for _ in range(others)
     ]
-    started: dict[int, float] = {}
-    if mode == "closed":
-        await run_closed_loop(app, seconds, share, started, begin)
-    else:
-        await run_open_loop(app, rate / processes, seconds, started, begin)
-    for result in await asyncio.gather(*others):
+    for result in await asyncio.gather(*runs):
         started.update(result)
     return started
 
@@ -248,7 +264,7 @@ async def main() -> None:
         "--processes",
         type=int,
         default=1,
-        help="service instances enqueueing (1: all in the router's process; N: N-1 more)",
+        help="1: enqueue in the router's process; N: in N-1 other instances",
     )
     args = parser.parse_args()
 
@@ -291,7 +307,9 @@ async def main() -> None:
 
     half_mean = statistics.fmean(half_lat) if half_lat else float("nan")
     print(f"database: {make_url(url).render_as_string(hide_password=True)}")
-    print(f"machine: {os.cpu_count()} cores; enqueueing processes: {args.processes}")
+    others = f"{args.processes - 1} other instance(s)"
+    where = "the router's process" if args.processes == 1 else others
+    print(f"machine: {os.cpu_count()} cores; contacts enqueued in {where}")
     print(
         f"ceiling  raw asyncpg 1-row INSERT transactions/s ({args.concurrency} conns): {raw:,.0f}"
     )
