@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -57,17 +56,41 @@ class InboxRow:
     created_at: datetime
 
 
-async def _unprocessed(session: AsyncSession, limit: int) -> list[InboxRow]:
-    """The oldest unprocessed requests, read on the driver connection (the hot loop)."""
-    records = await (await driver_connection(session)).fetch(
-        "SELECT id, kind, payload, actor_id, created_at FROM routing_inbox"
-        " WHERE processed_at IS NULL ORDER BY id LIMIT $1",
-        limit,
-    )
-    return [
+# The lease row locked (fencing, see ``_check_epoch``) and the oldest unprocessed requests,
+# in one round trip: the router's loop runs this once per batch.
+_LEASE_AND_INBOX = """
+WITH lease AS (SELECT epoch FROM router_lease WHERE id = 1 FOR UPDATE)
+SELECT (SELECT epoch FROM lease), i.id, i.kind, i.payload, i.actor_id, i.created_at
+FROM (SELECT 1) AS one
+LEFT JOIN LATERAL (
+    SELECT id, kind, payload, actor_id, created_at FROM routing_inbox
+    WHERE processed_at IS NULL ORDER BY id LIMIT $1
+) AS i ON true
+"""
+
+# The answers to a batch's requests and the NOTIFY that wakes their waiters elsewhere.
+_ANSWER_REQUESTS = """
+WITH answered AS (
+    UPDATE routing_inbox AS i SET processed_at = $1, result = r.result::jsonb
+    FROM unnest($2::bigint[], $3::text[]) AS r(id, result)
+    WHERE i.id = r.id
+)
+SELECT pg_notify($4, $5)
+"""
+
+
+async def _lease_and_unprocessed(
+    session: AsyncSession, limit: int
+) -> tuple[int | None, list[InboxRow]]:
+    """The lease's epoch (row locked until commit) and up to ``limit`` requests."""
+    records = await (await driver_connection(session)).fetch(_LEASE_AND_INBOX, limit)
+    epoch = records[0][0] if records else None
+    rows = [
         InboxRow(r["id"], r["kind"], _json(r["payload"]), r["actor_id"], r["created_at"])
         for r in records
+        if r["id"] is not None
     ]
+    return epoch, rows
 
 
 def _json(value: Any) -> dict[str, Any]:
@@ -214,6 +237,9 @@ class Distributor:
         current = await session.scalar(
             select(RouterLease.epoch).where(RouterLease.id == 1).with_for_update()
         )
+        self._refuse_stale(current)
+
+    def _refuse_stale(self, current: int | None) -> None:
         if current != self.epoch:
             raise LeaseLost(f"epoch {self.epoch} is stale, the lease is at {current}")
 
@@ -270,8 +296,8 @@ class Distributor:
         # Cleared before reading, so a ring during this step wakes the next wait at once.
         self._wake.clear()
         async with self.db.unit_of_work() as session:
-            await self._check_epoch(session)
-            rows = await _unprocessed(session, self.batch_size)
+            epoch, rows = await _lease_and_unprocessed(session, self.batch_size)
+            self._refuse_stale(epoch)
             now = self._now()
             due = self.engine.next_timer()
             if not rows and (due is None or due > now):
@@ -384,18 +410,20 @@ class Distributor:
     async def _mark_processed(self, session: AsyncSession, batch: _Batch, now: float) -> None:
         if not batch.rows:
             return
-        processed_at = at(now)
-        await (await driver_connection(session)).executemany(
-            "UPDATE routing_inbox SET processed_at = $2, result = $3::jsonb WHERE id = $1",
-            [(row.id, processed_at, fastjson.dumps(batch.results[row.id])) for row in batch.rows],
+        ids = [row.id for row in batch.rows]
+        payload = fastjson.dumps(ids) if len(ids) <= 600 else "*"
+        await (await driver_connection(session)).execute(
+            _ANSWER_REQUESTS,
+            at(now),
+            ids,
+            [fastjson.dumps(batch.results[row.id]) for row in batch.rows],
+            inbox.DONE_CHANNEL,
+            payload,
         )
         if self.telemetry is not None:
             latency = self.telemetry.routing_request_latency
             for row in batch.rows:
                 latency.observe(max(0.0, now - row.created_at.timestamp()))
-        ids = [row.id for row in batch.rows]
-        payload = json.dumps(ids) if len(ids) <= 600 else "*"
-        await session.execute(select(func.pg_notify(inbox.DONE_CHANNEL, payload)))
 
         results = {row.id: batch.results[row.id] for row in batch.rows}
 
