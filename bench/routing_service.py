@@ -247,6 +247,22 @@ async def wait_offered(clock: OfferClock, started: dict[int, float], seconds: fl
         await asyncio.sleep(0.05)
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU time of every PostgreSQL process on this machine (Linux /proc; 0 elsewhere)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+            if not fields[0].endswith("(postgres"):
+                continue
+            values = fields[1].split()
+            total += int(values[11]) + int(values[12])  # utime + stime
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / ticks
+
+
 def latencies_ms(clock: OfferClock, started: dict[int, float]) -> list[float]:
     return sorted((clock.offered[c] - t0) * 1000 for c, t0 in started.items() if c in clock.offered)
 
@@ -288,11 +304,14 @@ async def main() -> None:
         await asyncio.gather(*(r.wait() for r in readies))
 
         pool = ProcessPoolExecutor(max(1, args.processes - 1), mp_context=get_context("spawn"))
+        cpu_before = (time.process_time(), postgres_cpu_seconds())
         sustained = await enqueue_everywhere(
             app, pool, args.processes, "closed", args.seconds, args.concurrency, 0.0
         )
         rate = len(sustained) / args.seconds
         await wait_offered(clock, sustained)
+        ours = (time.process_time() - cpu_before[0]) / max(1, len(sustained)) * 1e6
+        theirs = (postgres_cpu_seconds() - cpu_before[1]) / max(1, len(sustained)) * 1e6
         offered = sum(1 for c in sustained if c in clock.offered)
         closed_lat = latencies_ms(clock, sustained)
 
@@ -316,6 +335,10 @@ async def main() -> None:
     print(
         f"service  contacts enqueued/s, closed loop ({args.concurrency} concurrent): {rate:,.0f}"
         f"  ({rate / raw:.0%} of ceiling); offered {offered}/{len(sustained)}"
+    )
+    print(
+        f"         CPU per contact: {ours:,.0f} µs in the router's process (other processes"
+        f" not counted), {theirs:,.0f} µs in PostgreSQL"
     )
     print(
         f"         enqueue->offer at full rate: p50 {pct(closed_lat, 0.5):.1f} ms,"
