@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 import structlog
@@ -57,6 +58,12 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     driver: asyncpg.Connection = raw.driver_connection
+    if not driver.is_in_transaction():
+        # SQLAlchemy's asyncpg adapter sends BEGIN with the first statement it runs itself;
+        # a statement sent to the driver before that would commit on its own, outside the
+        # unit of work. So begin here, through the adapter, which then commits as usual.
+        adapter: Any = raw.dbapi_connection
+        await adapter._start_transaction()
     return driver
 
 
