@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
+from app.auth import security
 from app.config import Settings
 from app.database import libpq_url
 from app.embedded_pg import start_embedded_postgres
@@ -57,6 +59,18 @@ async def _reset_schema(url: str) -> None:
         await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
     finally:
         await conn.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    """Argon2id at its lowest cost in tests (1 ms instead of ~130 ms a hash or a check, and
+    the suite creates and logs in users by the thousand). The service keeps the library's
+    defaults; hashes carry their parameters, so either verifies the other's."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            security, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        )
+        yield
 
 
 @pytest.fixture(scope="session")
