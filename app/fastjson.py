@@ -18,3 +18,9 @@ def dumps(value: Any) -> str:
 
 def loads(text: str | bytes) -> Any:
     return orjson.loads(text)
+
+
+def decoded(value: Any) -> Any:
+    """A json/jsonb value as it comes back: text from the bare driver, already decoded
+    through SQLAlchemy's codec."""
+    return orjson.loads(value) if isinstance(value, str | bytes) else value

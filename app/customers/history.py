@@ -9,12 +9,12 @@ on the path of every offer.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import fastjson
 from app.customers.history_schemas import HistoryItem
 from app.customers.note_models import ContactNote
 from app.database import driver_connection
@@ -71,7 +71,7 @@ def open_params() -> tuple[list[str], list[str]]:
 
 
 def items_from_json(raw: Any) -> list[HistoryItem]:
-    rows = json.loads(raw) if isinstance(raw, str | bytes) else raw
+    rows = fastjson.decoded(raw)
     return [HistoryItem.model_validate(row) for row in rows or []]
 
 

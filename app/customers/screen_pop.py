@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, String, case, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import fastjson
 from app.customers.enrichment import CrmEnricher, PendingLookup
 from app.customers.history import (
     ITEM_JSON,
@@ -88,7 +88,7 @@ async def build_screen_pop(
         suggestions=suggestions,
         from_address=row["from_address"],
         subject=row["subject"],
-        ivr_inputs=json.loads(row["attributes"]) or {},
+        ivr_inputs=fastjson.loads(row["attributes"]) or {},
         waited_seconds=_waited(row),
         history=[] if customer is None else items_from_json(row["history"]),
         enrichment=None if enrichment is None else await enrichment.result(),
@@ -96,7 +96,7 @@ async def build_screen_pop(
 
 
 def _customer(raw: Any) -> CustomerOut:
-    return CustomerOut.model_validate(json.loads(raw) if isinstance(raw, str | bytes) else raw)
+    return CustomerOut.model_validate(fastjson.decoded(raw))
 
 
 def _waited(contact: Mapping[str, Any]) -> float:

@@ -65,7 +65,7 @@ def to_event(row: asyncpg.Record) -> Event:
         contact_id=row[2],
         agent_id=row[3],
         at=row[4],
-        payload=fastjson.loads(payload) if isinstance(payload, str) else dict(payload or {}),
+        payload=dict(fastjson.decoded(payload) or {}),
     )
 
 
