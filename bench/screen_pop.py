@@ -111,6 +111,7 @@ async def measure(url: str, samples: int) -> None:
         started = time.perf_counter()
         async with db.unit_of_work() as session:
             pop = await build_screen_pop(session, contact_id)
+            assert pop is not None
             record_view(
                 session,
                 View(

@@ -26,7 +26,7 @@ from app.customers.enrichment import CrmEnricher
 from app.customers.history import DISPOSITIONS
 from app.customers.screen_pop import build_screen_pop
 from app.database import Database
-from app.errors import AppError
+from app.errors import AppError, NotFound
 from app.events.bus import EventBus
 from app.routing import service as routing
 from app.users.models import User
@@ -100,10 +100,11 @@ class ConsoleHub:
         """The pop of a contact offered to the agent, audited; (None, why) if it is not."""
         try:
             async with self.db.unit_of_work() as session:
-                contact = await session.get(Contact, contact_id)
-                if contact is None or contact.agent_id != agent_id:
+                pop = await build_screen_pop(
+                    session, contact_id, self.enricher, offered_to=agent_id
+                )
+                if pop is None:
                     return None, "no_longer_offered"
-                pop = await build_screen_pop(session, contact_id, self.enricher)
                 view = View(
                     actor_id=agent_id,
                     action="screen_pop",
@@ -113,6 +114,8 @@ class ConsoleHub:
                 )
                 record_view(session, view)
                 return pop, None
+        except NotFound:
+            return None, "no_longer_offered"
         except Exception:
             log.exception("screen_pop_failed", contact_id=contact_id)
             return None, "pop_unavailable"

@@ -46,7 +46,8 @@ chosen AS (
     SELECT * FROM (SELECT DISTINCT ON (id) * FROM picked ORDER BY id, pick) once
     ORDER BY pick, created_at DESC, id DESC LIMIT {POP_RECENT_ITEMS}
 )
-SELECT c.id, c.channel, c.customer_match, c.from_address, c.subject, c.attributes::text,
+SELECT c.id, c.agent_id, c.channel, c.customer_match, c.from_address, c.subject,
+       c.attributes::text,
        c.queued_at, c.created_at, c.answered_at, c.offered_at,
        (SELECT json_build_object(
             'id', cu.id, 'name', cu.name, 'tier', cu.tier, 'language', cu.language,
@@ -68,12 +69,20 @@ FROM c
 
 
 async def build_screen_pop(
-    session: AsyncSession, contact_id: int, enricher: CrmEnricher | None = None
-) -> ScreenPop:
+    session: AsyncSession,
+    contact_id: int,
+    enricher: CrmEnricher | None = None,
+    *,
+    offered_to: int | None = None,
+) -> ScreenPop | None:
+    """The pop; None when ``offered_to`` is given and the contact is no longer that agent's
+    (checked on the same row the pop is built from, so no second read)."""
     conn = await driver_connection(session)
     row = await conn.fetchrow(POP_SQL, *open_params(), contact_id)
     if row is None:
         raise NotFound(f"No contact {contact_id}.", details={"contact_id": contact_id})
+    if offered_to is not None and row["agent_id"] != offered_to:
+        return None
     customer = None if row["customer"] is None else _customer(row["customer"])
     # The CRM answers while the pydantic models are built and the audit row is written.
     enrichment = _start_enrichment(enricher, None if customer is None else customer.id)
