@@ -449,3 +449,48 @@ async def test_a_queue_not_yet_in_the_routing_document_routes_by_its_row(
     await center.available("expert")
     contact_id = await center.contact("imported")
     await center.wait_state(contact_id, "offered", "expert")
+
+
+async def test_enqueue_follows_queue_changes_made_a_moment_ago(center: Center) -> None:
+    """Enqueueing keeps what it learned of a queue between contacts; a change to the queue
+    (channels, priority, hours) must still apply to the very next contact."""
+    await center.queue("support", [("support", 1)], channels=["voice", "email"])
+    queue_id = next(
+        q["id"]
+        for q in (await center.client.get("/api/v1/queues", headers=center.admin)).json()["items"]
+        if q["name"] == "support"
+    )
+    first = await center.get(await center.contact("support", "email"))
+    assert first["priority"] == 0
+
+    narrowed = await center.client.patch(
+        f"/api/v1/queues/{queue_id}",
+        json={"channels": ["voice"], "default_priority": 7},
+        headers=center.admin,
+    )
+    assert narrowed.status_code == 200, narrowed.text
+    refused = await center.client.post(
+        "/api/v1/contacts", json={"channel": "email", "queue": "support"}, headers=center.admin
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["code"] == "channel_not_served"
+    assert (await center.get(await center.contact("support", "voice")))["priority"] == 7
+
+    closed = await center.publish(
+        {
+            "queues": {
+                "support": {
+                    "skills": [{"skill": "support", "level": 1}],
+                    "hours": {
+                        "timezone": "UTC",
+                        "weekly": dict.fromkeys(WEEK, [["00:00", "00:00:01"]]),
+                        "closed_action": "voicemail",
+                    },
+                }
+            }
+        }
+    )
+    assert closed.status_code == 201, closed.text
+    after = await center.get(await center.contact("support", "voice"))
+    assert after["state"] == "ended"
+    assert [e["kind"] for e in after["events"]][-1] == "contact.queue_closed"
