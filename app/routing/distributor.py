@@ -8,6 +8,11 @@ checks the epoch, and only after that commit push offers to the agents' connecti
 other instances wait for the lock; when the router's connection dies PostgreSQL frees the
 lock and a standby takes over within ``lease_retry_seconds``.
 
+A batch is four round trips on the router's own connection (the one holding the lock):
+BEGIN, lease check with the inbox read, one statement writing the whole batch, COMMIT. It is
+the shell's own unit of work, so it does not go through a session: the ORM's cost per
+transaction was as large as the batch's statements.
+
 If a transaction fails, the in-memory engine may be ahead of the database, so it is thrown
 away and rebuilt from the database: the database is the truth, the engine a fast index.
 """
@@ -17,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,7 +34,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import fastjson
-from app.database import Database, after_commit, driver_connection, libpq_url
+from app.database import Database, driver_connection, libpq_url
 from app.events.bus import EventBus
 from app.routing import inbox
 from app.routing.config_schemas import to_core
@@ -37,7 +42,7 @@ from app.routing.config_service import routing_document
 from app.routing.core import model as core
 from app.routing.core.engine import RoutingEngine, RoutingError
 from app.routing.models import RouterLease
-from app.routing.persistence import DecisionWriter, PresenceChange, at, write_presence
+from app.routing.persistence import DecisionWriter, PresenceChange
 from app.routing.restore import load_snapshot
 from app.routing.waiters import RequestWaiters
 from app.telemetry import Telemetry
@@ -68,22 +73,12 @@ LEFT JOIN LATERAL (
 ) AS i ON true
 """
 
-# The answers to a batch's requests and the NOTIFY that wakes their waiters elsewhere.
-_ANSWER_REQUESTS = """
-WITH answered AS (
-    UPDATE routing_inbox AS i SET processed_at = $1, result = r.result::jsonb
-    FROM unnest($2::bigint[], $3::text[]) AS r(id, result)
-    WHERE i.id = r.id
-)
-SELECT pg_notify($4, '')  -- waiters elsewhere read the results of all they wait for
-"""
-
 
 async def _lease_and_unprocessed(
-    session: AsyncSession, limit: int
+    connection: asyncpg.Connection, limit: int
 ) -> tuple[int | None, list[InboxRow]]:
     """The lease's epoch (row locked until commit) and up to ``limit`` requests."""
-    records = await (await driver_connection(session)).fetch(_LEASE_AND_INBOX, limit)
+    records = await connection.fetch(_LEASE_AND_INBOX, limit)
     epoch = records[0][0] if records else None
     rows = [
         InboxRow(r["id"], r["kind"], _json(r["payload"]), r["actor_id"], r["created_at"])
@@ -281,7 +276,8 @@ class Distributor:
             self.queue_ids = snapshot.queue_ids
             self._presence = {a.agent_id: (a.state.value, a.reason) for a in engine.agents()}
             batch = _Batch(decisions=decisions)
-            await self._write(session, batch, now)
+            effects = await self._write(await driver_connection(session), batch, now)
+        await effects()
         log.info(
             "router_rebuilt",
             epoch=self.epoch,
@@ -293,10 +289,13 @@ class Distributor:
     async def _step(self) -> bool:
         """Apply one batch of inbox rows and due timers; False when there was nothing to do."""
         assert self.engine is not None
+        connection = self._lock_conn
+        if connection is None or connection.is_closed():
+            raise LeaseLost("the lock connection is gone")
         # Cleared before reading, so a ring during this step wakes the next wait at once.
         self._wake.clear()
-        async with self.db.unit_of_work() as session:
-            epoch, rows = await _lease_and_unprocessed(session, self.batch_size)
+        async with connection.transaction():
+            epoch, rows = await _lease_and_unprocessed(connection, self.batch_size)
             self._refuse_stale(epoch)
             now = self._now()
             due = self.engine.next_timer()
@@ -304,16 +303,16 @@ class Distributor:
                 return False
             batch = _Batch(rows=rows)
             for row in rows:
-                await self._apply(session, row, batch, now)
+                await self._apply(row, batch, now)
             batch.decisions += self.engine.handle(core.Tick(), now)
-            await self._write(session, batch, now)
-            await self._mark_processed(session, batch, now)
+            effects = await self._write(connection, batch, now)
+        await effects()
         return True
 
-    async def _apply(self, session: AsyncSession, row: InboxRow, batch: _Batch, now: float) -> None:
+    async def _apply(self, row: InboxRow, batch: _Batch, now: float) -> None:
         assert self.engine is not None
         if row.kind == "config.changed":
-            await self._reload_config(session, batch, now)
+            await self._reload_config(batch, now)
             batch.results[row.id] = {"ok": True}
             return
         agent_id = row.payload.get("agent_id")
@@ -349,14 +348,18 @@ class Distributor:
             return False
         return True
 
-    async def _reload_config(self, session: AsyncSession, batch: _Batch, now: float) -> None:
+    async def _reload_config(self, batch: _Batch, now: float) -> None:
+        """The document in force, read in a transaction of its own: it committed before the
+        ``config.changed`` row that announced it, so any later snapshot has it."""
         assert self.engine is not None
-        version, document = await routing_document(session)
-        if version == self.config_version:
-            return
+        async with self.db.unit_of_work() as session:
+            version, document = await routing_document(session)
+            if version == self.config_version:
+                return
+            rows = (await session.execute(text("SELECT name, id FROM queues"))).all()
+            queue_ids: dict[str, int] = {row[0]: row[1] for row in rows}
         batch.decisions += self.engine.handle(core.ConfigChanged(to_core(document, version)), now)
-        self.config_version = version
-        self.queue_ids = dict((await session.execute(text("SELECT name, id FROM queues"))).all())
+        self.config_version, self.queue_ids = version, queue_ids
         batch.config_version = version
 
     # ------------------------------------------------------------------ writing
@@ -383,18 +386,31 @@ class Distributor:
                 changes.append((int(agent_id), now_state[0], now_state[1], before[0], actor))
         return changes
 
-    async def _write(self, session: AsyncSession, batch: _Batch, now: float) -> None:
+    async def _write(
+        self, connection: asyncpg.Connection, batch: _Batch, now: float
+    ) -> Callable[[], Awaitable[None]]:
+        """Write the batch in the caller's transaction; return what to do once it commits."""
         assert self.epoch is not None
         writer = DecisionWriter(now, self.queue_ids, self.epoch)
         for decision in batch.decisions:
             writer.decision(decision)
-        await writer.flush_contacts(session)
         presence = self._presence_changes(batch)
-        await write_presence(session, writer, presence, self._wrap_up_until)
-        await writer.flush_events(session)
+        writer.presence_changes(presence, self._wrap_up_until)
+        for row in batch.rows:
+            writer.answer(row.id, batch.results[row.id])
+        await writer.flush(connection, notify_channel=inbox.DONE_CHANNEL)
         messages = _bus_messages(batch.decisions, presence, self._channel_of)
-        if messages:
-            after_commit(session, lambda: self._publish(messages))
+        results = {row.id: batch.results[row.id] for row in batch.rows}
+        if self.telemetry is not None:
+            latency = self.telemetry.routing_request_latency
+            for row in batch.rows:
+                latency.observe(max(0.0, now - row.created_at.timestamp()))
+
+        async def after_commit() -> None:
+            self.waiters.applied_here(results)  # no need to wait for our own NOTIFY
+            await self._publish(messages)
+
+        return after_commit
 
     def _wrap_up_until(self, agent_id: int) -> float | None:
         assert self.engine is not None
@@ -406,28 +422,6 @@ class Distributor:
     def _channel_of(self, contact_id: str) -> str | None:
         view = self.engine.contact_view(contact_id) if self.engine is not None else None
         return None if view is None else view.channel
-
-    async def _mark_processed(self, session: AsyncSession, batch: _Batch, now: float) -> None:
-        if not batch.rows:
-            return
-        await (await driver_connection(session)).execute(
-            _ANSWER_REQUESTS,
-            at(now),
-            [row.id for row in batch.rows],
-            [fastjson.dumps(batch.results[row.id]) for row in batch.rows],
-            inbox.DONE_CHANNEL,
-        )
-        if self.telemetry is not None:
-            latency = self.telemetry.routing_request_latency
-            for row in batch.rows:
-                latency.observe(max(0.0, now - row.created_at.timestamp()))
-
-        results = {row.id: batch.results[row.id] for row in batch.rows}
-
-        async def resolve_local_waiters() -> None:  # no need to wait for our own NOTIFY
-            self.waiters.applied_here(results)
-
-        after_commit(session, resolve_local_waiters)
 
     async def _publish(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
         for topic, message in messages:

@@ -1,8 +1,9 @@
 """Writing the router's decisions: contact rows, the event log, agent presence.
 
-Decisions of one batch are folded per contact into one UPDATE each (the last value of a
-column wins) and their events are inserted in one statement, so a batch costs a handful of
-round trips however many contacts it moved.
+Decisions of one batch are folded per contact (the last value of a column wins) and the
+whole batch — contact rows, events, presence, the answers to its requests and the NOTIFY to
+their waiters — is written by ONE statement, so a batch costs one round trip however many
+contacts it moved (see ``BATCH_SQL``).
 """
 
 from __future__ import annotations
@@ -13,15 +14,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+import asyncpg
 
 from app import fastjson
-from app.contacts.models import Contact
-from app.database import driver_connection
 from app.routing.core import model as core
-from app.routing.models import AgentPresence
 
 
 def _finite_time(seconds: float | None) -> datetime | None:
@@ -52,7 +48,7 @@ def trace_json(trace: core.DecisionTrace) -> dict[str, Any]:
 
 
 class DecisionWriter:
-    """Collects one batch's row changes and events, then writes them together."""
+    """Collects one batch's row changes, events, presence and answers; writes them at once."""
 
     def __init__(self, now: float, queue_ids: dict[str, int], epoch: int) -> None:
         self.now = now
@@ -61,6 +57,9 @@ class DecisionWriter:
         self.epoch = epoch
         self.contact_changes: dict[int, dict[str, Any]] = defaultdict(dict)
         self.events: list[dict[str, Any]] = []
+        self.presence: list[dict[str, Any]] = []
+        self.wrap_up_done: list[int] = []
+        self.answers: list[dict[str, Any]] = []
 
     def event(
         self,
@@ -83,8 +82,56 @@ class DecisionWriter:
         )
 
     def change(self, contact_id: str, **columns: Any) -> None:
-        assert _COLUMNS.issuperset(columns), columns
+        assert _KNOWN_COLUMNS.issuperset(columns), columns
         self.contact_changes[int(contact_id)].update(columns)
+
+    def presence_changes(
+        self, changes: list[PresenceChange], wrap_up_until: Callable[[int], float | None]
+    ) -> None:
+        """Each changed agent's presence, logged as an event too."""
+        for agent_id, state, reason, before, actor in changes:
+            until = _finite_time(wrap_up_until(agent_id)) if state == "wrap_up" else None
+            self.presence.append(
+                {
+                    "agent_id": agent_id,
+                    "state": state,
+                    "reason": reason,
+                    "since": self.when,
+                    "wrap_up_until": until,
+                }
+            )
+            self.event(
+                "agent.state_changed",
+                agent_id=agent_id,
+                actor_id=actor,
+                payload={"state": state, "reason": reason, "previous": before},
+            )
+            if before == "wrap_up" and state != "wrap_up":
+                self.wrap_up_done.append(agent_id)
+
+    def answer(self, inbox_id: int, result: dict[str, Any]) -> None:
+        """The router's result for an inbox row, which also marks it processed."""
+        self.answers.append({"id": inbox_id, "result": result})
+
+    async def flush(self, connection: asyncpg.Connection, *, notify_channel: str) -> None:
+        """Write everything collected, inside the caller's transaction on ``connection``."""
+        if not (self.contact_changes or self.events or self.presence or self.answers):
+            return
+        changes = [{"id": cid, **columns} for cid, columns in self.contact_changes.items()]
+        await connection.execute(
+            BATCH_SQL,
+            fastjson.dumps(changes),
+            fastjson.dumps(self.events),
+            fastjson.dumps(self.presence),
+            self.when,
+            fastjson.dumps(self.answers),
+            notify_channel,
+            bool(self.answers),
+            list(self.contact_changes),
+            [answer["id"] for answer in self.answers],
+        )
+        if self.wrap_up_done:
+            await connection.execute(WRAP_UP_DONE_SQL, self.wrap_up_done, self.when)
 
     def decision(self, decision: core.Decision) -> None:
         match decision:
@@ -168,116 +215,66 @@ class DecisionWriter:
             case core.AgentStateSet():
                 pass  # written as a presence change, see ``presence``
 
-    async def flush_contacts(self, session: AsyncSession) -> None:
-        """One executemany per set of changed columns, on the driver connection: the
-        router's writes are per contact, and SQLAlchemy's per-row cost would dominate."""
-        by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
-        for contact_id, columns in self.contact_changes.items():
-            names = tuple(sorted(columns))
-            by_columns[names].append((contact_id, *(_db_value(columns[n]) for n in names)))
-        driver = await driver_connection(session) if by_columns else None
-        for names, rows in by_columns.items():
-            assert driver is not None
-            assignments = ", ".join(
-                f"{name} = ${index}{_CASTS.get(name, '')}" for index, name in enumerate(names, 2)
-            )
-            await driver.executemany(
-                f"UPDATE contacts SET {assignments}, updated_at = now() WHERE id = $1",  # noqa: S608
-                rows,
-            )
 
-    async def flush_events(self, session: AsyncSession) -> None:
-        if not self.events:
-            return
-        driver = await driver_connection(session)
-        await driver.executemany(
-            "INSERT INTO contact_events"
-            " (kind, contact_id, agent_id, actor_id, occurred_at, payload)"
-            " VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
-            [
-                (
-                    e["kind"],
-                    e["contact_id"],
-                    e["agent_id"],
-                    e["actor_id"],
-                    e["occurred_at"],
-                    fastjson.dumps(e["payload"]),
-                )
-                for e in self.events
-            ],
-        )
-
-
-_CASTS = {"required_skills": "::jsonb", "attributes": "::jsonb"}
-# Column names come from this module's own ``change`` calls, never from input.
-_COLUMNS = frozenset(
-    {
-        "state",
-        "agent_id",
-        "offered_at",
-        "offer_deadline",
-        "answered_at",
-        "queue_id",
-        "queued_at",
-        "routing_step",
-        "abandoned_at",
-        "ended_at",
-        "required_skills",
-        "attributes",
-    }
+# The contact columns the router sets (names from this module's own ``change`` calls).
+_COLUMNS = (
+    "state",
+    "agent_id",
+    "offered_at",
+    "offer_deadline",
+    "answered_at",
+    "queue_id",
+    "queued_at",
+    "routing_step",
+    "abandoned_at",
+    "ended_at",
+    "required_skills",
+    "attributes",
 )
+_KNOWN_COLUMNS = frozenset(_COLUMNS)
 
+# One batch in one statement. Each part reads its rows from one jsonb array parameter:
+# ``jsonb_populate_record(c, change)`` is the contact row with the columns the change names
+# replaced (a column it does not name keeps its value, a null sets NULL). The ids come again
+# as arrays ($8, $9) so that the planner finds the rows by primary key whatever it guesses of
+# the size of a jsonb array (it guesses 100, and hash-joined a full scan of contacts to it).
+# The sub-statements touch different rows, so they may run in any order; foreign keys are
+# checked at the end.
+BATCH_SQL = f"""
+WITH changed AS (
+    UPDATE contacts AS c SET ({", ".join(_COLUMNS)}, updated_at) = (
+        SELECT {", ".join(f"p.{name}" for name in _COLUMNS)}, now()
+        FROM jsonb_populate_record(c, r.change) AS p
+    )
+    FROM jsonb_array_elements($1::jsonb) AS r(change)
+    WHERE c.id = ANY($8::bigint[]) AND c.id = (r.change->>'id')::bigint
+), events AS (
+    INSERT INTO contact_events (kind, contact_id, agent_id, actor_id, occurred_at, payload)
+    SELECT e.kind, e.contact_id, e.agent_id, e.actor_id, e.occurred_at, e.payload
+    FROM jsonb_to_recordset($2::jsonb) AS e(kind text, contact_id bigint, agent_id bigint,
+        actor_id bigint, occurred_at timestamptz, payload jsonb)
+), presence AS (
+    INSERT INTO agent_presence (agent_id, state, reason, since, wrap_up_until)
+    SELECT p.agent_id, p.state, p.reason, p.since, p.wrap_up_until
+    FROM jsonb_to_recordset($3::jsonb) AS p(agent_id bigint, state text, reason text,
+        since timestamptz, wrap_up_until timestamptz)
+    ON CONFLICT (agent_id) DO UPDATE SET state = excluded.state, reason = excluded.reason,
+        since = excluded.since, wrap_up_until = excluded.wrap_up_until
+), answered AS (
+    UPDATE routing_inbox AS i SET processed_at = $4, result = r.result
+    FROM jsonb_to_recordset($5::jsonb) AS r(id bigint, result jsonb)
+    WHERE i.id = ANY($9::bigint[]) AND i.id = r.id
+)
+SELECT pg_notify($6, '') WHERE $7  -- waiters elsewhere read the results of all they wait for
+"""  # noqa: S608 (column names are the constants above)
 
-def _db_value(value: Any) -> Any:
-    return fastjson.dumps(value) if isinstance(value, dict | list) else value
+# Contacts whose agent's wrap-up just ended. A statement of its own, after ``BATCH_SQL``: it
+# must see the contacts that batch has just put in wrap-up.
+WRAP_UP_DONE_SQL = (
+    "UPDATE contacts SET state = 'ended', wrap_up_ended_at = $2, updated_at = now()"
+    " WHERE agent_id = ANY($1::bigint[]) AND state = 'wrap_up'"
+)
 
 
 PresenceChange = tuple[int, str, str | None, str | None, int | None]
 """(agent, state, reason, state before, actor)"""
-
-
-async def write_presence(
-    session: AsyncSession,
-    writer: DecisionWriter,
-    changes: list[PresenceChange],
-    wrap_up_until: Callable[[int], float | None],
-) -> None:
-    """Upsert each changed agent's presence and log the change as an event."""
-    if not changes:
-        return
-    rows = [
-        {
-            "agent_id": a,
-            "state": s,
-            "reason": r,
-            "since": writer.when,
-            "wrap_up_until": _finite_time(wrap_up_until(a)) if s == "wrap_up" else None,
-        }
-        for a, s, r, _, _ in changes
-    ]
-    statement = pg_insert(AgentPresence).values(rows)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[AgentPresence.agent_id],
-            set_={
-                "state": statement.excluded.state,
-                "reason": statement.excluded.reason,
-                "since": statement.excluded.since,
-                "wrap_up_until": statement.excluded.wrap_up_until,
-            },
-        )
-    )
-    for agent_id, state, reason, before, actor in changes:
-        writer.event(
-            "agent.state_changed",
-            agent_id=agent_id,
-            actor_id=actor,
-            payload={"state": state, "reason": reason, "previous": before},
-        )
-    wrap_up_done = [a for a, s, _, before, _ in changes if before == "wrap_up" and s != "wrap_up"]
-    if wrap_up_done:
-        await session.execute(
-            update(Contact)
-            .where(Contact.agent_id.in_(wrap_up_done), Contact.state == "wrap_up")
-            .values(state="ended", wrap_up_ended_at=writer.when)
-        )

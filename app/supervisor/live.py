@@ -36,10 +36,16 @@ log = structlog.get_logger(__name__)
 
 LOOKBACK_SECONDS = DAY  # events read before the day starts, to know who waits and who works
 
+# New rows after the last id seen, and rows that were still uncommitted gaps below it. Two
+# branches, not ``id > $1 OR id = ANY($2)``: with the OR, PostgreSQL walked the primary key
+# from the first event of all time on every poll (a full scan five times a second).
 _TAIL = """
-SELECT id, kind, contact_id, agent_id, extract(epoch FROM occurred_at)::float8, payload
-FROM contact_events
-WHERE id > $1 OR id = ANY($2::bigint[]) ORDER BY id LIMIT $3
+(SELECT id, kind, contact_id, agent_id, extract(epoch FROM occurred_at)::float8, payload
+ FROM contact_events WHERE id > $1 ORDER BY id LIMIT $3)
+UNION ALL
+(SELECT id, kind, contact_id, agent_id, extract(epoch FROM occurred_at)::float8, payload
+ FROM contact_events WHERE id = ANY($2::bigint[]) AND id <= $1)
+ORDER BY 1
 """
 _SINCE = """
 SELECT id, kind, contact_id, agent_id, extract(epoch FROM occurred_at)::float8, payload
