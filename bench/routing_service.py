@@ -6,7 +6,9 @@ Prints, from one run on one database:
     row in one transaction) and offered by the router (offer, event and inbox result in the
     router's transaction), and its ratio to the ceiling;
   * p50/p99 latency from the start of the enqueue to the moment the committed offer reaches
-    the agent's event-bus topic, at half the sustained rate.
+    the agent's event-bus topic, at half the sustained rate;
+  * the work per contact, which the machine's speed does not move: CPU time (the service's
+    process, PostgreSQL), transactions committed, and the router's batches.
 
     .venv/bin/python bench/routing_service.py [--seconds 10] [--concurrency 16] [--processes 1]
 
@@ -263,6 +265,24 @@ def postgres_cpu_seconds() -> float:
     return total / ticks
 
 
+async def commits(url: str) -> int:
+    """Transactions committed in the bench database so far (PostgreSQL's own counter)."""
+    conn = await asyncpg.connect(libpq_url(url))
+    try:
+        await conn.execute("SELECT pg_stat_clear_snapshot()")
+        count: int = await conn.fetchval(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+        )
+        return count
+    finally:
+        await conn.close()
+
+
+def router_batches(app) -> float:
+    value = app.state.telemetry.registry.get_sample_value("contactd_routing_batch_seconds_count")
+    return value or 0.0
+
+
 def latencies_ms(clock: OfferClock, started: dict[int, float]) -> list[float]:
     return sorted((clock.offered[c] - t0) * 1000 for c, t0 in started.items() if c in clock.offered)
 
@@ -305,6 +325,7 @@ async def main() -> None:
 
         pool = ProcessPoolExecutor(max(1, args.processes - 1), mp_context=get_context("spawn"))
         cpu_before = (time.process_time(), postgres_cpu_seconds())
+        work_before = (await commits(url), router_batches(app))
         sustained = await enqueue_everywhere(
             app, pool, args.processes, "closed", args.seconds, args.concurrency, 0.0
         )
@@ -312,6 +333,10 @@ async def main() -> None:
         await wait_offered(clock, sustained)
         ours = (time.process_time() - cpu_before[0]) / max(1, len(sustained)) * 1e6
         theirs = (postgres_cpu_seconds() - cpu_before[1]) / max(1, len(sustained)) * 1e6
+        await asyncio.sleep(0.7)  # PostgreSQL's statistics are reported every half second
+        per_contact = max(1, len(sustained))
+        transactions = (await commits(url) - work_before[0]) / per_contact
+        batches = (router_batches(app) - work_before[1]) / per_contact
         offered = sum(1 for c in sustained if c in clock.offered)
         closed_lat = latencies_ms(clock, sustained)
 
@@ -339,6 +364,10 @@ async def main() -> None:
     print(
         f"         CPU per contact: {ours:,.0f} µs in the router's process (other processes"
         f" not counted), {theirs:,.0f} µs in PostgreSQL"
+    )
+    print(
+        f"         work per contact: {transactions:.2f} transactions committed,"
+        f" {batches:.3f} router batches ({1 / batches if batches else 0:.1f} contacts a batch)"
     )
     print(
         f"         enqueue->offer at full rate: p50 {pct(closed_lat, 0.5):.1f} ms,"

@@ -56,10 +56,14 @@ async def test_standby_takes_over_and_stale_router_is_fenced(app: FastAPI, cente
         assert view.agent_id == str(center.id("li.na"))
         assert (await center.state_of(waiting)) == ("queued", None)
 
-        # A router that lost its lease cannot write, whatever it still has in memory.
+        # A router that lost its lease cannot write, whatever it still has in memory: its
+        # own connection is gone, and on a live one the stale epoch is refused.
         first.epoch = old_epoch
         first.engine = standby.engine
-        with pytest.raises(LeaseLost):
+        with pytest.raises(LeaseLost, match="connection is gone"):
+            await first._step()
+        first._lock_conn = await asyncpg.connect(libpq_url(app.state.database_url))
+        with pytest.raises(LeaseLost, match="stale"):
             await first._step()
         first.engine = None
 
