@@ -249,6 +249,16 @@ async def wait_offered(clock: OfferClock, started: dict[int, float], seconds: fl
         await asyncio.sleep(0.05)
 
 
+def machine_cpu_seconds() -> float:
+    """CPU time of the whole machine, all cores, every process and the kernel (Linux)."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return 0.0
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def postgres_cpu_seconds() -> float:
     """CPU time of every PostgreSQL process on this machine (Linux /proc; 0 elsewhere)."""
     ticks = os.sysconf("SC_CLK_TCK")
@@ -324,7 +334,7 @@ async def main() -> None:
         await asyncio.gather(*(r.wait() for r in readies))
 
         pool = ProcessPoolExecutor(max(1, args.processes - 1), mp_context=get_context("spawn"))
-        cpu_before = (time.process_time(), postgres_cpu_seconds())
+        cpu_before = (time.process_time(), postgres_cpu_seconds(), machine_cpu_seconds())
         work_before = (await commits(url), router_batches(app))
         sustained = await enqueue_everywhere(
             app, pool, args.processes, "closed", args.seconds, args.concurrency, 0.0
@@ -333,6 +343,7 @@ async def main() -> None:
         await wait_offered(clock, sustained)
         ours = (time.process_time() - cpu_before[0]) / max(1, len(sustained)) * 1e6
         theirs = (postgres_cpu_seconds() - cpu_before[1]) / max(1, len(sustained)) * 1e6
+        machine = (machine_cpu_seconds() - cpu_before[2]) / max(1, len(sustained)) * 1e6
         await asyncio.sleep(0.7)  # PostgreSQL's statistics are reported every half second
         per_contact = max(1, len(sustained))
         transactions = (await commits(url) - work_before[0]) / per_contact
@@ -362,8 +373,9 @@ async def main() -> None:
         f"  ({rate / raw:.0%} of ceiling); offered {offered}/{len(sustained)}"
     )
     print(
-        f"         CPU per contact: {ours:,.0f} µs in the router's process (other processes"
-        f" not counted), {theirs:,.0f} µs in PostgreSQL"
+        f"         CPU per contact: {machine:,.0f} µs of the whole machine; of it {ours:,.0f} µs"
+        f" in the router's process, {theirs:,.0f} µs in PostgreSQL's processes"
+        " (those alive from start to end of the run)"
     )
     print(
         f"         work per contact: {transactions:.2f} transactions committed,"

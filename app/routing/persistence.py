@@ -59,7 +59,7 @@ class DecisionWriter:
         self.events: list[dict[str, Any]] = []
         self.presence: list[dict[str, Any]] = []
         self.wrap_up_done: list[int] = []
-        self.answers: list[dict[str, Any]] = []
+        self.answers: dict[int, dict[str, Any]] = {}
 
     def event(
         self,
@@ -111,16 +111,15 @@ class DecisionWriter:
 
     def answer(self, inbox_id: int, result: dict[str, Any]) -> None:
         """The router's result for an inbox row, which also marks it processed."""
-        self.answers.append({"id": inbox_id, "result": result})
+        self.answers[inbox_id] = result
 
     async def flush(self, connection: asyncpg.Connection, *, notify_channel: str) -> None:
         """Write everything collected, inside the caller's transaction on ``connection``."""
         if not (self.contact_changes or self.events or self.presence or self.answers):
             return
-        changes = [{"id": cid, **columns} for cid, columns in self.contact_changes.items()]
         await connection.execute(
             BATCH_SQL,
-            fastjson.dumps(changes),
+            fastjson.dumps(self.contact_changes),
             fastjson.dumps(self.events),
             fastjson.dumps(self.presence),
             self.when,
@@ -128,7 +127,7 @@ class DecisionWriter:
             notify_channel,
             bool(self.answers),
             list(self.contact_changes),
-            [answer["id"] for answer in self.answers],
+            list(self.answers),
         )
         if self.wrap_up_done:
             await connection.execute(WRAP_UP_DONE_SQL, self.wrap_up_done, self.when)
@@ -233,21 +232,21 @@ _COLUMNS = (
 )
 _KNOWN_COLUMNS = frozenset(_COLUMNS)
 
-# One batch in one statement. Each part reads its rows from one jsonb array parameter:
-# ``jsonb_populate_record(c, change)`` is the contact row with the columns the change names
-# replaced (a column it does not name keeps its value, a null sets NULL). The ids come again
-# as arrays ($8, $9) so that the planner finds the rows by primary key whatever it guesses of
-# the size of a jsonb array (it guesses 100, and hash-joined a full scan of contacts to it).
-# The sub-statements touch different rows, so they may run in any order; foreign keys are
-# checked at the end.
+# One batch in one statement. Each part reads its rows from a jsonb parameter. A contact's
+# change is ``$1 -> id``: ``jsonb_populate_record(c, change)`` is the row with the columns
+# the change names replaced (a column it does not name keeps its value, a null sets NULL);
+# answers are ``$5 -> id`` likewise. The rows are found by ``id = ANY(ids)`` alone, an index
+# lookup on any table: joining them to a jsonb array instead, the planner (which guesses a
+# hundred elements in any array) chose a hash join over a full scan of contacts, and kept it
+# as the cached plan as the table grew. The sub-statements touch different rows, so they may
+# run in any order; foreign keys are checked at the end.
 BATCH_SQL = f"""
 WITH changed AS (
     UPDATE contacts AS c SET ({", ".join(_COLUMNS)}, updated_at) = (
         SELECT {", ".join(f"p.{name}" for name in _COLUMNS)}, now()
-        FROM jsonb_populate_record(c, r.change) AS p
+        FROM jsonb_populate_record(c, $1::jsonb -> c.id::text) AS p
     )
-    FROM jsonb_array_elements($1::jsonb) AS r(change)
-    WHERE c.id = ANY($8::bigint[]) AND c.id = (r.change->>'id')::bigint
+    WHERE c.id = ANY($8::bigint[])
 ), events AS (
     INSERT INTO contact_events (kind, contact_id, agent_id, actor_id, occurred_at, payload)
     SELECT e.kind, e.contact_id, e.agent_id, e.actor_id, e.occurred_at, e.payload
@@ -261,9 +260,8 @@ WITH changed AS (
     ON CONFLICT (agent_id) DO UPDATE SET state = excluded.state, reason = excluded.reason,
         since = excluded.since, wrap_up_until = excluded.wrap_up_until
 ), answered AS (
-    UPDATE routing_inbox AS i SET processed_at = $4, result = r.result
-    FROM jsonb_to_recordset($5::jsonb) AS r(id bigint, result jsonb)
-    WHERE i.id = ANY($9::bigint[]) AND i.id = r.id
+    UPDATE routing_inbox AS i SET processed_at = $4, result = $5::jsonb -> i.id::text
+    WHERE i.id = ANY($9::bigint[])
 )
 SELECT pg_notify($6, '') WHERE $7  -- waiters elsewhere read the results of all they wait for
 """  # noqa: S608 (column names are the constants above)
