@@ -7,8 +7,8 @@ Prints, from one run on one database:
     router's transaction), and its ratio to the ceiling;
   * p50/p99 latency from the start of the enqueue to the moment the committed offer reaches
     the agent's event-bus topic, at half the sustained rate;
-  * the work per contact, which the machine's speed does not move: CPU time (the service's
-    process, PostgreSQL), transactions committed, and the router's batches.
+  * the work per contact: CPU time (the whole machine, the service's process, PostgreSQL),
+    and, which the machine's speed does not move, transactions committed and router batches.
 
     .venv/bin/python bench/routing_service.py [--seconds 10] [--concurrency 16] [--processes 1]
 
