@@ -407,8 +407,8 @@ class Distributor:
                 latency.observe(max(0.0, now - row.created_at.timestamp()))
 
         async def after_commit() -> None:
-            self.waiters.applied_here(results)  # no need to wait for our own NOTIFY
             await self._publish(messages)
+            self.waiters.applied_here(results)  # no need to wait for our own NOTIFY
 
         return after_commit
 
