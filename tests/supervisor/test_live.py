@@ -8,11 +8,15 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 
+from app.database import libpq_url
+from app.supervisor.live import Hub
+from app.supervisor.metrics import Event
 from tests.conftest import UserFactory
 from tests.helpers import live_server
 from tests.routing_service.conftest import Center, eventually
@@ -204,3 +208,56 @@ async def test_erlang_c_reproduces_a_published_example(
     assert round(body["occupancy"], 1) == 71.4
     table = await client.get("/api/v1/staffing/table", headers=supervisor)
     assert table.status_code == 200, table.text
+
+
+class _RecordingHub(Hub):
+    """A hub that notes the ids each poll hands it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.read: list[int] = []
+
+    def absorb(self, events: list[Event]) -> None:
+        self.read.extend(e.id for e in events)
+        super().absorb(events)
+
+
+async def test_an_event_committed_after_a_later_one_still_reaches_the_hub(
+    app: FastAPI, center: Center
+) -> None:
+    """Ids are drawn at insert, not at commit: the tail must go back for an id it passed."""
+    await center.queue("support", [("support", 1)])
+    contact_id = await center.contact("support")
+    url = libpq_url(app.state.database_url)
+    hub = _RecordingHub(url, app.state.bus, lambda: None, poll_seconds=0.05)
+    await hub.start()
+    slow, fast = await asyncpg.connect(url), await asyncpg.connect(url)
+    insert = (
+        "INSERT INTO contact_events (contact_id, kind, occurred_at, payload)"
+        " VALUES ($1, $2, now(), '{}') RETURNING id"
+    )
+    try:
+        late_commit = slow.transaction()
+        await late_commit.start()
+        late = await slow.fetchval(insert, contact_id, "test.late")
+        early = await fast.fetchval(insert, contact_id, "test.early")
+        assert late < early
+
+        async def passed_it() -> bool:
+            return hub.last_id >= early and late in hub.gaps
+
+        await eventually(passed_it)
+        assert late not in hub.read
+        await late_commit.commit()
+
+        async def read_it() -> bool:
+            return late in hub.read
+
+        await eventually(read_it)
+        assert late not in hub.gaps
+        assert hub.read.count(late) == 1
+        assert hub.read.count(early) == 1
+    finally:
+        await slow.close()
+        await fast.close()
+        await hub.stop()
