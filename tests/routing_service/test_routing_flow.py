@@ -476,6 +476,7 @@ async def test_enqueue_follows_queue_changes_made_a_moment_ago(center: Center) -
     assert refused.json()["error"]["code"] == "channel_not_served"
     assert (await center.get(await center.contact("support", "voice")))["priority"] == 7
 
+    everyday = [["00:00", "00:00:01"]]  # open one second a day: closed in practice
     closed = await center.publish(
         {
             "queues": {
@@ -483,7 +484,7 @@ async def test_enqueue_follows_queue_changes_made_a_moment_ago(center: Center) -
                     "skills": [{"skill": "support", "level": 1}],
                     "hours": {
                         "timezone": "UTC",
-                        "weekly": dict.fromkeys(WEEK, [["00:00", "00:00:01"]]),
+                        "weekly": dict.fromkeys(WEEK, everyday),
                         "closed_action": "voicemail",
                     },
                 }
