@@ -211,18 +211,19 @@ async def enqueue_everywhere(
     seconds: float,
     concurrency: int,
     rate: float,
+    begin: float,
 ) -> dict[int, float]:
     """Enqueue from the router's process (``processes == 1``), or only from ``processes - 1``
-    other instances with the router off, so that the router's process only routes."""
+    other instances with the router off, so that the router's process only routes.
+
+    Enqueueing starts at ``begin`` (``time.perf_counter``) in every process."""
     started: dict[int, float] = {}
     if processes == 1:
-        begin = time.perf_counter()
         if mode == "closed":
             await run_closed_loop(app, seconds, concurrency, started, begin)
         else:
             await run_open_loop(app, rate, seconds, started, begin)
         return started
-    begin = time.perf_counter() + 8.0  # the other instances start up and warm up first
     others = processes - 1
     loop = asyncio.get_running_loop()
     runs = [
@@ -334,11 +335,17 @@ async def main() -> None:
         await asyncio.gather(*(r.wait() for r in readies))
 
         pool = ProcessPoolExecutor(max(1, args.processes - 1), mp_context=get_context("spawn"))
+        start_up = 0.0 if args.processes == 1 else 8.0  # other instances start and warm up
+        begin = time.perf_counter() + start_up + 0.3
+        closed_loop = asyncio.ensure_future(
+            enqueue_everywhere(
+                app, pool, args.processes, "closed", args.seconds, args.concurrency, 0.0, begin
+            )
+        )
+        await asyncio.sleep(max(0.0, begin - 0.2 - time.perf_counter()))  # counted from here
         cpu_before = (time.process_time(), postgres_cpu_seconds(), machine_cpu_seconds())
         work_before = (await commits(url), router_batches(app))
-        sustained = await enqueue_everywhere(
-            app, pool, args.processes, "closed", args.seconds, args.concurrency, 0.0
-        )
+        sustained = await closed_loop
         rate = len(sustained) / args.seconds
         await wait_offered(clock, sustained)
         ours = (time.process_time() - cpu_before[0]) / max(1, len(sustained)) * 1e6
@@ -352,7 +359,14 @@ async def main() -> None:
         closed_lat = latencies_ms(clock, sustained)
 
         paced = await enqueue_everywhere(
-            app, pool, args.processes, "open", args.seconds, args.concurrency, rate / 2
+            app,
+            pool,
+            args.processes,
+            "open",
+            args.seconds,
+            args.concurrency,
+            rate / 2,
+            time.perf_counter() + start_up,
         )
         pool.shutdown()
         await wait_offered(clock, paced)
