@@ -307,6 +307,25 @@ def is_callback(contact: Contact) -> bool:
     return "callback" in contact.attributes
 
 
+async def due_step_action(session: AsyncSession, contact: Contact) -> str | None:
+    """The action (callback, voicemail) an escalation step has made due for a waiting
+    contact, if any. A requeue starts the steps again (``routing_step`` back to 0), so an
+    action of a step the contact is no longer past does not count."""
+    payload = await session.scalar(
+        select(ContactEvent.payload)
+        .where(
+            ContactEvent.contact_id == contact.id,
+            ContactEvent.kind == "contact.step_action_due",
+        )
+        .order_by(ContactEvent.id.desc())
+        .limit(1)
+    )
+    if not isinstance(payload, dict) or int(payload.get("step", 0)) > contact.routing_step:
+        return None
+    action = payload.get("action")
+    return action if isinstance(action, str) else None
+
+
 async def _live_contact(session: AsyncSession, contact_id: int) -> Contact:
     contact = await session.get(Contact, contact_id)
     if contact is None:

@@ -22,6 +22,7 @@ from app.channels.voice.schemas import (
     CtiEvent,
     TwilioCall,
     TwilioCallRef,
+    TwilioHoldChoice,
     TwilioRecording,
     TwilioStatus,
 )
@@ -166,6 +167,22 @@ async def twilio_hold(
         session, contact, ref.call_sid, _urls(settings), _position(request, contact)
     )
     return _xml(document)
+
+
+@router.post(
+    "/webhooks/twilio/hold/choice",
+    summary="Twilio: the caller's key on the hold loop's callback offer (1 books it)",
+    response_class=Response,
+    responses=TWIML,
+)
+async def twilio_hold_choice(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    contact: int = Query(ge=1, description="The contact on hold."),
+) -> Response:
+    choice = validated(TwilioHoldChoice, await twilio_params(request, settings))
+    return _xml(await twilio.hold_choice(session, contact, choice, _urls(settings)))
 
 
 @router.post(

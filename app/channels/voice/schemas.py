@@ -92,6 +92,14 @@ class TwilioRecording(TwilioCallRef):
     recording_duration: int | None = Field(default=None, alias="RecordingDuration", ge=0, le=10**6)
 
 
+class TwilioHoldChoice(TwilioCallRef):
+    """``POST /webhooks/twilio/hold/choice``: a key pressed on the hold loop's ``<Gather>``."""
+
+    digits: Annotated[str, Field(pattern=r"^[0-9*#]{1,8}$")] | None = Field(
+        default=None, alias="Digits"
+    )
+
+
 # ---------------------------------------------------------------- generic CTI
 
 CtiEventType = Literal[

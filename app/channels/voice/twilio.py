@@ -2,7 +2,10 @@
 
 * voice: a call arrives. It is put in line once per CallSid (Twilio retries get the same
   TwiML); a number we do not serve gets "not in service" and nothing is stored.
-* hold: one turn of the hold loop (position, expected wait, music). Stores nothing.
+* hold: one turn of the hold loop (position, expected wait, music). Stores nothing. Once the
+  queue's escalation step has made a callback due, the turn also offers one (press 1).
+* hold choice: the key pressed on that offer. "1" books the callback (once, however often
+  Twilio retries): the caller keeps their place and may hang up.
 * status: the call moved on. Each (CallSid, CallStatus, SequenceNumber) once; a status
   ranking below the one already seen is recorded and otherwise ignored.
 * voicemail: the ``<Record>`` of a closed queue finished; its URL goes on the contact.
@@ -21,6 +24,7 @@ from app.channels.voice.schemas import (
     STATUS_RANK,
     TERMINAL_STATUSES,
     TwilioCall,
+    TwilioHoldChoice,
     TwilioRecording,
     TwilioStatus,
 )
@@ -41,6 +45,7 @@ from app.channels.voice.service import (
 from app.contacts.events import record
 from app.contacts.models import Contact
 from app.errors import NotFound
+from app.routing.service import due_step_action, is_callback, request_callback
 
 PROVIDER = "twilio"
 log = structlog.get_logger(__name__)
@@ -55,6 +60,9 @@ class Urls:
 
     def hold(self, contact_id: int) -> str:
         return f"{self.base.rstrip('/')}/webhooks/twilio/hold?contact={contact_id}"
+
+    def hold_choice(self, contact_id: int) -> str:
+        return f"{self.base.rstrip('/')}/webhooks/twilio/hold/choice?contact={contact_id}"
 
     def voicemail(self, contact_id: int) -> str:
         return f"{self.base.rstrip('/')}/webhooks/twilio/voicemail?contact={contact_id}"
@@ -160,16 +168,50 @@ async def hold_turn(
     contact = await _call_of(session, contact_id, call_sid)
     language = str(call_info(contact).get("language", "zh-CN"))
     if contact.state in WAITING_STATES:
+        offer = await _may_take_callback(session, contact)
         return twiml.hold(
             language,
             urls.hold_music,
             urls.hold(contact_id),
             position=position.position if position else None,
             expected_wait_seconds=position.expected_wait_seconds if position else None,
+            callback_choice_url=urls.hold_choice(contact_id) if offer else None,
         )
     if contact.state == "assigned":
         return twiml.music_until_bridged(urls.hold_music, urls.hold(contact_id))
     return twiml.goodbye()
+
+
+async def _may_take_callback(session: AsyncSession, contact: Contact) -> bool:
+    """Waiting, not a callback yet, a number to call back, and the queue's step offers it."""
+    return (
+        contact.state in WAITING_STATES
+        and not is_callback(contact)
+        and bool(contact.from_address)
+        and await due_step_action(session, contact) == "callback"
+    )
+
+
+async def hold_choice(
+    session: AsyncSession, contact_id: int, choice: TwilioHoldChoice, urls: Urls
+) -> str:
+    """The key the caller pressed on the hold loop's callback offer."""
+    contact = await find_call(session, PROVIDER, choice.call_sid, lock=True)
+    if contact is None or contact.id != contact_id:
+        raise NotFound(
+            f"No call {choice.call_sid} on contact {contact_id}.",
+            details={"contact_id": contact_id},
+            code="unknown_call",
+        )
+    language = str(call_info(contact).get("language", "zh-CN"))
+    if is_callback(contact):  # Twilio retried, or the caller pressed twice
+        return twiml.callback_booked(language)
+    if choice.digits == "1" and await _may_take_callback(session, contact):
+        assert contact.from_address is not None
+        await request_callback(session, contact.id, contact.from_address)
+        log.info("voice_callback_booked", contact_id=contact.id)
+        return twiml.callback_booked(language)
+    return twiml.back_on_hold(urls.hold(contact_id))
 
 
 def status_event_key(status: TwilioStatus) -> str:

@@ -28,6 +28,8 @@ class Prompts:
     closed_callback: str
     no_message: str
     message_thanks: str
+    offer_callback: str
+    callback_booked: str
 
 
 CHINESE = Prompts(
@@ -40,6 +42,8 @@ CHINESE = Prompts(
     closed_callback="我们现在不在服务时间。我们已记录您的号码，将在服务时间内给您回电。再见。",
     no_message="我们没有收到您的留言。再见。",
     message_thanks="感谢您的留言，我们会尽快处理。再见。",
+    offer_callback="如需回电，请按1，您的排队位置将为您保留。",
+    callback_booked="好的，轮到您时我们会回电至您的来电号码。再见。",
 )
 ENGLISH = Prompts(
     greeting="Hello, thank you for calling. Please hold while we connect you to an agent.",
@@ -60,6 +64,10 @@ ENGLISH = Prompts(
     ),
     no_message="We did not receive a message. Goodbye.",
     message_thanks="Thank you for your message. We will get back to you soon. Goodbye.",
+    offer_callback="To be called back instead, press 1. You will keep your place in line.",
+    callback_booked=(
+        "Thank you. We will call you back on this number when it is your turn. Goodbye."
+    ),
 )
 
 
@@ -113,6 +121,15 @@ def hangup() -> Element:
     return Element("Hangup")
 
 
+def gather_digit(action: str, *verbs: Element) -> Element:
+    """Play ``verbs`` and listen for one key meanwhile; a key press POSTs to ``action``.
+
+    With no key the call goes on to the verb after the ``<Gather>``."""
+    verb = Element("Gather", action=action, method="POST", numDigits="1", timeout="1")
+    verb.extend(verbs)
+    return verb
+
+
 def dial_client(identity: str) -> str:
     """What the live call is updated to when an agent accepts it: ring the agent's client."""
     root = Element("Response")
@@ -137,15 +154,33 @@ def hold(
     *,
     position: int | None,
     expected_wait_seconds: float | None,
+    callback_choice_url: str | None = None,
 ) -> str:
-    """One turn of the hold loop: where the caller stands, music, then the next turn."""
-    prompts = prompts_for(language)
+    """One turn of the hold loop: where the caller stands, music, then the next turn.
+
+    With ``callback_choice_url`` (the queue's escalation step offers a callback) the caller
+    may press 1 at any moment of the turn to be called back instead, keeping their place."""
+    prompts, lang = prompts_for(language), say_language(language)
     if position is not None and expected_wait_seconds is not None:
         minutes = expected_minutes(expected_wait_seconds)
         text = prompts.position.format(position=position, minutes=minutes)
     else:
         text = prompts.please_hold
-    return render(say(text, say_language(language)), play(music_url), redirect(hold_url))
+    if callback_choice_url is None:
+        return render(say(text, lang), play(music_url), redirect(hold_url))
+    offer = gather_digit(
+        callback_choice_url, say(text, lang), say(prompts.offer_callback, lang), play(music_url)
+    )
+    return render(offer, redirect(hold_url))
+
+
+def callback_booked(language: str) -> str:
+    """The caller took the callback: they may hang up, their place is kept."""
+    return render(say(prompts_for(language).callback_booked, say_language(language)), hangup())
+
+
+def back_on_hold(hold_url: str) -> str:
+    return render(redirect(hold_url))
 
 
 def music_until_bridged(music_url: str, hold_url: str) -> str:

@@ -14,6 +14,7 @@ from app.channels.voice import twiml
 from app.customers.models import Customer
 from tests.channels.voice.conftest import (
     ACCOUNT_SID,
+    CALLER,
     PUBLIC,
     TOKEN,
     FakeProvider,
@@ -410,3 +411,70 @@ async def test_a_caller_gone_before_the_bridge_ends_the_contact_instead(
     await center.wait_state(contact_id, "wrap_up", "li.na")
     assert "call.bridge_skipped" in await event_kinds(voice_app, contact_id)
     assert fake_provider.requests == []
+
+
+async def test_past_a_callback_step_the_hold_loop_offers_one_and_the_caller_keeps_their_place(
+    voice_app: FastAPI, center: Center, twilio: TwilioSide
+) -> None:
+    published = await center.publish(
+        {
+            "queues": {
+                "support": {
+                    "skills": [{"skill": "support", "level": 1}],
+                    "steps": [{"after_seconds": 0.2, "action": "callback"}],
+                }
+            }
+        }
+    )
+    assert published.status_code == 201, published.text
+    contact_id = contact_of(parse(await twilio.call(CALL)))
+    hold = f"/webhooks/twilio/hold?contact={contact_id}"
+    choice = f"/webhooks/twilio/hold/choice?contact={contact_id}"
+    params = {"CallSid": CALL, "AccountSid": ACCOUNT_SID, "CallStatus": "in-progress"}
+
+    async def offered() -> Element | None:
+        document = parse(await twilio.post(hold, params))
+        return document if document.find("Gather") is not None else None
+
+    document = await eventually(offered)
+    gather = document.find("Gather")
+    assert gather is not None
+    assert gather.get("numDigits") == "1"
+    assert gather.get("action") == PUBLIC + choice
+    assert [verb.tag for verb in gather] == ["Say", "Say", "Play"]
+    assert gather[1].text == twiml.CHINESE.offer_callback
+    assert contact_of(document) == contact_id  # no key: the next turn
+
+    other_key = parse(await twilio.post(choice, {**params, "Digits": "5"}))
+    assert other_key.find("Hangup") is None
+    assert contact_of(other_key) == contact_id
+    for _ in range(2):  # a retried webhook books nothing twice
+        booked = parse(await twilio.post(choice, {**params, "Digits": "1"}))
+        assert booked.findtext("Say") == twiml.CHINESE.callback_booked
+        assert booked.find("Hangup") is not None
+    contact = await center.get(contact_id)
+    assert contact["attributes"]["callback"] == {"number": CALLER}
+    kinds = [e["kind"] for e in contact["events"]]
+    assert kinds.count("contact.callback_requested") == 1
+    assert "contact.step_action_due" in kinds
+    assert parse(await twilio.post(hold, params)).find("Gather") is None
+
+    assert (await twilio.status(CALL, "completed")).status_code == 204
+    assert (await center.get(contact_id))["state"] == "queued"
+
+
+async def test_without_a_callback_step_the_hold_loop_offers_none(
+    voice_app: FastAPI, center: Center, twilio: TwilioSide
+) -> None:
+    contact_id = contact_of(parse(await twilio.call(CALL)))
+    params = {"CallSid": CALL, "AccountSid": ACCOUNT_SID, "CallStatus": "in-progress"}
+    await asyncio.sleep(0.3)
+    document = parse(await twilio.post(f"/webhooks/twilio/hold?contact={contact_id}", params))
+    assert document.find("Gather") is None
+    pressed = parse(
+        await twilio.post(
+            f"/webhooks/twilio/hold/choice?contact={contact_id}", {**params, "Digits": "1"}
+        )
+    )
+    assert pressed.find("Hangup") is None
+    assert "callback" not in (await center.get(contact_id))["attributes"]
