@@ -3,9 +3,10 @@
 * voice: a call arrives. It is put in line once per CallSid (Twilio retries get the same
   TwiML); a number we do not serve gets "not in service" and nothing is stored.
 * hold: one turn of the hold loop (position, expected wait, music). Stores nothing. Once the
-  queue's escalation step has made a callback due, the turn also offers one (press 1).
-* hold choice: the key pressed on that offer. "1" books the callback (once, however often
-  Twilio retries): the caller keeps their place and may hang up.
+  queue's escalation step has made a callback or voicemail due, the turn also offers it.
+* hold choice: the key pressed on that offer. "1" takes it (once, however often Twilio
+  retries): the caller keeps their place, and is called back, after a message if they chose
+  to leave one.
 * status: the call moved on. Each (CallSid, CallStatus, SequenceNumber) once; a status
   ranking below the one already seen is recorded and otherwise ignored.
 * voicemail: the ``<Record>`` of a closed queue finished; its URL goes on the contact.
@@ -168,28 +169,38 @@ async def hold_turn(
     contact = await _call_of(session, contact_id, call_sid)
     language = str(call_info(contact).get("language", "zh-CN"))
     if contact.state in WAITING_STATES:
-        offer = await _may_take_callback(session, contact)
         return twiml.hold(
             language,
             urls.hold_music,
             urls.hold(contact_id),
             position=position.position if position else None,
             expected_wait_seconds=position.expected_wait_seconds if position else None,
-            callback_choice_url=urls.hold_choice(contact_id) if offer else None,
+            offer=await _offer_standing(session, contact),
+            choice_url=urls.hold_choice(contact_id),
         )
     if contact.state == "assigned":
         return twiml.music_until_bridged(urls.hold_music, urls.hold(contact_id))
     return twiml.goodbye()
 
 
-async def _may_take_callback(session: AsyncSession, contact: Contact) -> bool:
-    """Waiting, not a callback yet, a number to call back, and the queue's step offers it."""
-    return (
-        contact.state in WAITING_STATES
-        and not is_callback(contact)
-        and bool(contact.from_address)
-        and await due_step_action(session, contact) == "callback"
-    )
+HOLD_OFFERS = ("callback", "voicemail")
+
+
+async def _offer_standing(session: AsyncSession, contact: Contact) -> str | None:
+    """What the hold loop offers the caller now: the action the queue's escalation step made
+    due (callback or voicemail), while they wait, have taken none and have a number to call
+    back (a message is answered by calling back too)."""
+    if contact.state not in WAITING_STATES or is_callback(contact) or not contact.from_address:
+        return None
+    action = await due_step_action(session, contact)
+    return action if action in HOLD_OFFERS else None
+
+
+def _taken(contact: Contact, language: str, urls: Urls) -> str:
+    """The answer to a caller who has taken the offer (again, for a retried webhook)."""
+    if "voicemail" in contact.attributes:
+        return twiml.leave_message(language, urls.voicemail(contact.id))
+    return twiml.callback_booked(language)
 
 
 async def hold_choice(
@@ -205,13 +216,16 @@ async def hold_choice(
         )
     language = str(call_info(contact).get("language", "zh-CN"))
     if is_callback(contact):  # Twilio retried, or the caller pressed twice
-        return twiml.callback_booked(language)
-    if choice.digits == "1" and await _may_take_callback(session, contact):
-        assert contact.from_address is not None
-        await request_callback(session, contact.id, contact.from_address)
-        log.info("voice_callback_booked", contact_id=contact.id)
-        return twiml.callback_booked(language)
-    return twiml.back_on_hold(urls.hold(contact_id))
+        return _taken(contact, language, urls)
+    offer = await _offer_standing(session, contact)
+    if choice.digits != "1" or offer is None:
+        return twiml.back_on_hold(urls.hold(contact_id))
+    assert contact.from_address is not None
+    await request_callback(session, contact.id, contact.from_address)
+    if offer == "voicemail":
+        contact.attributes = {**contact.attributes, "voicemail": {"from_queue": True}}
+    log.info("voice_hold_offer_taken", contact_id=contact.id, offer=offer)
+    return _taken(contact, language, urls)
 
 
 def status_event_key(status: TwilioStatus) -> str:

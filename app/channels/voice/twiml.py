@@ -30,6 +30,8 @@ class Prompts:
     message_thanks: str
     offer_callback: str
     callback_booked: str
+    offer_voicemail: str
+    leave_message: str
 
 
 CHINESE = Prompts(
@@ -44,6 +46,8 @@ CHINESE = Prompts(
     message_thanks="感谢您的留言，我们会尽快处理。再见。",
     offer_callback="如需回电，请按1，您的排队位置将为您保留。",
     callback_booked="好的，轮到您时我们会回电至您的来电号码。再见。",
+    offer_voicemail="如需留言，请按1，您的排队位置将为您保留。",
+    leave_message="请在提示音后留言，留言完毕请按井号键。",
 )
 ENGLISH = Prompts(
     greeting="Hello, thank you for calling. Please hold while we connect you to an agent.",
@@ -68,6 +72,8 @@ ENGLISH = Prompts(
     callback_booked=(
         "Thank you. We will call you back on this number when it is your turn. Goodbye."
     ),
+    offer_voicemail="To leave a message instead, press 1. You will keep your place in line.",
+    leave_message="Please leave your message after the tone, and press the hash key when done.",
 )
 
 
@@ -154,29 +160,36 @@ def hold(
     *,
     position: int | None,
     expected_wait_seconds: float | None,
-    callback_choice_url: str | None = None,
+    offer: str | None = None,
+    choice_url: str | None = None,
 ) -> str:
     """One turn of the hold loop: where the caller stands, music, then the next turn.
 
-    With ``callback_choice_url`` (the queue's escalation step offers a callback) the caller
-    may press 1 at any moment of the turn to be called back instead, keeping their place."""
+    With an ``offer`` (``callback`` or ``voicemail``: the queue's escalation step made one
+    due) the caller may press 1 at any moment of the turn to take it, keeping their place;
+    the key goes to ``choice_url``."""
     prompts, lang = prompts_for(language), say_language(language)
     if position is not None and expected_wait_seconds is not None:
         minutes = expected_minutes(expected_wait_seconds)
         text = prompts.position.format(position=position, minutes=minutes)
     else:
         text = prompts.please_hold
-    if callback_choice_url is None:
+    if offer is None or choice_url is None:
         return render(say(text, lang), play(music_url), redirect(hold_url))
-    offer = gather_digit(
-        callback_choice_url, say(text, lang), say(prompts.offer_callback, lang), play(music_url)
-    )
-    return render(offer, redirect(hold_url))
+    invitation = prompts.offer_voicemail if offer == "voicemail" else prompts.offer_callback
+    choice = gather_digit(choice_url, say(text, lang), say(invitation, lang), play(music_url))
+    return render(choice, redirect(hold_url))
 
 
 def callback_booked(language: str) -> str:
     """The caller took the callback: they may hang up, their place is kept."""
     return render(say(prompts_for(language).callback_booked, say_language(language)), hangup())
+
+
+def leave_message(language: str, voicemail_url: str) -> str:
+    """The caller chose to leave a message; their place in line is kept for it."""
+    prompts = prompts_for(language)
+    return render(say(prompts.leave_message, say_language(language)), record(voicemail_url))
 
 
 def back_on_hold(hold_url: str) -> str:

@@ -478,3 +478,53 @@ async def test_without_a_callback_step_the_hold_loop_offers_none(
     )
     assert pressed.find("Hangup") is None
     assert "callback" not in (await center.get(contact_id))["attributes"]
+
+
+async def test_past_a_voicemail_step_the_caller_may_leave_a_message_and_keep_their_place(
+    voice_app: FastAPI, center: Center, twilio: TwilioSide
+) -> None:
+    published = await center.publish(
+        {
+            "queues": {
+                "support": {
+                    "skills": [{"skill": "support", "level": 1}],
+                    "steps": [{"after_seconds": 0.2, "action": "voicemail"}],
+                }
+            }
+        }
+    )
+    assert published.status_code == 201, published.text
+    contact_id = contact_of(parse(await twilio.call(CALL)))
+    hold = f"/webhooks/twilio/hold?contact={contact_id}"
+    choice = f"/webhooks/twilio/hold/choice?contact={contact_id}"
+    params = {"CallSid": CALL, "AccountSid": ACCOUNT_SID, "CallStatus": "in-progress"}
+
+    async def offered() -> Element | None:
+        document = parse(await twilio.post(hold, params))
+        return document.find("Gather")
+
+    gather = await eventually(offered)
+    assert gather[1].text == twiml.CHINESE.offer_voicemail
+    voicemail_url = f"{PUBLIC}/webhooks/twilio/voicemail?contact={contact_id}"
+    for _ in range(2):  # a retried webhook answers the same and books nothing twice
+        document = parse(await twilio.post(choice, {**params, "Digits": "1"}))
+        assert document.findtext("Say") == twiml.CHINESE.leave_message
+        recording = document.find("Record")
+        assert recording is not None
+        assert recording.get("action") == voicemail_url
+
+    thanks = parse(
+        await twilio.post(
+            f"/webhooks/twilio/voicemail?contact={contact_id}",
+            {**params, "RecordingUrl": RECORDING, "RecordingDuration": "12"},
+        )
+    )
+    assert thanks.findtext("Say") == twiml.CHINESE.message_thanks
+    assert (await twilio.status(CALL, "completed")).status_code == 204
+    contact = await center.get(contact_id)
+    assert contact["state"] == "queued"
+    assert contact["recording_url"] == RECORDING
+    assert contact["attributes"]["callback"] == {"number": CALLER}
+    kinds = [e["kind"] for e in contact["events"]]
+    assert kinds.count("contact.callback_requested") == 1
+    assert "call.voicemail" in kinds
