@@ -206,7 +206,7 @@ def _taken(contact: Contact, language: str, urls: Urls) -> str:
 async def hold_choice(
     session: AsyncSession, contact_id: int, choice: TwilioHoldChoice, urls: Urls
 ) -> str:
-    """The key the caller pressed on the hold loop's callback offer."""
+    """The key the caller pressed on the hold loop's offer (callback or voicemail)."""
     contact = await find_call(session, PROVIDER, choice.call_sid, lock=True)
     if contact is None or contact.id != contact_id:
         raise NotFound(
