@@ -413,101 +413,91 @@ async def test_a_caller_gone_before_the_bridge_ends_the_contact_instead(
     assert fake_provider.requests == []
 
 
+IN_PROGRESS = {"CallSid": CALL, "AccountSid": ACCOUNT_SID, "CallStatus": "in-progress"}
+
+
+class OnHold:
+    """A call waiting in the support queue, whose escalation step makes ``action`` due."""
+
+    def __init__(self, twilio: TwilioSide, contact_id: int) -> None:
+        self.twilio = twilio
+        self.contact_id = contact_id
+        self.hold = f"/webhooks/twilio/hold?contact={contact_id}"
+        self.choice = f"/webhooks/twilio/hold/choice?contact={contact_id}"
+
+    @classmethod
+    async def past_step(cls, center: Center, twilio: TwilioSide, action: str) -> OnHold:
+        policy = {
+            "skills": [{"skill": "support", "level": 1}],
+            "steps": [{"after_seconds": 0.2, "action": action}],
+        }
+        published = await center.publish({"queues": {"support": policy}})
+        assert published.status_code == 201, published.text
+        return cls(twilio, contact_of(parse(await twilio.call(CALL))))
+
+    async def turn(self) -> Element:
+        return parse(await self.twilio.post(self.hold, IN_PROGRESS))
+
+    async def offer(self) -> Element:
+        """The turn's ``<Gather>``, once the step is due."""
+
+        async def offered() -> Element | None:
+            return (await self.turn()).find("Gather")
+
+        gather: Element = await eventually(offered)
+        return gather
+
+    async def press(self, digits: str) -> Element:
+        return parse(await self.twilio.post(self.choice, {**IN_PROGRESS, "Digits": digits}))
+
+
 async def test_past_a_callback_step_the_hold_loop_offers_one_and_the_caller_keeps_their_place(
     voice_app: FastAPI, center: Center, twilio: TwilioSide
 ) -> None:
-    published = await center.publish(
-        {
-            "queues": {
-                "support": {
-                    "skills": [{"skill": "support", "level": 1}],
-                    "steps": [{"after_seconds": 0.2, "action": "callback"}],
-                }
-            }
-        }
-    )
-    assert published.status_code == 201, published.text
-    contact_id = contact_of(parse(await twilio.call(CALL)))
-    hold = f"/webhooks/twilio/hold?contact={contact_id}"
-    choice = f"/webhooks/twilio/hold/choice?contact={contact_id}"
-    params = {"CallSid": CALL, "AccountSid": ACCOUNT_SID, "CallStatus": "in-progress"}
-
-    async def offered() -> Element | None:
-        document = parse(await twilio.post(hold, params))
-        return document if document.find("Gather") is not None else None
-
-    document = await eventually(offered)
-    gather = document.find("Gather")
-    assert gather is not None
+    call = await OnHold.past_step(center, twilio, "callback")
+    gather = await call.offer()
     assert gather.get("numDigits") == "1"
-    assert gather.get("action") == PUBLIC + choice
+    assert gather.get("action") == PUBLIC + call.choice
     assert [verb.tag for verb in gather] == ["Say", "Say", "Play"]
     assert gather[1].text == twiml.CHINESE.offer_callback
-    assert contact_of(document) == contact_id  # no key: the next turn
+    assert contact_of(await call.turn()) == call.contact_id  # no key: the next turn
 
-    other_key = parse(await twilio.post(choice, {**params, "Digits": "5"}))
+    other_key = await call.press("5")
     assert other_key.find("Hangup") is None
-    assert contact_of(other_key) == contact_id
+    assert contact_of(other_key) == call.contact_id
     for _ in range(2):  # a retried webhook books nothing twice
-        booked = parse(await twilio.post(choice, {**params, "Digits": "1"}))
+        booked = await call.press("1")
         assert booked.findtext("Say") == twiml.CHINESE.callback_booked
         assert booked.find("Hangup") is not None
-    contact = await center.get(contact_id)
+    contact = await center.get(call.contact_id)
     assert contact["attributes"]["callback"] == {"number": CALLER}
     kinds = [e["kind"] for e in contact["events"]]
     assert kinds.count("contact.callback_requested") == 1
     assert "contact.step_action_due" in kinds
-    assert parse(await twilio.post(hold, params)).find("Gather") is None
+    assert (await call.turn()).find("Gather") is None
 
     assert (await twilio.status(CALL, "completed")).status_code == 204
-    assert (await center.get(contact_id))["state"] == "queued"
+    assert (await center.get(call.contact_id))["state"] == "queued"
 
 
 async def test_without_a_callback_step_the_hold_loop_offers_none(
     voice_app: FastAPI, center: Center, twilio: TwilioSide
 ) -> None:
-    contact_id = contact_of(parse(await twilio.call(CALL)))
-    params = {"CallSid": CALL, "AccountSid": ACCOUNT_SID, "CallStatus": "in-progress"}
+    call = OnHold(twilio, contact_of(parse(await twilio.call(CALL))))
     await asyncio.sleep(0.3)
-    document = parse(await twilio.post(f"/webhooks/twilio/hold?contact={contact_id}", params))
-    assert document.find("Gather") is None
-    pressed = parse(
-        await twilio.post(
-            f"/webhooks/twilio/hold/choice?contact={contact_id}", {**params, "Digits": "1"}
-        )
-    )
-    assert pressed.find("Hangup") is None
-    assert "callback" not in (await center.get(contact_id))["attributes"]
+    assert (await call.turn()).find("Gather") is None
+    assert (await call.press("1")).find("Hangup") is None
+    assert "callback" not in (await center.get(call.contact_id))["attributes"]
 
 
 async def test_past_a_voicemail_step_the_caller_may_leave_a_message_and_keep_their_place(
     voice_app: FastAPI, center: Center, twilio: TwilioSide
 ) -> None:
-    published = await center.publish(
-        {
-            "queues": {
-                "support": {
-                    "skills": [{"skill": "support", "level": 1}],
-                    "steps": [{"after_seconds": 0.2, "action": "voicemail"}],
-                }
-            }
-        }
-    )
-    assert published.status_code == 201, published.text
-    contact_id = contact_of(parse(await twilio.call(CALL)))
-    hold = f"/webhooks/twilio/hold?contact={contact_id}"
-    choice = f"/webhooks/twilio/hold/choice?contact={contact_id}"
-    params = {"CallSid": CALL, "AccountSid": ACCOUNT_SID, "CallStatus": "in-progress"}
-
-    async def offered() -> Element | None:
-        document = parse(await twilio.post(hold, params))
-        return document.find("Gather")
-
-    gather = await eventually(offered)
-    assert gather[1].text == twiml.CHINESE.offer_voicemail
-    voicemail_url = f"{PUBLIC}/webhooks/twilio/voicemail?contact={contact_id}"
+    call = await OnHold.past_step(center, twilio, "voicemail")
+    assert (await call.offer())[1].text == twiml.CHINESE.offer_voicemail
+    voicemail_url = f"{PUBLIC}/webhooks/twilio/voicemail?contact={call.contact_id}"
     for _ in range(2):  # a retried webhook answers the same and books nothing twice
-        document = parse(await twilio.post(choice, {**params, "Digits": "1"}))
+        document = await call.press("1")
         assert document.findtext("Say") == twiml.CHINESE.leave_message
         recording = document.find("Record")
         assert recording is not None
@@ -515,13 +505,13 @@ async def test_past_a_voicemail_step_the_caller_may_leave_a_message_and_keep_the
 
     thanks = parse(
         await twilio.post(
-            f"/webhooks/twilio/voicemail?contact={contact_id}",
-            {**params, "RecordingUrl": RECORDING, "RecordingDuration": "12"},
+            f"/webhooks/twilio/voicemail?contact={call.contact_id}",
+            {**IN_PROGRESS, "RecordingUrl": RECORDING, "RecordingDuration": "12"},
         )
     )
     assert thanks.findtext("Say") == twiml.CHINESE.message_thanks
     assert (await twilio.status(CALL, "completed")).status_code == 204
-    contact = await center.get(contact_id)
+    contact = await center.get(call.contact_id)
     assert contact["state"] == "queued"
     assert contact["recording_url"] == RECORDING
     assert contact["attributes"]["callback"] == {"number": CALLER}
