@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -291,23 +292,22 @@ async def _leader(distributor: object) -> bool:
     return getattr(distributor, "engine", None) is not None
 
 
+def closed_in_practice(queue: str, timezone: str) -> dict[str, Any]:
+    """A routing document that keeps ``queue`` (skill of the same name) open one second a
+    day, so it is closed whenever a test runs; callers are offered voicemail."""
+    everyday = [["00:00", "00:00:01"]]
+    hours = {
+        "timezone": timezone,
+        "weekly": dict.fromkeys(WEEK, everyday),
+        "closed_action": "voicemail",
+    }
+    policy = {"skills": [{"skill": queue, "level": 1}], "hours": hours}
+    return {"queues": {queue: policy}}
+
+
 async def test_closed_queue_records_the_closed_action(center: Center) -> None:
     await center.queue("billing", [("billing", 1)])
-    everyday = [["00:00", "00:00:01"]]  # open one second a day: closed in practice
-    published = await center.publish(
-        {
-            "queues": {
-                "billing": {
-                    "skills": [{"skill": "billing", "level": 1}],
-                    "hours": {
-                        "timezone": "Asia/Shanghai",
-                        "weekly": dict.fromkeys(WEEK, everyday),
-                        "closed_action": "voicemail",
-                    },
-                }
-            }
-        }
-    )
+    published = await center.publish(closed_in_practice("billing", "Asia/Shanghai"))
     assert published.status_code == 201, published.text
     contact_id = await center.contact("billing")
     contact = await center.get(contact_id)
@@ -476,21 +476,7 @@ async def test_enqueue_follows_queue_changes_made_a_moment_ago(center: Center) -
     assert refused.json()["error"]["code"] == "channel_not_served"
     assert (await center.get(await center.contact("support", "voice")))["priority"] == 7
 
-    everyday = [["00:00", "00:00:01"]]  # open one second a day: closed in practice
-    closed = await center.publish(
-        {
-            "queues": {
-                "support": {
-                    "skills": [{"skill": "support", "level": 1}],
-                    "hours": {
-                        "timezone": "UTC",
-                        "weekly": dict.fromkeys(WEEK, everyday),
-                        "closed_action": "voicemail",
-                    },
-                }
-            }
-        }
-    )
+    closed = await center.publish(closed_in_practice("support", "UTC"))
     assert closed.status_code == 201, closed.text
     after = await center.get(await center.contact("support", "voice"))
     assert after["state"] == "ended"

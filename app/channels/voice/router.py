@@ -8,7 +8,7 @@ for Twilio: it only needs the status code).
 from __future__ import annotations
 
 import time
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -150,6 +150,9 @@ async def twilio_voice(request: Request, session: SessionDep, settings: Settings
     return _xml(document)
 
 
+HeldContact = Annotated[int, Query(ge=1, description="The contact on hold.")]
+
+
 @router.post(
     "/webhooks/twilio/hold",
     summary="Twilio: one turn of the hold loop (position, expected wait, music)",
@@ -160,7 +163,7 @@ async def twilio_hold(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    contact: int = Query(ge=1, description="The contact on hold."),
+    contact: HeldContact,
 ) -> Response:
     ref = validated(TwilioCallRef, await twilio_params(request, settings))
     document = await twilio.hold_turn(
@@ -171,7 +174,7 @@ async def twilio_hold(
 
 @router.post(
     "/webhooks/twilio/hold/choice",
-    summary="Twilio: the caller's key on the hold loop's callback offer (1 books it)",
+    summary="Twilio: the caller's key on the hold loop's offer (1 takes the callback or voicemail)",
     response_class=Response,
     responses=TWIML,
 )
@@ -179,7 +182,7 @@ async def twilio_hold_choice(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    contact: int = Query(ge=1, description="The contact on hold."),
+    contact: HeldContact,
 ) -> Response:
     choice = validated(TwilioHoldChoice, await twilio_params(request, settings))
     return _xml(await twilio.hold_choice(session, contact, choice, _urls(settings)))
