@@ -26,6 +26,7 @@ import asyncpg
 import structlog
 
 from app import fastjson
+from app.database import connect_long_lived
 from app.events.bus import EventBus
 from app.routing.core.engine import RoutingEngine
 from app.supervisor import alarms, metrics, prom
@@ -191,7 +192,7 @@ class Hub:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        self._conn = await asyncpg.connect(self.url)
+        self._conn = await connect_long_lived(self.url)
         await self.refresh_config()
         await self._load_today()
         self.ready.set()
@@ -251,7 +252,7 @@ class Hub:
                 await self._conn.close()
         await asyncio.sleep(1.0)
         with contextlib.suppress(OSError, asyncpg.PostgresError):
-            self._conn = await asyncpg.connect(self.url)
+            self._conn = await connect_long_lived(self.url)
 
     async def poll(self) -> int:
         """Read and apply the rows committed since the last poll; return how many."""
