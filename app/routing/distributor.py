@@ -3,15 +3,17 @@
 Every instance runs a ``Distributor``. The one that holds a PostgreSQL advisory lock is the
 router: it bumps the lease epoch, rebuilds the engine from the database, then loops —
 read unprocessed inbox rows, feed them and due timers to the engine, write the decisions,
-their events, the agents' presence and the rows' results in ONE transaction that first
-checks the epoch, and only after that commit push offers to the agents' connections. The
+their events, the agents' presence and the rows' results in ONE statement that writes only
+while the lease is at its epoch, and only after that commit push offers to the agents'
+connections. The
 other instances wait for the lock; when the router's connection dies PostgreSQL frees the
 lock and a standby takes over within ``lease_retry_seconds``.
 
-A batch is four round trips on the router's own connection (the one holding the lock):
-BEGIN, lease check with the inbox read, one statement writing the whole batch, COMMIT. It is
-the shell's own unit of work, so it does not go through a session: the ORM's cost per
-transaction was as large as the batch's statements.
+A batch is two round trips on the router's own connection (the one holding the lock): read
+the unprocessed inbox rows, then one statement that writes the whole batch and commits on
+its own, fenced by the lease (see ``persistence.BATCH_SQL``). It is the shell's own unit of
+work, so it does not go through a session: the ORM's cost per transaction was as large as
+the batch's statements.
 
 If a transaction fails, the in-memory engine may be ahead of the database, so it is thrown
 away and rebuilt from the database: the database is the truth, the engine a fast index.
@@ -34,7 +36,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import fastjson
-from app.database import Database, driver_connection, libpq_url
+from app.database import Database, connect_long_lived, driver_connection, libpq_url
 from app.events.bus import EventBus
 from app.routing import inbox
 from app.routing.config_schemas import to_core
@@ -61,31 +63,19 @@ class InboxRow:
     created_at: datetime
 
 
-# The lease row locked (fencing, see ``_check_epoch``) and the oldest unprocessed requests,
-# in one round trip: the router's loop runs this once per batch.
-_LEASE_AND_INBOX = """
-WITH lease AS (SELECT epoch FROM router_lease WHERE id = 1 FOR UPDATE)
-SELECT (SELECT epoch FROM lease), i.id, i.kind, i.payload, i.actor_id, i.created_at
-FROM (SELECT 1) AS one
-LEFT JOIN LATERAL (
-    SELECT id, kind, payload, actor_id, created_at FROM routing_inbox
-    WHERE processed_at IS NULL ORDER BY id LIMIT $1
-) AS i ON true
+# The oldest unprocessed requests; the router's loop reads them once per batch.
+_UNPROCESSED = """
+SELECT id, kind, payload, actor_id, created_at FROM routing_inbox
+WHERE processed_at IS NULL ORDER BY id LIMIT $1
 """
 
 
-async def _lease_and_unprocessed(
-    connection: asyncpg.Connection, limit: int
-) -> tuple[int | None, list[InboxRow]]:
-    """The lease's epoch (row locked until commit) and up to ``limit`` requests."""
-    records = await connection.fetch(_LEASE_AND_INBOX, limit)
-    epoch = records[0][0] if records else None
-    rows = [
+async def _unprocessed(connection: asyncpg.Connection, limit: int) -> list[InboxRow]:
+    records = await connection.fetch(_UNPROCESSED, limit)
+    return [
         InboxRow(r["id"], r["kind"], _json(r["payload"]), r["actor_id"], r["created_at"])
         for r in records
-        if r["id"] is not None
     ]
-    return epoch, rows
 
 
 def _json(value: Any) -> dict[str, Any]:
@@ -197,7 +187,7 @@ class Distributor:
     # ------------------------------------------------------------------ the lease
 
     async def _acquire_lease(self) -> None:
-        conn = await asyncpg.connect(self.url)
+        conn = await connect_long_lived(self.url)
         try:
             while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LEASE_LOCK_KEY):  # noqa: ASYNC110
                 await asyncio.sleep(self.lease_retry_seconds)
@@ -294,18 +284,16 @@ class Distributor:
             raise LeaseLost("the lock connection is gone")
         # Cleared before reading, so a ring during this step wakes the next wait at once.
         self._wake.clear()
-        async with connection.transaction():
-            epoch, rows = await _lease_and_unprocessed(connection, self.batch_size)
-            self._refuse_stale(epoch)
-            now = self._now()
-            due = self.engine.next_timer()
-            if not rows and (due is None or due > now):
-                return False
-            batch = _Batch(rows=rows)
-            for row in rows:
-                await self._apply(row, batch, now)
-            batch.decisions += self.engine.handle(core.Tick(), now)
-            effects = await self._write(connection, batch, now)
+        rows = await _unprocessed(connection, self.batch_size)
+        now = self._now()
+        due = self.engine.next_timer()
+        if not rows and (due is None or due > now):
+            return False
+        batch = _Batch(rows=rows)
+        for row in rows:
+            await self._apply(row, batch, now)
+        batch.decisions += self.engine.handle(core.Tick(), now)
+        effects = await self._write(connection, batch, now)  # one statement: commits itself
         await effects()
         return True
 
@@ -398,7 +386,7 @@ class Distributor:
         writer.presence_changes(presence, self._wrap_up_until)
         for row in batch.rows:
             writer.answer(row.id, batch.results[row.id])
-        await writer.flush(connection, notify_channel=inbox.DONE_CHANNEL)
+        self._refuse_stale(await writer.flush(connection, notify_channel=inbox.DONE_CHANNEL))
         messages = _bus_messages(batch.decisions, presence, self._channel_of)
         results = {row.id: batch.results[row.id] for row in batch.rows}
         if self.telemetry is not None:

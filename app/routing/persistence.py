@@ -2,8 +2,8 @@
 
 Decisions of one batch are folded per contact (the last value of a column wins) and the
 whole batch — contact rows, events, presence, the answers to its requests and the NOTIFY to
-their waiters — is written by ONE statement, so a batch costs one round trip however many
-contacts it moved (see ``BATCH_SQL``).
+their waiters — is written by ONE statement, fenced by the router's lease, so a batch costs
+one round trip however many contacts it moved (see ``BATCH_SQL``).
 """
 
 from __future__ import annotations
@@ -113,11 +113,17 @@ class DecisionWriter:
         """The router's result for an inbox row, which also marks it processed."""
         self.answers[inbox_id] = result
 
-    async def flush(self, connection: asyncpg.Connection, *, notify_channel: str) -> None:
-        """Write everything collected, inside the caller's transaction on ``connection``."""
+    async def flush(self, connection: asyncpg.Connection, *, notify_channel: str) -> int | None:
+        """Write everything collected as one statement, fenced by the lease: it writes only
+        while the lease is at this writer's epoch. Returns the lease's epoch as the statement
+        found it (so the caller knows whether anything was written): this writer's epoch
+        when there was nothing to write.
+
+        Outside a transaction the statement is one of its own, committed with its reply.
+        """
         if not (self.contact_changes or self.events or self.presence or self.answers):
-            return
-        await connection.execute(
+            return self.epoch
+        epoch: int | None = await connection.fetchval(
             BATCH_SQL,
             fastjson.dumps(self.contact_changes),
             fastjson.dumps(self.events),
@@ -128,9 +134,10 @@ class DecisionWriter:
             bool(self.answers),
             list(self.contact_changes),
             list(self.answers),
+            self.epoch,
+            self.wrap_up_done,
         )
-        if self.wrap_up_done:
-            await connection.execute(WRAP_UP_DONE_SQL, self.wrap_up_done, self.when)
+        return epoch
 
     def decision(self, decision: core.Decision) -> None:
         match decision:
@@ -232,46 +239,60 @@ _COLUMNS = (
 )
 _KNOWN_COLUMNS = frozenset(_COLUMNS)
 
+# A contact of an agent whose wrap-up ends in this batch leaves wrap-up too (see ``ended``).
+_WRAP_UP_ENDS = "p.state = 'wrap_up' AND p.agent_id = ANY($11::bigint[])"
+_SET = {name: f"p.{name}" for name in _COLUMNS} | {
+    "state": f"CASE WHEN {_WRAP_UP_ENDS} THEN 'ended' ELSE p.state END",
+    "wrap_up_ended_at": f"CASE WHEN {_WRAP_UP_ENDS} THEN $4 ELSE p.wrap_up_ended_at END",
+    "updated_at": "now()",
+}
+
 # One batch in one statement. Each part reads its rows from a jsonb parameter. A contact's
 # change is ``$1 -> id``: ``jsonb_populate_record(c, change)`` is the row with the columns
 # the change names replaced (a column it does not name keeps its value, a null sets NULL);
 # answers are ``$5 -> id`` likewise. The rows are found by ``id = ANY(ids)`` alone, an index
 # lookup on any table: joining them to a jsonb array instead, the planner (which guesses a
-# hundred elements in any array) chose a hash join over a full scan of contacts, and kept it
-# as the cached plan as the table grew. The sub-statements touch different rows, so they may
-# run in any order; foreign keys are checked at the end.
+# hundred elements in any array) chose a hash join over a full scan of contacts.
+#
+# The fence: ``lease`` locks the lease row, and every part writes only if its epoch is still
+# $10, so a router that lost the lease writes nothing; a new router's epoch bump waits for
+# this statement's commit. The parts see one snapshot and touch different rows (``ended``
+# skips the contacts ``changed`` sets, which end their wrap-up themselves), so they may run
+# in any order; foreign keys are checked at the end.
 BATCH_SQL = f"""
-WITH changed AS (
-    UPDATE contacts AS c SET ({", ".join(_COLUMNS)}, updated_at) = (
-        SELECT {", ".join(f"p.{name}" for name in _COLUMNS)}, now()
+WITH lease AS (
+    SELECT epoch FROM router_lease WHERE id = 1 FOR UPDATE
+), changed AS (
+    UPDATE contacts AS c SET ({", ".join(_SET)}) = (
+        SELECT {", ".join(_SET.values())}
         FROM jsonb_populate_record(c, $1::jsonb -> c.id::text) AS p
     )
-    WHERE c.id = ANY($8::bigint[])
+    WHERE c.id = ANY($8::bigint[]) AND (SELECT epoch FROM lease) = $10
+), ended AS (
+    UPDATE contacts SET state = 'ended', wrap_up_ended_at = $4, updated_at = now()
+    WHERE agent_id = ANY($11::bigint[]) AND state = 'wrap_up' AND NOT id = ANY($8::bigint[])
+        AND (SELECT epoch FROM lease) = $10
 ), events AS (
     INSERT INTO contact_events (kind, contact_id, agent_id, actor_id, occurred_at, payload)
     SELECT e.kind, e.contact_id, e.agent_id, e.actor_id, e.occurred_at, e.payload
     FROM jsonb_to_recordset($2::jsonb) AS e(kind text, contact_id bigint, agent_id bigint,
         actor_id bigint, occurred_at timestamptz, payload jsonb)
+    WHERE (SELECT epoch FROM lease) = $10
 ), presence AS (
     INSERT INTO agent_presence (agent_id, state, reason, since, wrap_up_until)
     SELECT p.agent_id, p.state, p.reason, p.since, p.wrap_up_until
     FROM jsonb_to_recordset($3::jsonb) AS p(agent_id bigint, state text, reason text,
         since timestamptz, wrap_up_until timestamptz)
+    WHERE (SELECT epoch FROM lease) = $10
     ON CONFLICT (agent_id) DO UPDATE SET state = excluded.state, reason = excluded.reason,
         since = excluded.since, wrap_up_until = excluded.wrap_up_until
 ), answered AS (
     UPDATE routing_inbox AS i SET processed_at = $4, result = $5::jsonb -> i.id::text
-    WHERE i.id = ANY($9::bigint[])
+    WHERE i.id = ANY($9::bigint[]) AND (SELECT epoch FROM lease) = $10
 )
-SELECT pg_notify($6, '') WHERE $7  -- waiters elsewhere read the results of all they wait for
+-- waiters elsewhere read the results of all they wait for
+SELECT epoch, CASE WHEN epoch = $10 AND $7 THEN pg_notify($6, '') END FROM lease
 """  # noqa: S608 (column names are the constants above)
-
-# Contacts whose agent's wrap-up just ended. A statement of its own, after ``BATCH_SQL``: it
-# must see the contacts that batch has just put in wrap-up.
-WRAP_UP_DONE_SQL = (
-    "UPDATE contacts SET state = 'ended', wrap_up_ended_at = $2, updated_at = now()"
-    " WHERE agent_id = ANY($1::bigint[]) AND state = 'wrap_up'"
-)
 
 
 PresenceChange = tuple[int, str, str | None, str | None, int | None]

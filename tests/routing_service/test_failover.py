@@ -3,6 +3,9 @@ cannot write."""
 
 from __future__ import annotations
 
+import copy
+import time
+
 import asyncpg
 import pytest
 from fastapi import FastAPI
@@ -10,6 +13,17 @@ from fastapi import FastAPI
 from app.database import libpq_url
 from app.routing.distributor import Distributor, LeaseLost
 from tests.routing_service.conftest import Center, eventually
+
+
+async def _events_of(app: FastAPI, contact_id: int) -> list[str]:
+    conn = await asyncpg.connect(libpq_url(app.state.database_url))
+    try:
+        rows = await conn.fetch(
+            "SELECT kind FROM contact_events WHERE contact_id = $1 ORDER BY id", contact_id
+        )
+    finally:
+        await conn.close()
+    return [r["kind"] for r in rows]
 
 
 async def _is_leader(distributor: Distributor) -> bool:
@@ -57,14 +71,19 @@ async def test_standby_takes_over_and_stale_router_is_fenced(app: FastAPI, cente
         assert (await center.state_of(waiting)) == ("queued", None)
 
         # A router that lost its lease cannot write, whatever it still has in memory: its
-        # own connection is gone, and on a live one the stale epoch is refused.
+        # own connection is gone, and on a live one its batch (here: the offer timing out
+        # on its clock) is refused whole for the stale epoch.
         first.epoch = old_epoch
-        first.engine = standby.engine
+        first.engine = copy.deepcopy(standby.engine)
+        first.clock = lambda: time.time() + 3600
         with pytest.raises(LeaseLost, match="connection is gone"):
             await first._step()
         first._lock_conn = await asyncpg.connect(libpq_url(app.state.database_url))
+        events_before = await _events_of(app, offered)
         with pytest.raises(LeaseLost, match="stale"):
             await first._step()
+        assert await _events_of(app, offered) == events_before
+        assert (await center.state_of(offered)) == ("offered", center.id("li.na"))
         first.engine = None
 
         await first.stop()
