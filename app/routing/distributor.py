@@ -5,9 +5,8 @@ router: it bumps the lease epoch, rebuilds the engine from the database, then lo
 read unprocessed inbox rows, feed them and due timers to the engine, write the decisions,
 their events, the agents' presence and the rows' results in ONE statement that writes only
 while the lease is at its epoch, and only after that commit push offers to the agents'
-connections. The
-other instances wait for the lock; when the router's connection dies PostgreSQL frees the
-lock and a standby takes over within ``lease_retry_seconds``.
+connections. The other instances wait for the lock; when the router's connection dies
+PostgreSQL frees the lock and a standby takes over within ``lease_retry_seconds``.
 
 A batch is two round trips on the router's own connection (the one holding the lock): read
 the unprocessed inbox rows, then one statement that writes the whole batch and commits on
