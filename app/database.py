@@ -7,12 +7,13 @@ A rollback drops them, so no agent ever sees an offer that was never stored.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
 import structlog
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 Effect = Callable[[], Awaitable[None]]
 
@@ -40,7 +42,9 @@ def libpq_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-async def connect_long_lived(url: str) -> asyncpg.Connection:
+async def connect_long_lived(
+    url: str, settings: Mapping[str, str] | None = None
+) -> asyncpg.Connection:
     """A connection of its own for a loop that runs the same statements for hours (the
     router's batches, the supervisor's tail).
 
@@ -50,8 +54,11 @@ async def connect_long_lived(url: str) -> asyncpg.Connection:
     grew (measured: the router's batch statement at 3-6 ms instead of 0.3 ms within seconds;
     the supervisor's poll at 29 ms over 200,000 events). Planning these statements costs
     about 0.1 ms, once per batch or poll.
+
+    ``settings`` adds server settings of the caller's own (see the router's connection).
     """
-    return await asyncpg.connect(url, server_settings={"plan_cache_mode": "force_custom_plan"})
+    server_settings = {"plan_cache_mode": "force_custom_plan", **(settings or {})}
+    return await asyncpg.connect(url, server_settings=server_settings)
 
 
 def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
@@ -72,13 +79,20 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     driver: asyncpg.Connection = raw.driver_connection
-    if not driver.is_in_transaction():
+    if not driver.is_in_transaction() and not session.info.get(_ONE_STATEMENT_KEY):
         # SQLAlchemy's asyncpg adapter sends BEGIN with the first statement it runs itself;
         # a statement sent to the driver before that would commit on its own, outside the
         # unit of work. So begin here, through the adapter, which then commits as usual.
         adapter: Any = raw.dbapi_connection
         await adapter._start_transaction()
     return driver
+
+
+_ONE_STATEMENT_KEY = "contactd.one_statement"
+
+
+def _refuse_flush(session: Session, *_: object) -> None:
+    raise RuntimeError("a one-statement unit of work cannot flush ORM changes")
 
 
 def after_commit(session: AsyncSession, effect: Effect) -> None:
@@ -103,6 +117,10 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        # Same pool; a connection is in autocommit only while such a session holds it.
+        self._one_statement_sessions = async_sessionmaker(
+            engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        )
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
@@ -114,6 +132,25 @@ class Database:
             except BaseException:
                 drop_effects(session)
                 await session.rollback()
+                raise
+            await run_effects(session)
+
+    @asynccontextmanager
+    async def one_statement(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work that writes with one statement, atomic on its own: no BEGIN or
+        COMMIT around it (two round trips of the three a lone statement costs).
+
+        Reads may come before and after the statement; each runs on its own. A flush of
+        ORM changes is refused, since it would commit apart from the statement. Effects
+        run once the block ends, as after a commit; on an error they are dropped.
+        """
+        async with self._one_statement_sessions() as session:
+            session.info[_ONE_STATEMENT_KEY] = True
+            event.listen(session.sync_session, "before_flush", _refuse_flush)
+            try:
+                yield session
+            except BaseException:
+                drop_effects(session)
                 raise
             await run_effects(session)
 

@@ -27,10 +27,19 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def get_one_statement_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """For an endpoint whose only write is one statement (``Database.one_statement``)."""
+    async with get_database(request).one_statement() as session:
+        yield session
+
+
 def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+OneStatementSessionDep = Annotated[
+    AsyncSession, Depends(get_one_statement_session, scope="function")
+]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

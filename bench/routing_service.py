@@ -138,7 +138,7 @@ class OfferClock:
 
 async def enqueue_one(app, started: dict[int, float]) -> None:
     t0 = time.perf_counter()
-    async with app.state.db.unit_of_work() as session:
+    async with app.state.db.one_statement() as session:
         result = await service.enqueue(
             session, service.NewContact(channel="email", queue="support")
         )

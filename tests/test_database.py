@@ -4,45 +4,43 @@ from __future__ import annotations
 
 import asyncpg
 import pytest
+from sqlalchemy import func, select
 
 from app.database import (
     Database,
+    after_commit,
     connect_long_lived,
     create_engine,
     driver_connection,
     libpq_url,
 )
+from app.skills.models import Skill
 
 
 class Boom(Exception):
     pass
 
 
+async def _insert_skill_then_fail(db: Database, name: str) -> None:
+    async with db.unit_of_work() as session:
+        driver = await driver_connection(session)
+        await driver.execute("INSERT INTO skills (name, kind) VALUES ($1, 'general')", name)
+        raise Boom
+
+
 async def test_driver_statements_first_in_a_unit_of_work_roll_back_with_it(
     clean_db: str,
 ) -> None:
     db = Database(create_engine(clean_db, pool_size=1))
-
-    async def insert_then_fail() -> None:
-        async with db.unit_of_work() as session:
-            driver = await driver_connection(session)
-            await driver.execute("INSERT INTO skills (name, kind) VALUES ('ghost', 'general')")
-            raise Boom
-
     try:
         with pytest.raises(Boom):
-            await insert_then_fail()
+            await _insert_skill_then_fail(db, "ghost")
         async with db.unit_of_work() as session:
             driver = await driver_connection(session)
             await driver.execute("INSERT INTO skills (name, kind) VALUES ('kept', 'general')")
     finally:
         await db.dispose()
-    conn = await asyncpg.connect(libpq_url(clean_db))
-    try:
-        names = [r["name"] for r in await conn.fetch("SELECT name FROM skills ORDER BY name")]
-    finally:
-        await conn.close()
-    assert names == ["kept"]
+    assert await _skill_names(clean_db) == ["kept"]
 
 
 async def _plan_after_the_table_grew(conn: asyncpg.Connection) -> str:
@@ -68,3 +66,59 @@ async def test_a_long_lived_connection_keeps_no_plan_made_for_an_empty_table(
     finally:
         await plain.close()
         await long_lived.close()
+
+
+async def _skill_names(url: str) -> list[str]:
+    conn = await asyncpg.connect(libpq_url(url))
+    try:
+        return [r["name"] for r in await conn.fetch("SELECT name FROM skills ORDER BY name")]
+    finally:
+        await conn.close()
+
+
+async def test_a_one_statement_unit_writes_its_statement_then_runs_its_effects(
+    clean_db: str,
+) -> None:
+    db = Database(create_engine(clean_db, pool_size=1, max_overflow=0))
+    seen_at_effect: list[list[str]] = []
+
+    async def effect() -> None:
+        seen_at_effect.append(await _skill_names(clean_db))
+
+    try:
+        async with db.one_statement() as session:
+            assert await session.scalar(select(func.count()).select_from(Skill)) == 0
+            driver = await driver_connection(session)
+            await driver.execute("INSERT INTO skills (name, kind) VALUES ('solo', 'general')")
+            after_commit(session, effect)
+            assert not driver.is_in_transaction()
+    finally:
+        await db.dispose()
+    assert seen_at_effect == [["solo"]]
+
+
+async def test_a_one_statement_unit_refuses_orm_writes_and_drops_its_effects(
+    clean_db: str,
+) -> None:
+    db = Database(create_engine(clean_db, pool_size=1, max_overflow=0))
+    ran: list[str] = []
+
+    async def effect() -> None:
+        ran.append("effect")
+
+    async def write_through_the_orm() -> None:
+        async with db.one_statement() as session:
+            after_commit(session, effect)
+            session.add(Skill(name="orm-write", kind="general"))
+            await session.flush()
+
+    try:
+        with pytest.raises(RuntimeError, match="cannot flush"):
+            await write_through_the_orm()
+        # The pool's only connection is transactional again for the next unit of work.
+        with pytest.raises(Boom):
+            await _insert_skill_then_fail(db, "undone")
+    finally:
+        await db.dispose()
+    assert ran == []
+    assert await _skill_names(clean_db) == []

@@ -107,7 +107,11 @@ class DecisionWriter:
                 payload={"state": state, "reason": reason, "previous": before},
             )
             if before == "wrap_up" and state != "wrap_up":
-                self.wrap_up_done.append(agent_id)
+                self.end_wrap_ups_of([agent_id])
+
+    def end_wrap_ups_of(self, agent_ids: list[int]) -> None:
+        """Agents with no wrap-up after this batch: their contacts in wrap-up end in it."""
+        self.wrap_up_done.extend(a for a in agent_ids if a not in self.wrap_up_done)
 
     def answer(self, inbox_id: int, result: dict[str, Any]) -> None:
         """The router's result for an inbox row, which also marks it processed."""

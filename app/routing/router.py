@@ -14,7 +14,7 @@ from app.auth.dependencies import AdminUser, AgentUser, SupervisorUser
 from app.contacts.schemas import ContactOut
 from app.contacts.service import get_contact
 from app.customers.identity import InvalidPhone, normalize_phone
-from app.dependencies import SessionDep, SettingsDep, get_database
+from app.dependencies import OneStatementSessionDep, SessionDep, SettingsDep, get_database
 from app.errors import AppError, Conflict, InvalidInput, NotFound
 from app.routing import config_service, service
 from app.routing.config_schemas import RoutingDocument
@@ -96,8 +96,9 @@ async def run_command(request: Request, response: Response, command: Command) ->
     tags=["contacts"],
 )
 async def create_contact(
-    session: SessionDep, user: SupervisorUser, data: ContactCreate
+    session: OneStatementSessionDep, user: SupervisorUser, data: ContactCreate
 ) -> ContactOut:
+    # Enqueueing writes one statement, so no transaction is opened around it.
     new = service.NewContact(
         channel=data.channel,
         queue=data.queue,

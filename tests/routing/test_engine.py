@@ -472,7 +472,7 @@ def test_wrap_up_timer_blocks_offers_then_frees_the_agent() -> None:
     h(OfferAccepted("c1", "a1"), 2)
     decisions = h(ContactEnded("c1"), 10)
     assert decisions == [
-        ContactRemoved("c1", "ended", 1.0),
+        ContactRemoved("c1", "ended", 1.0, agent_id="a1"),
         AgentStateSet("a1", AgentState.WRAP_UP),
     ]
     assert offers(h.enqueue("c2", channel="chat", at=11)) == []  # wrap-up: no channel at all

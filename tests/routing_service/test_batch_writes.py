@@ -1,4 +1,5 @@
-"""The router's batch statement itself, on a real database: what one batch writes."""
+"""What one router batch writes, on a real database: the batch statement itself, the end of
+wrap-up in the cases a batch folds together, and the read that starts each batch."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import time
 import asyncpg
 from fastapi import FastAPI
 
-from app.database import libpq_url
-from app.routing import inbox
+from app.database import connect_long_lived, libpq_url
+from app.routing import inbox, service
 from app.routing.core import model as core
+from app.routing.distributor import ROUTER_CONNECTION_SETTINGS, UNPROCESSED_SQL
 from app.routing.persistence import DecisionWriter
+from app.users.models import User
 from tests.routing_service.conftest import Center
 
 
@@ -48,3 +51,75 @@ async def test_a_contact_ended_in_the_batch_that_ends_its_agents_wrap_up_ends_wi
     assert epoch == app.state.distributor.epoch
     assert {r["id"]: r["state"] for r in rows} == {first: "ended", second: "ended"}
     assert all(r["wrap_up_ended_at"] is not None for r in rows)
+
+
+async def test_the_routers_inbox_read_walks_the_index_whatever_the_statistics(
+    clean_db: str,
+) -> None:
+    """Thousands of answered requests, never analyzed: the read must still use the index
+    (which marks the dead entries it passes), not a bitmap scan (which visits them all)."""
+    url = libpq_url(clean_db)
+    setup = await asyncpg.connect(url)
+    try:
+        await setup.execute(
+            "INSERT INTO routing_inbox (kind, payload, processed_at)"
+            " SELECT 'agent.state', '{}', now() FROM generate_series(1, 5000)"
+        )
+        await setup.execute("INSERT INTO routing_inbox (kind, payload) VALUES ('tick', '{}')")
+    finally:
+        await setup.close()
+    router_conn = await connect_long_lived(url, ROUTER_CONNECTION_SETTINGS)
+    try:
+        plan = await router_conn.fetchval(f"EXPLAIN (FORMAT JSON) {UNPROCESSED_SQL}", 500)
+        rows = await router_conn.fetch(UNPROCESSED_SQL, 500)
+    finally:
+        await router_conn.close()
+    assert "Bitmap" not in str(plan)
+    assert "ix_routing_inbox_unprocessed" in str(plan)
+    assert [r["kind"] for r in rows] == ["tick"]
+
+
+async def _assigned_chat(center: Center, agent: str) -> int:
+    contact_id = await center.contact("support", channel="chat")
+    await center.wait_state(contact_id, "offered", agent)
+    accepted = await center.act(agent, contact_id, "accept")
+    assert accepted.status_code == 200, accepted.text
+    return contact_id
+
+
+async def test_a_contact_ended_by_an_agent_who_went_not_ready_meanwhile_ends_at_once(
+    center: Center,
+) -> None:
+    """No wrap-up starts for an agent on a break, so the contact has none to wait for."""
+    await center.queue("support", [("support", 1)])
+    await center.agent("li.na", {"support": 3})
+    await center.available("li.na")
+    contact_id = await _assigned_chat(center, "li.na")
+    assert (await center.set_state("li.na", "not_ready", "lunch")).status_code == 200
+
+    ended = await center.act("li.na", contact_id, "end")
+    assert ended.status_code == 200, ended.text
+    contact = await center.wait_state(contact_id, "ended")
+    assert contact["wrap_up_ended_at"] is not None
+    presence = await center.client.get(
+        "/api/v1/agents/me/presence", headers=center.headers("li.na")
+    )
+    assert (presence.json()["state"], presence.json()["reason"]) == ("not_ready", "lunch")
+
+
+async def test_a_contact_ended_and_its_agents_wrap_up_ended_in_one_batch_ends(
+    app: FastAPI, center: Center
+) -> None:
+    """Both requests committed together reach the router in one batch: the agent goes from
+    on-contact to available without being seen in wrap-up."""
+    await center.queue("support", [("support", 1)])
+    agent_id = await center.agent("wang.fang", {"support": 3})
+    await center.available("wang.fang")
+    contact_id = await _assigned_chat(center, "wang.fang")
+    async with app.state.db.unit_of_work() as session:
+        agent = await session.get(User, agent_id)
+        assert agent is not None
+        await service.end_contact(session, contact_id, agent, None)
+        await service.end_wrap_up(session, agent)
+    contact = await center.wait_state(contact_id, "ended")
+    assert contact["wrap_up_ended_at"] is not None

@@ -534,7 +534,7 @@ class RoutingEngine:
         self._release_assigned(contact, agent, now)
         self._forget(contact)
         waited = contact.assigned_at - contact.arrived_at
-        out.append(ContactRemoved(contact.id, "ended", waited))
+        out.append(ContactRemoved(contact.id, "ended", waited, agent_id=agent.id))
         self._start_wrap_up(agent, contact.queue, now, out)
         self._reindex(agent, dirty=True)
 

@@ -295,6 +295,7 @@ class ContactRemoved:
     reason: str  # "abandoned", "ended"
     waited_seconds: float
     short_abandon: bool = False
+    agent_id: str | None = None  # who handled an ended contact
 
 
 @dataclass(frozen=True, slots=True)
