@@ -55,7 +55,7 @@ async def connect_long_lived(
     the supervisor's poll at 29 ms over 200,000 events). Planning these statements costs
     about 0.1 ms, once per batch or poll.
 
-    ``settings`` adds server settings of the caller's own (see the router's connection).
+    ``settings`` adds or overrides server settings (the router's connection has its own).
     """
     server_settings = {"plan_cache_mode": "force_custom_plan", **(settings or {})}
     return await asyncpg.connect(url, server_settings=server_settings)
@@ -121,6 +121,11 @@ class Database:
         self._one_statement_sessions = async_sessionmaker(
             engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
         )
+
+    def share_with_every_session(self, info: dict[str, Any]) -> None:
+        """What every session of this database carries in ``session.info`` (the doorbell)."""
+        for maker in (self.sessionmaker, self._one_statement_sessions):
+            maker.configure(info=info)
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:

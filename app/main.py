@@ -132,7 +132,7 @@ def create_app(
         )
         await distributor.start()
         app.state.distributor = distributor
-        db.sessionmaker.configure(info={DOORBELL_KEY: _CurrentRouter(app)})
+        db.share_with_every_session({DOORBELL_KEY: _CurrentRouter(app)})
         try:
             async with (
                 channels_running(app),

@@ -122,3 +122,20 @@ async def test_a_one_statement_unit_refuses_orm_writes_and_drops_its_effects(
         await db.dispose()
     assert ran == []
     assert await _skill_names(clean_db) == []
+
+
+async def test_what_is_shared_with_every_session_reaches_one_statement_units_too(
+    clean_db: str,
+) -> None:
+    """The router's doorbell travels in ``session.info``: an enqueue in a one-statement unit
+    that lacked it would wait for the router's next poll."""
+    db = Database(create_engine(clean_db, pool_size=1))
+    db.share_with_every_session({"doorbell": "ring"})
+    try:
+        async with db.unit_of_work() as session:
+            in_transaction = session.info.get("doorbell")
+        async with db.one_statement() as session:
+            in_one_statement = session.info.get("doorbell")
+    finally:
+        await db.dispose()
+    assert in_transaction == in_one_statement == "ring"

@@ -12,7 +12,7 @@ from app.database import connect_long_lived, libpq_url
 from app.routing import inbox, service
 from app.routing.core import model as core
 from app.routing.distributor import ROUTER_CONNECTION_SETTINGS, UNPROCESSED_SQL
-from app.routing.persistence import DecisionWriter
+from app.routing.persistence import BATCH_SQL, DecisionWriter
 from app.users.models import User
 from tests.routing_service.conftest import Center
 
@@ -56,26 +56,26 @@ async def test_a_contact_ended_in_the_batch_that_ends_its_agents_wrap_up_ends_wi
 async def test_the_routers_inbox_read_walks_the_index_whatever_the_statistics(
     clean_db: str,
 ) -> None:
-    """Thousands of answered requests, never analyzed: the read must still use the index
-    (which marks the dead entries it passes), not a bitmap scan (which visits them all)."""
+    """Planned once while the inbox is empty, then run over thousands of answered requests,
+    never analyzed: the read must still walk the index (which marks the dead entries it
+    passes), neither a full scan nor a bitmap scan (which visits them all)."""
     url = libpq_url(clean_db)
-    setup = await asyncpg.connect(url)
+    router_conn = await connect_long_lived(url, ROUTER_CONNECTION_SETTINGS)
     try:
-        await setup.execute(
+        await router_conn.execute(f"PREPARE unprocessed(int) AS {UNPROCESSED_SQL}")
+        await router_conn.execute("EXECUTE unprocessed(500)")
+        await router_conn.execute(
             "INSERT INTO routing_inbox (kind, payload, processed_at)"
             " SELECT 'agent.state', '{}', now() FROM generate_series(1, 5000)"
         )
-        await setup.execute("INSERT INTO routing_inbox (kind, payload) VALUES ('tick', '{}')")
-    finally:
-        await setup.close()
-    router_conn = await connect_long_lived(url, ROUTER_CONNECTION_SETTINGS)
-    try:
-        plan = await router_conn.fetchval(f"EXPLAIN (FORMAT JSON) {UNPROCESSED_SQL}", 500)
+        await router_conn.execute("INSERT INTO routing_inbox (kind, payload) VALUES ('tick', '{}')")
+        plan = "\n".join(r[0] for r in await router_conn.fetch("EXPLAIN EXECUTE unprocessed(500)"))
         rows = await router_conn.fetch(UNPROCESSED_SQL, 500)
     finally:
         await router_conn.close()
-    assert "Bitmap" not in str(plan)
-    assert "ix_routing_inbox_unprocessed" in str(plan)
+    assert "Index Scan using ix_routing_inbox_unprocessed" in plan
+    assert "Bitmap" not in plan
+    assert "Seq Scan" not in plan
     assert [r["kind"] for r in rows] == ["tick"]
 
 
@@ -123,3 +123,26 @@ async def test_a_contact_ended_and_its_agents_wrap_up_ended_in_one_batch_ends(
         await service.end_wrap_up(session, agent)
     contact = await center.wait_state(contact_id, "ended")
     assert contact["wrap_up_ended_at"] is not None
+
+
+async def test_the_routers_batch_statement_planned_on_empty_tables_finds_rows_by_key(
+    clean_db: str,
+) -> None:
+    """The router plans its batch statement once, maybe while the tables are empty; once
+    they hold thousands of contacts that plan must still find them by key, never by a scan
+    of the table."""
+    router_conn = await connect_long_lived(libpq_url(clean_db), ROUTER_CONNECTION_SETTINGS)
+    nothing = "('{}', '[]', '[]', now(), '{}', 'nobody', false, '{}', '{}', 0, '{}')"
+    some = "('{}', '[]', '[]', now(), '{}', 'nobody', false, '{1,2}', '{3}', 0, '{4}')"
+    try:
+        await router_conn.execute(f"PREPARE batch AS {BATCH_SQL}")
+        await router_conn.execute(f"EXECUTE batch{nothing}")
+        await router_conn.execute(
+            "INSERT INTO contacts (channel, state)"
+            " SELECT 'email', 'ended' FROM generate_series(1, 20000)"
+        )
+        plan = "\n".join(r[0] for r in await router_conn.fetch(f"EXPLAIN EXECUTE batch{some}"))
+    finally:
+        await router_conn.close()
+    assert "Seq Scan on contacts" not in plan
+    assert "Index Scan using pk_contacts" in plan
