@@ -55,7 +55,9 @@ async def connect_long_lived(
     the supervisor's poll at 29 ms over 200,000 events). Planning these statements costs
     about 0.1 ms, once per batch or poll.
 
-    ``settings`` adds or overrides server settings (the router's connection has its own).
+    ``settings`` adds or overrides server settings. The router's connection overrides the
+    planning: its statements all find rows by key, so it keeps one generic plan made with
+    sequential and bitmap scans off (``ROUTER_CONNECTION_SETTINGS`` in the distributor).
     """
     server_settings = {"plan_cache_mode": "force_custom_plan", **(settings or {})}
     return await asyncpg.connect(url, server_settings=server_settings)

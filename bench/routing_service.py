@@ -3,8 +3,8 @@
 Prints, from one run on one database:
   * the ceiling: one-row INSERT transactions per second through raw asyncpg;
   * the sustained rate at which contacts are enqueued (contact row, two events and an inbox
-    row in one transaction) and offered by the router (offer, event and inbox result in the
-    router's transaction), and its ratio to the ceiling;
+    row in one statement, as POST /api/v1/contacts writes them) and offered by the router
+    (offer, event and inbox result in the router's statement), and its ratio to the ceiling;
   * p50/p99 latency from the start of the enqueue to the moment the committed offer reaches
     the agent's event-bus topic, at half the sustained rate;
   * the work per contact: CPU time (the whole machine, the service's process, PostgreSQL),
