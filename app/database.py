@@ -97,6 +97,14 @@ def _refuse_flush(session: Session, *_: object) -> None:
     raise RuntimeError("a one-statement unit of work cannot flush ORM changes")
 
 
+class _OneStatementSession(Session):
+    """The sessions of ``Database.one_statement``: they refuse to flush (the listener is
+    the class's, so opening one costs no registration)."""
+
+
+event.listen(_OneStatementSession, "before_flush", _refuse_flush)
+
+
 def after_commit(session: AsyncSession, effect: Effect) -> None:
     """Queue ``effect`` to run once this session's transaction has committed."""
     session.info.setdefault(_EFFECTS_KEY, []).append(effect)
@@ -121,7 +129,9 @@ class Database:
         self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         # Same pool; a connection is in autocommit only while such a session holds it.
         self._one_statement_sessions = async_sessionmaker(
-            engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+            engine.execution_options(isolation_level="AUTOCOMMIT"),
+            expire_on_commit=False,
+            sync_session_class=_OneStatementSession,
         )
 
     def share_with_every_session(self, info: dict[str, Any]) -> None:
@@ -153,7 +163,6 @@ class Database:
         """
         async with self._one_statement_sessions() as session:
             session.info[_ONE_STATEMENT_KEY] = True
-            event.listen(session.sync_session, "before_flush", _refuse_flush)
             try:
                 yield session
             except BaseException:

@@ -8,11 +8,12 @@ while the lease is at its epoch, and only after that commit push offers to the a
 connections. The other instances wait for the lock; when the router's connection dies
 PostgreSQL frees the lock and a standby takes over within ``lease_retry_seconds``.
 
-A batch is two round trips on the router's own connection (the one holding the lock): read
-the unprocessed inbox rows, then one statement that writes the whole batch and commits on
-its own, fenced by the lease (see ``persistence.BATCH_SQL``). It is the shell's own unit of
-work, so it does not go through a session: the ORM's cost per transaction was as large as
-the batch's statements.
+A batch is one round trip on the router's own connection (the one holding the lock): one
+statement that writes the whole batch and commits on its own, fenced by the lease, and
+reads the unprocessed inbox rows of the next batch (see ``persistence.BATCH_SQL``); the
+router reads them by themselves only after a wait, or after a batch that wrote nothing.
+It is the shell's own unit of work, so it does not go through a session: the ORM's cost per
+transaction was as large as the batch's statements.
 
 If a transaction fails, the in-memory engine may be ahead of the database, so it is thrown
 away and rebuilt from the database: the database is the truth, the engine a fast index.
@@ -23,9 +24,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -59,22 +59,24 @@ class InboxRow:
     kind: str
     payload: dict[str, Any]
     actor_id: int | None
-    created_at: datetime
+    created: float  # seconds since the epoch
 
 
-# The oldest unprocessed requests; the router's loop reads them once per batch.
+# The oldest unprocessed requests, when the router does not know them yet: after a wait, or
+# when its last batch wrote nothing (otherwise the batch statement read them, see _step).
 UNPROCESSED_SQL = """
-SELECT id, kind, payload, actor_id, created_at FROM routing_inbox
-WHERE processed_at IS NULL ORDER BY id LIMIT $1
+SELECT id, kind, payload, actor_id, extract(epoch FROM created_at)::float8 AS created
+FROM routing_inbox WHERE processed_at IS NULL ORDER BY id LIMIT $1
 """
 
 
 async def _unprocessed(connection: asyncpg.Connection, limit: int) -> list[InboxRow]:
-    records = await connection.fetch(UNPROCESSED_SQL, limit)
-    return [
-        InboxRow(r["id"], r["kind"], _json(r["payload"]), r["actor_id"], r["created_at"])
-        for r in records
-    ]
+    return [_inbox_row(r) for r in await connection.fetch(UNPROCESSED_SQL, limit)]
+
+
+def _inbox_row(row: Mapping[str, Any]) -> InboxRow:
+    """A row as UNPROCESSED_SQL returns it, or as the batch statement's jsonb object."""
+    return InboxRow(row["id"], row["kind"], _json(row["payload"]), row["actor_id"], row["created"])
 
 
 def _json(value: Any) -> dict[str, Any]:
@@ -116,6 +118,7 @@ class _Batch:
     decisions: list[core.Decision] = field(default_factory=list)
     touched_agents: dict[str, int | None] = field(default_factory=dict)  # agent -> actor
     config_version: int | None = None
+    wrap_ups_to_end: list[int] = field(default_factory=list)  # agents, see Snapshot
 
 
 class Distributor:
@@ -158,6 +161,8 @@ class Distributor:
         self._notify_conn: asyncpg.Connection | None = None
         self._ringing = asyncio.Lock()
         self._ring_again = False
+        # The requests the last batch statement read for the next step; None: read them.
+        self._next_rows: list[InboxRow] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -251,6 +256,7 @@ class Distributor:
     # ------------------------------------------------------------------ leading
 
     async def _lead(self) -> None:
+        self._next_rows = None
         await self._rebuild()
         while True:
             if self._lock_conn is None or self._lock_conn.is_closed():
@@ -285,7 +291,7 @@ class Distributor:
             self.engine, self.config_version = engine, version
             self.queue_ids = snapshot.queue_ids
             self._presence = {a.agent_id: (a.state.value, a.reason) for a in engine.agents()}
-            batch = _Batch(decisions=decisions)
+            batch = _Batch(decisions=decisions, wrap_ups_to_end=snapshot.wrap_ups_to_end)
             effects = await self._write(await driver_connection(session), batch, now)
         await effects()
         log.info(
@@ -293,6 +299,7 @@ class Distributor:
             epoch=self.epoch,
             agents=len(snapshot.agents),
             contacts=len(snapshot.contacts),
+            wrap_ups_ended_for_agents=len(snapshot.wrap_ups_to_end),
             config_version=version,
         )
 
@@ -302,9 +309,11 @@ class Distributor:
         connection = self._lock_conn
         if connection is None or connection.is_closed():
             raise LeaseLost("the lock connection is gone")
-        # Cleared before reading, so a ring during this step wakes the next wait at once.
-        self._wake.clear()
-        rows = await _unprocessed(connection, self.batch_size)
+        rows, self._next_rows = self._next_rows, None
+        if rows is None:
+            # Cleared before reading, so a ring during this step wakes the next wait at once.
+            self._wake.clear()
+            rows = await _unprocessed(connection, self.batch_size)
         now = self._now()
         due = self.engine.next_timer()
         if not rows and (due is None or due > now):
@@ -313,7 +322,9 @@ class Distributor:
         for row in rows:
             await self._apply(row, batch, now)
         batch.decisions += self.engine.handle(core.Tick(), now)
-        effects = await self._write(connection, batch, now)  # one statement: commits itself
+        # The statement reads the next batch too: cleared before it, for the same reason.
+        self._wake.clear()
+        effects = await self._write(connection, batch, now, read_next=self.batch_size)
         await effects()
         return True
 
@@ -395,25 +406,38 @@ class Distributor:
         return changes
 
     async def _write(
-        self, connection: asyncpg.Connection, batch: _Batch, now: float
+        self, connection: asyncpg.Connection, batch: _Batch, now: float, *, read_next: int = 0
     ) -> Callable[[], Awaitable[None]]:
-        """Write the batch in the caller's transaction; return what to do once it commits."""
+        """Write the batch in the caller's transaction; return what to do once it commits.
+
+        With ``read_next``, the same statement reads up to that many of the oldest requests
+        it left unanswered, and the next step takes them instead of reading: a batch is then
+        one round trip, not two. Unprocessed rows stay unprocessed until this router answers
+        them, so they are still the oldest when that step runs; a request committed after
+        the statement rang after ``_wake`` was cleared, so the router reads again for it."""
         assert self.epoch is not None
         writer = DecisionWriter(now, self.queue_ids, self.epoch)
         for decision in batch.decisions:
             writer.decision(decision)
         presence = self._presence_changes(batch)
         writer.presence_changes(presence, self._wrap_up_until)
-        writer.end_wrap_ups_of(self._handled_without_wrap_up(batch.decisions))
+        writer.end_wrap_ups_of(
+            self._handled_without_wrap_up(batch.decisions) + batch.wrap_ups_to_end
+        )
         for row in batch.rows:
             writer.answer(row.id, batch.results[row.id])
-        self._refuse_stale(await writer.flush(connection, notify_channel=inbox.DONE_CHANNEL))
+        epoch, next_rows = await writer.flush_and_read(
+            connection, notify_channel=inbox.DONE_CHANNEL, read_next=read_next
+        )
+        self._refuse_stale(epoch)
+        if read_next and next_rows is not None:
+            self._next_rows = [_inbox_row(r) for r in fastjson.decoded(next_rows)]
         messages = _bus_messages(batch.decisions, presence, self._channel_of)
         results = {row.id: batch.results[row.id] for row in batch.rows}
         if self.telemetry is not None:
             latency = self.telemetry.routing_request_latency
             for row in batch.rows:
-                latency.observe(max(0.0, now - row.created_at.timestamp()))
+                latency.observe(max(0.0, now - row.created))
 
         async def after_commit() -> None:
             await self._publish(messages)

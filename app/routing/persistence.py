@@ -125,9 +125,22 @@ class DecisionWriter:
 
         Outside a transaction the statement is one of its own, committed with its reply.
         """
-        if not (self.contact_changes or self.events or self.presence or self.answers):
-            return self.epoch
-        epoch: int | None = await connection.fetchval(
+        epoch, _ = await self.flush_and_read(connection, notify_channel=notify_channel)
+        return epoch
+
+    async def flush_and_read(
+        self, connection: asyncpg.Connection, *, notify_channel: str, read_next: int = 0
+    ) -> tuple[int | None, Any]:
+        """``flush``, and read up to ``read_next`` of the oldest requests it left unanswered,
+        as the statement's snapshot saw them (a jsonb array of objects with ``id``, ``kind``,
+        ``payload``, ``actor_id`` and ``created``, in seconds); None when nothing was
+        written and so nothing read."""
+        if (
+            not (self.contact_changes or self.events or self.presence or self.answers)
+            and not self.wrap_up_done
+        ):
+            return self.epoch, None
+        row = await connection.fetchrow(
             BATCH_SQL,
             fastjson.dumps(self.contact_changes),
             fastjson.dumps(self.events),
@@ -140,8 +153,11 @@ class DecisionWriter:
             list(self.answers),
             self.epoch,
             self.wrap_up_done,
+            read_next,
         )
-        return epoch
+        if row is None:  # no lease at all: nobody may write
+            return None, None
+        return row[0], row[2]
 
     def decision(self, decision: core.Decision) -> None:
         match decision:
@@ -294,8 +310,16 @@ WITH lease AS (
     UPDATE routing_inbox AS i SET processed_at = $4, result = $5::jsonb -> i.id::text
     WHERE i.id = ANY($9::bigint[]) AND (SELECT epoch FROM lease) = $10
 )
--- waiters elsewhere read the results of all they wait for
-SELECT epoch, CASE WHEN epoch = $10 AND $7 THEN pg_notify($6, '') END FROM lease
+-- waiters elsewhere read the results of all they wait for; and the router reads its next
+-- batch, the oldest requests not answered here, in the same round trip (LIMIT $12; the
+-- columns of ``distributor.UNPROCESSED_SQL``)
+SELECT epoch, CASE WHEN epoch = $10 AND $7 THEN pg_notify($6, '') END, (
+    SELECT coalesce(jsonb_agg(r ORDER BY r.id), '[]') FROM (
+        SELECT id, kind, payload, actor_id, extract(epoch FROM created_at)::float8 AS created
+        FROM routing_inbox WHERE processed_at IS NULL AND NOT id = ANY($9::bigint[])
+        ORDER BY id LIMIT $12
+    ) AS r
+) FROM lease
 """  # noqa: S608 (column names are the constants above)
 
 

@@ -31,6 +31,9 @@ class Snapshot:
     agents: list[core.AgentSnapshot]
     contacts: list[core.ContactSnapshot]
     queue_ids: dict[str, int]
+    # Agents not in wrap-up who still have contacts in wrap-up: those contacts have no
+    # after-contact work left to wait for (rows left so by routers before 2f88d5d).
+    wrap_ups_to_end: list[int]
 
 
 def _seconds(moment: datetime | None) -> float | None:
@@ -131,6 +134,26 @@ async def _contacts(session: AsyncSession) -> list[core.ContactSnapshot]:
     return snapshots
 
 
+async def _wrap_ups_to_end(session: AsyncSession) -> list[int]:
+    rows = await session.scalars(
+        select(Contact.agent_id)
+        .distinct()
+        .outerjoin(AgentPresence, AgentPresence.agent_id == Contact.agent_id)
+        .where(
+            Contact.state == "wrap_up",
+            Contact.agent_id.is_not(None),
+            or_(AgentPresence.state.is_(None), AgentPresence.state != "wrap_up"),
+        )
+        .order_by(Contact.agent_id)
+    )
+    return [agent_id for agent_id in rows if agent_id is not None]
+
+
 async def load_snapshot(session: AsyncSession) -> Snapshot:
     queue_ids = dict((await session.execute(select(Queue.name, Queue.id))).all())
-    return Snapshot(await _agents(session), await _contacts(session), queue_ids)
+    return Snapshot(
+        await _agents(session),
+        await _contacts(session),
+        queue_ids,
+        await _wrap_ups_to_end(session),
+    )

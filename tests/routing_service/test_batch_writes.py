@@ -8,10 +8,11 @@ import time
 import asyncpg
 from fastapi import FastAPI
 
+from app import fastjson
 from app.database import connect_long_lived, libpq_url
 from app.routing import inbox, service
 from app.routing.core import model as core
-from app.routing.distributor import ROUTER_CONNECTION_SETTINGS, UNPROCESSED_SQL
+from app.routing.distributor import ROUTER_CONNECTION_SETTINGS, UNPROCESSED_SQL, Distributor
 from app.routing.persistence import BATCH_SQL, DecisionWriter
 from app.users.models import User
 from tests.routing_service.conftest import Center
@@ -129,11 +130,12 @@ async def test_the_routers_batch_statement_planned_on_empty_tables_finds_rows_by
     clean_db: str,
 ) -> None:
     """The router plans its batch statement once, maybe while the tables are empty; once
-    they hold thousands of contacts that plan must still find them by key, never by a scan
-    of the table."""
+    they hold thousands of contacts and answered requests that plan must still find them by
+    key, never by a scan of the table, and read the next requests by the index of the
+    unprocessed ones."""
     router_conn = await connect_long_lived(libpq_url(clean_db), ROUTER_CONNECTION_SETTINGS)
-    nothing = "('{}', '[]', '[]', now(), '{}', 'nobody', false, '{}', '{}', 0, '{}')"
-    some = "('{}', '[]', '[]', now(), '{}', 'nobody', false, '{1,2}', '{3}', 0, '{4}')"
+    nothing = "('{}', '[]', '[]', now(), '{}', 'nobody', false, '{}', '{}', 0, '{}', 500)"
+    some = "('{}', '[]', '[]', now(), '{}', 'nobody', false, '{1,2}', '{3}', 0, '{4}', 500)"
     try:
         await router_conn.execute(f"PREPARE batch AS {BATCH_SQL}")
         await router_conn.execute(f"EXECUTE batch{nothing}")
@@ -141,8 +143,86 @@ async def test_the_routers_batch_statement_planned_on_empty_tables_finds_rows_by
             "INSERT INTO contacts (channel, state)"
             " SELECT 'email', 'ended' FROM generate_series(1, 20000)"
         )
+        await router_conn.execute(
+            "INSERT INTO routing_inbox (kind, payload, processed_at)"
+            " SELECT 'agent.state', '{}', now() FROM generate_series(1, 5000)"
+        )
         plan = "\n".join(r[0] for r in await router_conn.fetch(f"EXPLAIN EXECUTE batch{some}"))
     finally:
         await router_conn.close()
-    assert "Seq Scan on contacts" not in plan
+    assert "Seq Scan" not in plan
     assert "Index Scan using pk_contacts" in plan
+    assert "Index Scan using ix_routing_inbox_unprocessed" in plan
+
+
+async def test_the_batch_statement_reads_the_requests_it_left_unanswered(
+    app: FastAPI, center: Center
+) -> None:
+    """The router's next batch comes back with the statement that wrote this one: the oldest
+    unprocessed requests, in order, none of those the statement answered."""
+    await app.state.distributor.stop()  # nobody else answers the rows below
+    conn = await asyncpg.connect(libpq_url(app.state.database_url))
+    try:
+        ids = [
+            await conn.fetchval(
+                "INSERT INTO routing_inbox (kind, payload, actor_id)"
+                " VALUES ('agent.state', $1::jsonb, 7) RETURNING id",
+                f'{{"n": {n}, "name": "李娜"}}',
+            )
+            for n in range(4)
+        ]
+        epoch = await conn.fetchval("SELECT epoch FROM router_lease WHERE id = 1")
+        writer = DecisionWriter(time.time(), {}, epoch)
+        writer.answer(ids[1], {"ok": True})
+        written, next_rows = await writer.flush_and_read(
+            conn, notify_channel=inbox.DONE_CHANNEL, read_next=2
+        )
+        processed = await conn.fetchval(
+            "SELECT processed_at IS NOT NULL FROM routing_inbox WHERE id = $1", ids[1]
+        )
+    finally:
+        await conn.close()
+    assert written == epoch
+    assert processed
+    rows = fastjson.decoded(next_rows)
+    assert [r["id"] for r in rows] == [ids[0], ids[2]]
+    assert rows[1]["payload"] == {"n": 2, "name": "李娜"}
+    assert rows[1]["kind"] == "agent.state"
+    assert rows[1]["actor_id"] == 7
+    assert abs(rows[1]["created"] - time.time()) < 60
+
+
+async def test_a_rebuilt_router_ends_wrap_ups_of_agents_no_longer_in_wrap_up(
+    app: FastAPI, center: Center
+) -> None:
+    """A contact left in wrap-up while its agent is not (as routers before 2f88d5d left
+    them) ends when the next router rebuilds; one whose agent is in wrap-up stays."""
+    await center.queue("support", [("support", 1)])
+    await center.agent("li.na", {"support": 3}, capacity={"chat": 1})
+    wang_fang = await center.agent("wang.fang", {"support": 3}, capacity={"chat": 1})
+    await center.available("li.na")
+    stuck = await _assigned_chat(center, "li.na")
+    await center.available("wang.fang")
+    wrapping = await _assigned_chat(center, "wang.fang")
+    assert (await center.act("wang.fang", wrapping, "end")).status_code == 200
+    assert (await center.state_of(wrapping)) == ("wrap_up", wang_fang)
+
+    await app.state.distributor.stop()
+    conn = await asyncpg.connect(libpq_url(app.state.database_url))
+    try:
+        await conn.execute("UPDATE contacts SET state = 'wrap_up' WHERE id = $1", stuck)
+    finally:
+        await conn.close()
+    replacement = Distributor(
+        app.state.db, app.state.bus, app.state.database_url, instance="replacement"
+    )
+    await replacement.start()
+    app.state.distributor = replacement
+
+    contact = await center.wait_state(stuck, "ended")
+    assert contact["wrap_up_ended_at"] is not None
+    assert (await center.state_of(wrapping)) == ("wrap_up", wang_fang)
+    presence = await center.client.get(
+        "/api/v1/agents/me/presence", headers=center.headers("li.na")
+    )
+    assert presence.json()["state"] == "available"
