@@ -426,7 +426,7 @@ class Distributor:
         )
         for row in batch.rows:
             writer.answer(row.id, batch.results[row.id])
-        epoch, next_rows = await writer.flush_and_read(
+        epoch, next_rows = await writer.flush(
             connection, notify_channel=inbox.DONE_CHANNEL, read_next=read_next
         )
         self._refuse_stale(epoch)

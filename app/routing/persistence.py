@@ -117,24 +117,19 @@ class DecisionWriter:
         """The router's result for an inbox row, which also marks it processed."""
         self.answers[inbox_id] = result
 
-    async def flush(self, connection: asyncpg.Connection, *, notify_channel: str) -> int | None:
+    async def flush(
+        self, connection: asyncpg.Connection, *, notify_channel: str, read_next: int = 0
+    ) -> tuple[int | None, Any]:
         """Write everything collected as one statement, fenced by the lease: it writes only
         while the lease is at this writer's epoch. Returns the lease's epoch as the statement
-        found it (so the caller knows whether anything was written): this writer's epoch
-        when there was nothing to write.
+        found it (so the caller knows whether anything was written; this writer's epoch
+        when there was nothing to write), and up to ``read_next`` of the oldest requests it
+        left unanswered, as its snapshot saw them: a jsonb array of objects with ``id``,
+        ``kind``, ``payload``, ``actor_id`` and ``created`` (seconds); None when nothing
+        was written, and so nothing read.
 
         Outside a transaction the statement is one of its own, committed with its reply.
         """
-        epoch, _ = await self.flush_and_read(connection, notify_channel=notify_channel)
-        return epoch
-
-    async def flush_and_read(
-        self, connection: asyncpg.Connection, *, notify_channel: str, read_next: int = 0
-    ) -> tuple[int | None, Any]:
-        """``flush``, and read up to ``read_next`` of the oldest requests it left unanswered,
-        as the statement's snapshot saw them (a jsonb array of objects with ``id``, ``kind``,
-        ``payload``, ``actor_id`` and ``created``, in seconds); None when nothing was
-        written and so nothing read."""
         if (
             not (self.contact_changes or self.events or self.presence or self.answers)
             and not self.wrap_up_done

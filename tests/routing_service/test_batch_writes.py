@@ -42,7 +42,7 @@ async def test_a_contact_ended_in_the_batch_that_ends_its_agents_wrap_up_ends_wi
     writer.presence_changes([(agent_id, "available", None, "wrap_up", None)], lambda _: None)
     conn = await asyncpg.connect(libpq_url(app.state.database_url))
     try:
-        epoch = await writer.flush(conn, notify_channel=inbox.DONE_CHANNEL)
+        epoch, _ = await writer.flush(conn, notify_channel=inbox.DONE_CHANNEL)
         rows = await conn.fetch(
             "SELECT id, state, wrap_up_ended_at FROM contacts WHERE id = ANY($1::bigint[])",
             [first, second],
@@ -174,7 +174,7 @@ async def test_the_batch_statement_reads_the_requests_it_left_unanswered(
         epoch = await conn.fetchval("SELECT epoch FROM router_lease WHERE id = 1")
         writer = DecisionWriter(time.time(), {}, epoch)
         writer.answer(ids[1], {"ok": True})
-        written, next_rows = await writer.flush_and_read(
+        written, next_rows = await writer.flush(
             conn, notify_channel=inbox.DONE_CHANNEL, read_next=2
         )
         processed = await conn.fetchval(
