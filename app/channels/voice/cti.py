@@ -4,6 +4,8 @@
 known (404 otherwise). Progress never goes back: ``call.answered`` or ``call.transferred``
 after ``call.ended`` is recorded and ignored. Hold time is recomputed from the held/resumed
 events' own timestamps on every one of them, so late or reordered events still count right.
+``call.step_action_taken`` is the caller taking the callback or voicemail offer that the
+``offer_step_action`` command asked the PBX to play (see ``runtime``).
 """
 
 from __future__ import annotations
@@ -27,12 +29,15 @@ from app.channels.voice.service import (
     hold_seconds,
     link_receipt,
     receipt_contact,
+    standing_offer,
     start_call,
+    take_offer,
     update_call_info,
 )
 from app.contacts.events import record
 from app.contacts.models import Contact, ContactEvent
 from app.errors import NotFound
+from app.routing.service import is_callback
 
 PROVIDER = "cti"
 ENDED = "ended"
@@ -138,6 +143,8 @@ async def _apply(session: AsyncSession, contact: Contact, event: CtiEvent) -> st
             contact.recording_url = str(event.data["url"])
             record(session, "call.recording_ready", contact_id=contact.id, payload=_payload(event))
             return None
+        case "call.step_action_taken":
+            return await _step_action_taken(session, contact, event, ended)
     raise AssertionError(f"unhandled CTI event type {event.type}")  # pragma: no cover
 
 
@@ -175,6 +182,26 @@ async def _ended(
     )
     await session.flush()
     await _update_hold(session, contact)
+    return ignored
+
+
+async def _step_action_taken(
+    session: AsyncSession, contact: Contact, event: CtiEvent, ended: bool
+) -> str | None:
+    """The caller took the ``offer_step_action`` the PBX played (see runtime): like "1" on
+    Twilio's hold loop. Taken already, or no such offer standing: recorded, nothing more."""
+    action = str(event.data["action"])
+    ignored = None
+    if ended:
+        ignored = "already_ended"
+    elif is_callback(contact):
+        ignored = "already_taken"
+    elif await standing_offer(session, contact) != action:
+        ignored = "no_offer"
+    else:
+        await take_offer(session, contact, action)
+    payload = _payload(event, action=action, ignored=ignored)
+    record(session, "call.step_action_taken", contact_id=contact.id, payload=payload)
     return ignored
 
 

@@ -1,4 +1,5 @@
-"""What the voice channel runs beside the API: connecting answered calls to their agents.
+"""What the voice channel runs beside the API: connecting answered calls to their agents,
+and offering CTI callers the callback or voicemail their queue's escalation step made due.
 
 The router publishes ``{"type": "assigned", "contact_id", "agent_id"}`` on ``channel:voice``
 once an agent has accepted a call. For a Twilio call the live call is updated through the
@@ -6,6 +7,12 @@ REST API to dial the agent's client (``agent-<username>``); for a CTI call a ``b
 command goes to the PBX. Each bridge runs as its own task: a short unit of work to read
 what to connect, the provider request (retries, breaker) with no transaction open, and a
 second unit of work recording ``call.bridged`` or ``call.bridge_failed``.
+
+``{"type": "step_action_due", "contact_id", "action"}`` is handled the same way: for a CTI
+call still waiting with that offer standing, an ``offer_step_action`` command goes to the
+PBX, which plays it and sends ``call.step_action_taken`` if the caller takes it; recorded as
+``call.step_action_offered`` or ``call.step_action_offer_failed``. (A Twilio caller hears
+the offer from the hold loop, which asks for it on every turn.)
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from app.channels.voice.provider import (
     TwilioCalls,
 )
 from app.channels.voice.schemas import TERMINAL_STATUSES
-from app.channels.voice.service import call_info
+from app.channels.voice.service import call_info, standing_offer
 from app.config import Settings
 from app.contacts.events import record
 from app.contacts.models import Contact
@@ -131,17 +138,22 @@ class VoiceRuntime:
     async def listen(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
         while True:
             message = await queue.get()
-            if message.get("type") != "assigned":
-                continue  # step actions (callback, voicemail offers) are the IVR's
+            kind = message.get("type")
             try:
-                contact_id, agent_id = int(message["contact_id"]), int(message["agent_id"])
+                contact_id = int(message["contact_id"])
+                if kind == "assigned":
+                    work = self.bridge(contact_id, int(message["agent_id"]))
+                elif kind == "step_action_due":
+                    work = self.offer_step_action(contact_id, str(message["action"]))
+                else:
+                    continue
             except (KeyError, TypeError, ValueError):
-                log.error("voice_bad_bus_message", message_type=message.get("type"))
+                log.error("voice_bad_bus_message", message_type=kind)
                 continue
-            self._spawn(self.bridge(contact_id, agent_id), contact_id)
+            self._spawn(work, contact_id)
 
     def _spawn(self, work: Coroutine[Any, Any, None], contact_id: int) -> None:
-        task = asyncio.create_task(work, name=f"voice-bridge-{contact_id}")
+        task = asyncio.create_task(work, name=f"voice-{contact_id}")
         self._tasks[task] = contact_id
         task.add_done_callback(lambda done: self._tasks.pop(done, None))
 
@@ -179,13 +191,32 @@ class VoiceRuntime:
         document = twiml.dial_client(f"agent-{target.agent_username}")
         return await self.twilio.update_twiml(account, target.call_ref, document)
 
+    async def offer_step_action(self, contact_id: int, action: str) -> None:
+        try:
+            async with self.db.unit_of_work() as session:
+                command = await step_action_command(session, contact_id, action)
+            if command is None:
+                return
+            try:
+                delivery = await self.cti.send(command)
+            except DeliveryFailed as exc:
+                kind = "call.step_action_offer_failed"
+                payload: dict[str, Any] = {"reason": exc.reason, "attempts": exc.attempts}
+            else:
+                kind, payload = "call.step_action_offered", {"attempts": delivery.attempts}
+            async with self.db.unit_of_work() as session:
+                record(session, kind, contact_id=contact_id, payload={"action": action, **payload})
+            log.info("voice_step_action_offer", contact_id=contact_id, outcome=kind)
+        except Exception:
+            log.exception("voice_step_action_crashed", contact_id=contact_id)
+
     async def drain(self, seconds: float) -> None:
         """Let bridges in flight finish; after ``seconds`` cancel them, saying which."""
         if not self._tasks:
             return
         _, pending = await asyncio.wait(list(self._tasks), timeout=seconds)
         for task in pending:
-            log.error("voice_bridge_cancelled_at_shutdown", contact_id=self._tasks.get(task))
+            log.error("voice_task_cancelled_at_shutdown", contact_id=self._tasks.get(task))
             task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
@@ -199,6 +230,31 @@ def bridge_command(target: BridgeTarget) -> dict[str, Any]:
         "call_id": target.call_ref,
         "contact_id": target.contact_id,
         "agent": {"id": target.agent_id, "username": target.agent_username},
+        "timestamp": datetime.now(UTC).isoformat(),
+    }
+
+
+async def step_action_command(
+    session: AsyncSession, contact_id: int, action: str
+) -> dict[str, Any] | None:
+    """The CTI ``offer_step_action`` command (see docs/voice.md), or None when there is no
+    CTI caller to offer ``action`` to: the call is not the PBX's, is over, or the offer no
+    longer stands (answered, taken, the contact requeued below the step)."""
+    contact = await session.get(Contact, contact_id)
+    if contact is None or contact.provider != cti.PROVIDER or contact.provider_ref is None:
+        return None
+    if _call_over(contact) or await standing_offer(session, contact) != action:
+        return None
+    language = str(call_info(contact).get("language", "zh-CN"))
+    prompts = twiml.prompts_for(language)
+    return {
+        "id": str(uuid.uuid4()),
+        "type": "offer_step_action",
+        "call_id": contact.provider_ref,
+        "contact_id": contact.id,
+        "action": action,
+        "language": language,
+        "prompt": prompts.offer_voicemail if action == "voicemail" else prompts.offer_callback,
         "timestamp": datetime.now(UTC).isoformat(),
     }
 

@@ -111,7 +111,9 @@ CtiEventType = Literal[
     "call.ended",
     "dtmf",
     "recording.ready",
+    "call.step_action_taken",
 ]
+STEP_ACTIONS = ("callback", "voicemail")
 _DIGITS = re.compile(r"^[0-9*#A-Da-d]{1,64}$")
 
 _CONDITIONAL_REQUIREMENTS: list[dict[str, Any]] = [
@@ -127,6 +129,18 @@ _CONDITIONAL_REQUIREMENTS: list[dict[str, Any]] = [
                 "data": {
                     "required": ["digits"],
                     "properties": {"digits": {"type": "string", "pattern": _DIGITS.pattern}},
+                }
+            },
+        },
+    },
+    {
+        "if": {"properties": {"type": {"const": "call.step_action_taken"}}},
+        "then": {
+            "required": ["data"],
+            "properties": {
+                "data": {
+                    "required": ["action"],
+                    "properties": {"action": {"enum": list(STEP_ACTIONS)}},
                 }
             },
         },
@@ -197,7 +211,8 @@ class CtiEvent(BaseModel):
         default_factory=dict,
         description=(
             "Per type: call.ended {duration?: seconds, recording_url?}; dtmf {digits, "
-            "sensitive?: bool}; recording.ready {url}; call.transferred {to?}."
+            "sensitive?: bool}; recording.ready {url}; call.transferred {to?}; "
+            "call.step_action_taken {action: callback | voicemail}."
         ),
     )
 
@@ -207,6 +222,8 @@ class CtiEvent(BaseModel):
             raise ValueError("call.offered needs 'to', the dialled number")
         if self.type == "dtmf" and not _DIGITS.match(str(self.data.get("digits", ""))):
             raise ValueError("dtmf needs data.digits (0-9, *, #, A-D)")
+        if self.type == "call.step_action_taken" and self.data.get("action") not in STEP_ACTIONS:
+            raise ValueError("call.step_action_taken needs data.action (callback or voicemail)")
         if self.type == "recording.ready":
             url = self.data.get("url")
             if not isinstance(url, str):

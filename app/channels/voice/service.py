@@ -23,7 +23,14 @@ from app.contacts.models import Contact
 from app.customers.identity import InvalidPhone, normalize_phone
 from app.customers.matching import match_customer
 from app.routing import inbox
-from app.routing.service import NewContact, abandon, enqueue
+from app.routing.service import (
+    NewContact,
+    abandon,
+    due_step_action,
+    enqueue,
+    is_callback,
+    request_callback,
+)
 
 CALL = "call"
 WAITING_STATES = ("queued", "offered")
@@ -192,3 +199,25 @@ def hold_seconds(marks: Iterable[tuple[str, datetime]], ended_at: datetime | Non
     if held_since is not None and ended_at is not None and ended_at > held_since:
         total += (ended_at - held_since).total_seconds()
     return round(total, 3)
+
+
+HOLD_OFFERS = ("callback", "voicemail")
+
+
+async def standing_offer(session: AsyncSession, contact: Contact) -> str | None:
+    """What a waiting caller is offered now: the action the queue's escalation step made due
+    (callback or voicemail), while they wait, have taken none and have a number to call
+    back (a message is answered by calling back too)."""
+    if contact.state not in WAITING_STATES or is_callback(contact) or not contact.from_address:
+        return None
+    action = await due_step_action(session, contact)
+    return action if action in HOLD_OFFERS else None
+
+
+async def take_offer(session: AsyncSession, contact: Contact, offer: str) -> None:
+    """The caller took ``offer`` (from ``standing_offer``): they keep their place and are
+    called back, after the message they leave if it is a voicemail."""
+    assert contact.from_address is not None
+    await request_callback(session, contact.id, contact.from_address)
+    if offer == "voicemail":
+        contact.attributes = {**contact.attributes, "voicemail": {"from_queue": True}}

@@ -40,13 +40,15 @@ from app.channels.voice.service import (
     entry_for_number,
     find_call,
     link_receipt,
+    standing_offer,
     start_call,
+    take_offer,
     update_call_info,
 )
 from app.contacts.events import record
 from app.contacts.models import Contact
 from app.errors import NotFound
-from app.routing.service import due_step_action, is_callback, request_callback
+from app.routing.service import is_callback
 
 PROVIDER = "twilio"
 log = structlog.get_logger(__name__)
@@ -175,25 +177,12 @@ async def hold_turn(
             urls.hold(contact_id),
             position=position.position if position else None,
             expected_wait_seconds=position.expected_wait_seconds if position else None,
-            offer=await _offer_standing(session, contact),
+            offer=await standing_offer(session, contact),
             choice_url=urls.hold_choice(contact_id),
         )
     if contact.state == "assigned":
         return twiml.music_until_bridged(urls.hold_music, urls.hold(contact_id))
     return twiml.goodbye()
-
-
-HOLD_OFFERS = ("callback", "voicemail")
-
-
-async def _offer_standing(session: AsyncSession, contact: Contact) -> str | None:
-    """What the hold loop offers the caller now: the action the queue's escalation step made
-    due (callback or voicemail), while they wait, have taken none and have a number to call
-    back (a message is answered by calling back too)."""
-    if contact.state not in WAITING_STATES or is_callback(contact) or not contact.from_address:
-        return None
-    action = await due_step_action(session, contact)
-    return action if action in HOLD_OFFERS else None
 
 
 def _taken(contact: Contact, language: str, urls: Urls) -> str:
@@ -217,13 +206,10 @@ async def hold_choice(
     language = str(call_info(contact).get("language", "zh-CN"))
     if is_callback(contact):  # Twilio retried, or the caller pressed twice
         return _taken(contact, language, urls)
-    offer = await _offer_standing(session, contact)
+    offer = await standing_offer(session, contact)
     if choice.digits != "1" or offer is None:
         return twiml.back_on_hold(urls.hold(contact_id))
-    assert contact.from_address is not None
-    await request_callback(session, contact.id, contact.from_address)
-    if offer == "voicemail":
-        contact.attributes = {**contact.attributes, "voicemail": {"from_queue": True}}
+    await take_offer(session, contact, offer)
     log.info("voice_hold_offer_taken", contact_id=contact.id, offer=offer)
     return _taken(contact, language, urls)
 

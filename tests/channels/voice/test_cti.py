@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -10,6 +11,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from app.channels.voice import twiml
 from app.channels.voice.cti_signature import verify
 from tests.channels.voice.conftest import (
     CALLER,
@@ -19,6 +21,7 @@ from tests.channels.voice.conftest import (
     FakeProvider,
     Recorded,
     contact_row,
+    event_kinds,
     events_of,
     stored,
 )
@@ -198,3 +201,120 @@ async def test_bridge_without_command_url_is_recorded_as_failed(
 
     failed = await eventually(failure)
     assert "CTI_COMMAND_URL" in failed.payload["reason"]
+
+
+async def _past_a_step(center: Center, pbx: CtiSide, action: str) -> int:
+    """A CTI call waiting in the support queue (nobody to answer) whose escalation step
+    makes ``action`` due after 0.2 s."""
+    policy = {
+        "skills": [{"skill": "support", "level": 1}],
+        "steps": [{"after_seconds": 0.2, "action": action}],
+    }
+    published = await center.publish({"queues": {"support": policy}})
+    assert published.status_code == 201, published.text
+    contact_id: int = (await send_ok(pbx, offered()))["contact_id"]
+    return contact_id
+
+
+async def _offer_command(fake_provider: FakeProvider) -> dict[str, Any]:
+    async def offer() -> dict[str, Any] | None:
+        for sent in fake_provider.requests:
+            body: dict[str, Any] = sent.json()
+            if body["type"] == "offer_step_action":
+                verify(CTI_SECRET, sent.headers["x-cti-signature"], sent.body, now=time.time())
+                return body
+        return None
+
+    command: dict[str, Any] = await eventually(offer)
+    return command
+
+
+async def test_past_a_callback_step_the_pbx_is_told_to_offer_it_and_the_caller_keeps_their_place(
+    voice_app: FastAPI, center: Center, pbx: CtiSide, fake_provider: FakeProvider
+) -> None:
+    contact_id = await _past_a_step(center, pbx, "callback")
+    command = await _offer_command(fake_provider)
+    assert command["call_id"] == CALL_ID
+    assert command["contact_id"] == contact_id
+    assert command["action"] == "callback"
+    assert command["prompt"] == twiml.CHINESE.offer_callback
+    assert "call.step_action_offered" in await event_kinds(voice_app, contact_id)
+
+    taken = event("e-take", "call.step_action_taken", 30, data={"action": "callback"})
+    assert (await send_ok(pbx, taken))["ignored"] is None
+    assert (await send_ok(pbx, taken))["duplicate"] is True
+    again = event("e-take-2", "call.step_action_taken", 31, data={"action": "callback"})
+    assert (await send_ok(pbx, again))["ignored"] == "already_taken"
+
+    ended = await send_ok(pbx, event("e-ended", "call.ended", 40))
+    assert ended["ignored"] is None
+    contact = await center.get(contact_id)
+    assert contact["state"] == "queued"  # the callback keeps the caller's place
+    assert contact["attributes"]["callback"] == {"number": CALLER}
+    kinds = [e["kind"] for e in contact["events"]]
+    assert kinds.count("contact.callback_requested") == 1
+    assert kinds.count("call.step_action_taken") == 2
+
+
+async def test_past_a_voicemail_step_the_caller_leaves_a_message_and_keeps_their_place(
+    voice_app: FastAPI, center: Center, pbx: CtiSide, fake_provider: FakeProvider
+) -> None:
+    contact_id = await _past_a_step(center, pbx, "voicemail")
+    command = await _offer_command(fake_provider)
+    assert command["action"] == "voicemail"
+    assert command["prompt"] == twiml.CHINESE.offer_voicemail
+
+    wrong = event("e-wrong", "call.step_action_taken", 30, data={"action": "callback"})
+    assert (await send_ok(pbx, wrong))["ignored"] == "no_offer"
+    taken = event("e-take", "call.step_action_taken", 31, data={"action": "voicemail"})
+    assert (await send_ok(pbx, taken))["ignored"] is None
+    url = "https://pbx.test/rec/voicemail-1.wav"
+    await send_ok(pbx, event("e-rec", "recording.ready", 50, data={"url": url}))
+    await send_ok(pbx, event("e-ended", "call.ended", 51))
+
+    contact = await center.get(contact_id)
+    assert contact["state"] == "queued"
+    assert contact["recording_url"] == url
+    assert contact["attributes"]["voicemail"] == {"from_queue": True}
+    assert contact["attributes"]["callback"] == {"number": CALLER}
+
+
+async def test_without_a_step_action_the_pbx_is_told_nothing_and_a_take_books_nothing(
+    voice_app: FastAPI, center: Center, pbx: CtiSide, fake_provider: FakeProvider
+) -> None:
+    contact_id = (await send_ok(pbx, offered()))["contact_id"]
+    await asyncio.sleep(0.3)
+    taken = event("e-take", "call.step_action_taken", 30, data={"action": "callback"})
+    assert (await send_ok(pbx, taken))["ignored"] == "no_offer"
+    assert "callback" not in (await center.get(contact_id))["attributes"]
+    assert fake_provider.requests == []
+
+
+async def test_a_step_action_offer_the_pbx_cannot_take_is_recorded_as_failed(
+    voice_app: FastAPI, center: Center, pbx: CtiSide
+) -> None:
+    voice_app.state.voice.cti.url = None
+    contact_id = await _past_a_step(center, pbx, "callback")
+
+    async def failure() -> Any:
+        found = [
+            e
+            for e in await events_of(voice_app, contact_id)
+            if e.kind == "call.step_action_offer_failed"
+        ]
+        return found[0] if found else None
+
+    failed = await eventually(failure)
+    assert failed.payload["action"] == "callback"
+    assert "CTI_COMMAND_URL" in failed.payload["reason"]
+
+
+async def test_a_step_action_taken_needs_its_action(
+    voice_app: FastAPI, center: Center, pbx: CtiSide
+) -> None:
+    await send_ok(pbx, offered())
+    before = await stored(voice_app)
+    response = await pbx.send(event("e-take", "call.step_action_taken", 30, data={}))
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_input"
+    assert await stored(voice_app) == before
