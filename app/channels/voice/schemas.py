@@ -113,7 +113,7 @@ CtiEventType = Literal[
     "recording.ready",
     "call.step_action_taken",
 ]
-STEP_ACTIONS = ("callback", "voicemail")
+STEP_ACTIONS = ("callback", "voicemail")  # what a caller may take while waiting
 _DIGITS = re.compile(r"^[0-9*#A-Da-d]{1,64}$")
 
 _CONDITIONAL_REQUIREMENTS: list[dict[str, Any]] = [

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.channels.entry_points import entry_point
 from app.channels.models import WebhookReceipt
+from app.channels.voice.schemas import STEP_ACTIONS
 from app.contacts.models import Contact
 from app.customers.identity import InvalidPhone, normalize_phone
 from app.customers.matching import match_customer
@@ -201,9 +202,6 @@ def hold_seconds(marks: Iterable[tuple[str, datetime]], ended_at: datetime | Non
     return round(total, 3)
 
 
-HOLD_OFFERS = ("callback", "voicemail")
-
-
 async def standing_offer(session: AsyncSession, contact: Contact) -> str | None:
     """What a waiting caller is offered now: the action the queue's escalation step made due
     (callback or voicemail), while they wait, have taken none and have a number to call
@@ -211,7 +209,7 @@ async def standing_offer(session: AsyncSession, contact: Contact) -> str | None:
     if contact.state not in WAITING_STATES or is_callback(contact) or not contact.from_address:
         return None
     action = await due_step_action(session, contact)
-    return action if action in HOLD_OFFERS else None
+    return action if action in STEP_ACTIONS else None
 
 
 async def take_offer(session: AsyncSession, contact: Contact, offer: str) -> None:
