@@ -130,10 +130,8 @@ class DecisionWriter:
 
         Outside a transaction the statement is one of its own, committed with its reply.
         """
-        if (
-            not (self.contact_changes or self.events or self.presence or self.answers)
-            and not self.wrap_up_done
-        ):
+        writes = (self.contact_changes, self.events, self.presence, self.answers, self.wrap_up_done)
+        if not any(writes):
             return self.epoch, None
         row = await connection.fetchrow(
             BATCH_SQL,
