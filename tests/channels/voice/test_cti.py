@@ -238,7 +238,12 @@ async def test_past_a_callback_step_the_pbx_is_told_to_offer_it_and_the_caller_k
     assert command["contact_id"] == contact_id
     assert command["action"] == "callback"
     assert command["prompt"] == twiml.CHINESE.offer_callback
-    assert "call.step_action_offered" in await event_kinds(voice_app, contact_id)
+
+    async def recorded() -> bool:
+        # recorded once the PBX has answered the command, so a moment after it arrives
+        return "call.step_action_offered" in await event_kinds(voice_app, contact_id)
+
+    assert await eventually(recorded)
 
     taken = event("e-take", "call.step_action_taken", 30, data={"action": "callback"})
     assert (await send_ok(pbx, taken))["ignored"] is None
