@@ -13,7 +13,14 @@ from app.channels.models import (
 from app.contacts.models import Contact, ContactEvent
 from app.customers.models import Customer, CustomerEmail, CustomerPhone
 from app.customers.note_models import ContactNote
+from app.customers.value.models import (
+    CustomerValue,
+    CustomerValueChange,
+    ValueEvaluation,
+    ValueRulesVersion,
+)
 from app.ivr.models import IvrFlow, IvrFlowVersion, IvrNumber, IvrRun
+from app.orders.models import Order
 from app.orm import Base
 from app.queues.models import Queue, QueueSkill
 from app.routing.models import AgentPresence, RouterLease, RoutingConfigVersion, RoutingInbox
@@ -33,12 +40,15 @@ __all__ = [
     "Customer",
     "CustomerEmail",
     "CustomerPhone",
+    "CustomerValue",
+    "CustomerValueChange",
     "EntryPoint",
     "IvrFlow",
     "IvrFlowVersion",
     "IvrNumber",
     "IvrRun",
     "Message",
+    "Order",
     "OutboundEmail",
     "Queue",
     "QueueSkill",
@@ -47,5 +57,7 @@ __all__ = [
     "RoutingInbox",
     "Skill",
     "User",
+    "ValueEvaluation",
+    "ValueRulesVersion",
     "WebhookReceipt",
 ]

@@ -2,20 +2,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.orm import Base, IdMixin, TimestampMixin
 
-TIERS = ("standard", "gold", "vip")
-
 
 class Customer(IdMixin, TimestampMixin, Base):
+    """A person or business we serve. What they are worth lives in ``customer_values``."""
+
     __tablename__ = "customers"
-    __table_args__ = (CheckConstraint("tier IN ('standard', 'gold', 'vip')", name="tier"),)
 
     name: Mapped[str] = mapped_column(String(200))
-    tier: Mapped[str] = mapped_column(String(16), default="standard", server_default="standard")
     language: Mapped[str | None] = mapped_column(String(16))  # BCP 47, e.g. zh-CN, en-US
     tags: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")

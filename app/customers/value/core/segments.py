@@ -1,0 +1,136 @@
+"""Segments: named rules over a customer's facts, evaluated by pure code.
+
+A rule is a tree of conditions. A leaf compares one fact (``grade in [P, G]``,
+``days_since_last_sale >= 120``, ``tags contains wholesale``); ``all``, ``any`` and ``not``
+combine them. A fact that is unknown (no sale yet, so no days since the last one) makes
+every comparison on it false, so "no order for 120 days" never takes in a prospect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+Scalar = str | int | float | bool
+FACTS = (
+    "grade",
+    "status",
+    "vip",
+    "value_class",
+    "r",
+    "f",
+    "m",
+    "score",
+    "sales",
+    "days_since_last_sale",
+    "days_since_last_contact",
+    "language",
+    "region",
+    "tags",
+)
+Fact = Literal[
+    "grade",
+    "status",
+    "vip",
+    "value_class",
+    "r",
+    "f",
+    "m",
+    "score",
+    "sales",
+    "days_since_last_sale",
+    "days_since_last_contact",
+    "language",
+    "region",
+    "tags",
+]
+Op = Literal["eq", "ne", "in", "gte", "lte", "contains"]
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerFacts:
+    """What a segment rule may look at."""
+
+    grade: str | None
+    status: str
+    vip: bool
+    value_class: str
+    r: int | None
+    f: int | None
+    m: int | None
+    score: int | None
+    sales: int
+    days_since_last_sale: int | None
+    days_since_last_contact: int | None
+    language: str | None
+    region: str | None
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Compare:
+    fact: Fact
+    op: Op
+    value: Scalar | tuple[Scalar, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AllOf:
+    parts: tuple[Condition, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    parts: tuple[Condition, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    part: Condition
+
+
+Condition = Compare | AllOf | AnyOf | Not
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    name: str
+    when: Condition
+    description: str = ""
+
+
+def _compare(have: object, op: Op, want: Scalar | tuple[Scalar, ...]) -> bool:
+    if have is None:
+        return False
+    if op == "contains":
+        return isinstance(have, tuple) and want in have
+    if isinstance(have, tuple):  # tags compared as a whole: only eq / ne / in make sense
+        have = ",".join(have)
+    if op == "eq":
+        return have == want
+    if op == "ne":
+        return have != want
+    if op == "in":
+        return isinstance(want, tuple) and have in want
+    if not isinstance(have, int | float) or not isinstance(want, int | float):
+        return False
+    return have >= want if op == "gte" else have <= want
+
+
+def matches(condition: Condition, facts: CustomerFacts) -> bool:
+    match condition:
+        case Compare(fact=fact, op=op, value=value):
+            return _compare(getattr(facts, fact), op, value)
+        case AllOf(parts=parts):
+            return all(matches(part, facts) for part in parts)
+        case AnyOf(parts=parts):
+            return any(matches(part, facts) for part in parts)
+        case Not(part=part):
+            return not matches(part, facts)
+    raise TypeError(f"not a condition: {condition!r}")  # pragma: no cover
+
+
+def segments_of(facts: CustomerFacts, segments: Sequence[Segment]) -> tuple[str, ...]:
+    """The names of the segments the customer belongs to, in the rules' order."""
+    return tuple(segment.name for segment in segments if matches(segment.when, facts))
