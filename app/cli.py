@@ -150,7 +150,7 @@ def demo() -> None:
 def _load_demo(url: str, settings: Settings) -> None:
     from app.demo.run import load_demo_if_empty
 
-    summary = asyncio.run(load_demo_if_empty(url, settings.default_region))
+    summary = asyncio.run(load_demo_if_empty(url, settings.default_region, settings.zone))
     typer.echo(summary)
 
 

@@ -5,10 +5,12 @@ Every field is documented in README's configuration table; keep the two in step.
 
 from __future__ import annotations
 
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, available_timezones
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,6 +32,14 @@ class Settings(BaseSettings):
     log_json: bool | None = Field(default=None, description="None: JSON unless on a TTY.")
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     default_region: str = Field(default="CN", description="Region for national phone numbers.")
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        description="The shop's time zone: dates without a time, calendar months of scores.",
+    )
+    value_evaluation_time: time = Field(
+        default=time(3, 0),
+        description="Daily time (in timezone) of the full customer-value evaluation.",
+    )
     router_enabled: bool = Field(
         default=True, description="Take part in routing (one instance routes, the others stand by)."
     )
@@ -75,6 +85,17 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        if value not in available_timezones():
+            raise ValueError(f"unknown time zone '{value}'")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     @property
     def embedded_pg_dir(self) -> Path:

@@ -12,7 +12,8 @@ from app.customers import service
 from app.customers.history import history_page
 from app.customers.history_schemas import HistoryItem
 from app.customers.identity_ops import create_from_contact, link_contact, merge_customers
-from app.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate, Tier
+from app.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate
+from app.customers.value.schemas import Grade, ValueClass
 from app.customers.views import authorize_view
 from app.dependencies import SessionDep, SettingsDep, get_database
 from app.pagination import Page, PageParams, cursor_id, page_by_id, page_params
@@ -31,7 +32,12 @@ async def list_customers(
         str | None, Query(max_length=64, description="Any format; matched in E.164.")
     ] = None,
     email: Annotated[str | None, Query(max_length=320)] = None,
-    tier: Tier | None = None,
+    grade: Grade | None = None,
+    vip: bool | None = None,
+    value_class: ValueClass | None = None,
+    segment: Annotated[
+        str | None, Query(max_length=64, description="Members of this segment.")
+    ] = None,
 ) -> Page[CustomerOut]:
     rows = await service.list_customers(
         session,
@@ -40,11 +46,23 @@ async def list_customers(
         name=name,
         phone=phone,
         email=email,
-        tier=tier,
         region=settings.default_region,
+        grade=grade,
+        vip=vip,
+        value_class=value_class,
+        segment=segment,
     )
     customers, next_cursor = page_by_id(rows, page.limit, lambda c: c.id)
-    used = [k for k, v in {"name": name, "phone": phone, "email": email, "tier": tier}.items() if v]
+    filters = {
+        "name": name,
+        "phone": phone,
+        "email": email,
+        "grade": grade,
+        "vip": vip,
+        "value_class": value_class,
+        "segment": segment,
+    }
+    used = [k for k, v in filters.items() if v is not None and v != ""]
     record_view(
         session,
         View(

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Tier = Literal["standard", "gold", "vip"]
+from app.customers.value.schemas import CustomerValueOut
+
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
 
 
@@ -32,7 +33,6 @@ class CustomerCreate(BaseModel):
                     "name": "王小明",
                     "phones": ["138 0013 8000", "+86 10 6552 9988"],
                     "emails": ["Wang.XM@example.cn"],
-                    "tier": "vip",
                     "language": "zh-CN",
                     "tags": ["enterprise"],
                     "consent": {"call_recording": True, "marketing_email": False},
@@ -44,7 +44,6 @@ class CustomerCreate(BaseModel):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     phones: Annotated[list[str], Field(max_length=10)] = []
     emails: Annotated[list[str], Field(max_length=10)] = []
-    tier: Tier = "standard"
     language: Language | None = None
     tags: Annotated[
         list[Annotated[str, StringConstraints(max_length=64)]], Field(max_length=50)
@@ -60,7 +59,6 @@ class CustomerUpdate(BaseModel):
     ) = None
     phones: Annotated[list[str], Field(max_length=10)] | None = None
     emails: Annotated[list[str], Field(max_length=10)] | None = None
-    tier: Tier | None = None
     language: Language | None = None
     tags: list[str] | None = None
     attributes: dict[str, Any] | None = None
@@ -72,10 +70,10 @@ class CustomerOut(BaseModel):
     name: str
     phones: list[PhoneOut]
     emails: list[str]
-    tier: str
     language: str | None
     tags: list[str]
     attributes: dict[str, Any]
     consent: Consent
+    value: CustomerValueOut = CustomerValueOut()
     created_at: datetime
     updated_at: datetime

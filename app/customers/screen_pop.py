@@ -21,12 +21,15 @@ from app.customers.history import (
 from app.customers.history_schemas import ScreenPop, Suggestion
 from app.customers.models import Customer, CustomerEmail, CustomerPhone
 from app.customers.schemas import CustomerOut
+from app.customers.value.schemas import value_json_sql
 from app.database import driver_connection
 from app.errors import NotFound
 
 MAX_SUGGESTIONS = 5
 SIMILAR_PHONE_DIGITS = 2  # numbers differing only in their last two digits
 
+
+VALUE_JSON = value_json_sql("cu.id")
 
 # One round trip: the contact, its customer (phones and emails in), and the pop's history
 # (open cases first, then the most recent, each once, the contact itself left out).
@@ -50,7 +53,7 @@ SELECT c.id, c.agent_id, c.channel, c.customer_match, c.from_address, c.subject,
        c.attributes::text,
        c.queued_at, c.created_at, c.answered_at, c.offered_at,
        (SELECT json_build_object(
-            'id', cu.id, 'name', cu.name, 'tier', cu.tier, 'language', cu.language,
+            'id', cu.id, 'name', cu.name, 'language', cu.language, 'value', {VALUE_JSON},
             'tags', cu.tags, 'attributes', cu.attributes, 'consent', cu.consent,
             'created_at', cu.created_at, 'updated_at', cu.updated_at,
             'phones', coalesce((

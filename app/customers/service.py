@@ -3,7 +3,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import BigInteger, Select, bindparam, delete, func, or_, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.identity import (
@@ -15,6 +16,8 @@ from app.customers.identity import (
 )
 from app.customers.models import Customer, CustomerEmail, CustomerPhone
 from app.customers.schemas import Consent, CustomerCreate, CustomerOut, CustomerUpdate, PhoneOut
+from app.customers.value.models import CustomerValue
+from app.customers.value.schemas import CustomerValueOut, value_json_sql
 from app.errors import InvalidInput, NotFound
 
 
@@ -77,25 +80,50 @@ async def contact_points_of(
     return phones, emails
 
 
-def customer_out(customer: Customer, phones: list[PhoneOut], emails: list[str]) -> CustomerOut:
+def customer_out(
+    customer: Customer,
+    phones: list[PhoneOut],
+    emails: list[str],
+    value: CustomerValueOut | None = None,
+) -> CustomerOut:
     return CustomerOut(
         id=customer.id,
         name=customer.name,
         phones=phones,
         emails=emails,
-        tier=customer.tier,
         language=customer.language,
         tags=customer.tags,
         attributes=customer.attributes,
         consent=Consent.model_validate(customer.consent),
+        value=value or CustomerValueOut(),
         created_at=customer.created_at,
         updated_at=customer.updated_at,
     )
 
 
 async def customers_out(session: AsyncSession, customers: Sequence[Customer]) -> list[CustomerOut]:
-    phones, emails = await contact_points_of(session, [c.id for c in customers])
-    return [customer_out(c, phones.get(c.id, []), emails.get(c.id, [])) for c in customers]
+    ids = [c.id for c in customers]
+    phones, emails = await contact_points_of(session, ids)
+    values = await values_of(session, ids)
+    return [
+        customer_out(c, phones.get(c.id, []), emails.get(c.id, []), values.get(c.id))
+        for c in customers
+    ]
+
+
+_VALUES_SQL = text(
+    f"SELECT i AS id, {value_json_sql('i')}::text AS value FROM unnest(:ids) AS i"  # noqa: S608
+)
+
+
+async def values_of(session: AsyncSession, customer_ids: list[int]) -> dict[int, CustomerValueOut]:
+    """Each customer's value as the API shows it (the same JSON the screen-pop reads)."""
+    if not customer_ids:
+        return {}
+    rows = await session.execute(
+        _VALUES_SQL.bindparams(bindparam("ids", type_=ARRAY(BigInteger))), {"ids": customer_ids}
+    )
+    return {row.id: CustomerValueOut.model_validate_json(row.value) for row in rows}
 
 
 async def _replace_phones(session: AsyncSession, customer_id: int, phones: list[Phone]) -> None:
@@ -115,7 +143,6 @@ async def create_customer(session: AsyncSession, data: CustomerCreate, region: s
     emails = parse_emails(data.emails)
     customer = Customer(
         name=data.name,
-        tier=data.tier,
         language=data.language,
         tags=data.tags,
         attributes=data.attributes,
@@ -145,8 +172,11 @@ async def list_customers(
     name: str | None,
     phone: str | None,
     email: str | None,
-    tier: str | None,
     region: str,
+    grade: str | None = None,
+    vip: bool | None = None,
+    value_class: str | None = None,
+    segment: str | None = None,
 ) -> list[Customer]:
     query = select(Customer).order_by(Customer.id).limit(limit + 1)
     if after_id is not None:
@@ -164,9 +194,31 @@ async def list_customers(
         query = query.where(
             Customer.id.in_(select(CustomerEmail.customer_id).where(CustomerEmail.email == address))
         )
-    if tier:
-        query = query.where(Customer.tier == tier)
-    return list(await session.scalars(query))
+    return list(await session.scalars(_value_filters(query, grade, vip, value_class, segment)))
+
+
+def _value_filters(
+    query: Select[Customer],
+    grade: str | None,
+    vip: bool | None,
+    value_class: str | None,
+    segment: str | None,
+) -> Select[Customer]:
+    """Filters on the customer's latest evaluation; a customer never evaluated is a
+    prospect: no grade, no VIP, class normal, in no segment."""
+    conditions = []
+    if grade:
+        conditions.append(CustomerValue.grade == grade)
+    if vip is not None:
+        conditions.append(func.coalesce(CustomerValue.vip_until > func.now(), False).is_(vip))
+    if value_class:
+        conditions.append(func.coalesce(CustomerValue.value_class, "normal") == value_class)
+    if segment:
+        conditions.append(CustomerValue.segments.contains([segment]))
+    if not conditions:
+        return query
+    joined = query.outerjoin(CustomerValue, CustomerValue.customer_id == Customer.id)
+    return joined.where(*conditions)
 
 
 async def update_customer(
@@ -175,7 +227,7 @@ async def update_customer(
     customer = await get_customer(session, customer_id)
     phones = None if data.phones is None else parse_phones(data.phones, region)
     emails = None if data.emails is None else parse_emails(data.emails)
-    for field in ("name", "tier", "language", "tags", "attributes"):
+    for field in ("name", "language", "tags", "attributes"):
         value = getattr(data, field)
         if value is not None:
             setattr(customer, field, value)

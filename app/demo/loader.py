@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 from sqlalchemy import Table, insert, or_, select
@@ -30,6 +31,7 @@ from app.customers.identity import InvalidPhone, Phone, normalize_email, normali
 from app.customers.models import Customer, CustomerEmail, CustomerPhone
 from app.demo import names
 from app.demo.names import NumberPlan
+from app.demo.orders import DemoBuyer, add_demo_orders
 from app.ivr.demo import install_demo_flow
 from app.orm import Base
 from app.queues.models import Queue, QueueSkill
@@ -91,6 +93,7 @@ class DemoSummary:
     queues: int
     agents: int
     customers: int
+    orders: int
     contacts: int
     events: int
     logins: tuple[DemoLogin, ...]
@@ -183,7 +186,12 @@ async def database_is_empty(session: AsyncSession) -> bool:
 
 
 async def load_demo(
-    session: AsyncSession, *, seed: int = 7, now: datetime | None = None, region: str = "CN"
+    session: AsyncSession,
+    *,
+    seed: int = 7,
+    now: datetime | None = None,
+    region: str = "CN",
+    zone: ZoneInfo | None = None,
 ) -> DemoSummary:
     """Add the demo contact center to the session's transaction (flushed, not committed).
 
@@ -191,6 +199,7 @@ async def load_demo(
     country have their numbers typed the national way, as staff would.
     """
     rng = random.Random(seed)
+    zone = zone or ZoneInfo("Asia/Shanghai")
     now = _aware(now) if now is not None else datetime.now(UTC)
     setup_at = now - SETUP_AGE
     skill_ids = await _add_skills(session, setup_at)
@@ -201,6 +210,8 @@ async def load_demo(
     phone_book = PhoneBook(rng, region)
     people = PeopleFactory(rng, now, phone_book).people(CUSTOMER_COUNT)
     customers = await _add_customers(session, people)
+    buyers = [DemoBuyer(c.id, c.profile) for c in customers]
+    orders = await add_demo_orders(session, random.Random(seed + 1), now, buyers, zone)
     planner = HistoryPlanner(rng, phone_book, queues, agents, customers)
     plans = planner.plan(arrivals(rng, now))
     event_count = await _add_history(session, plans)
@@ -209,6 +220,7 @@ async def load_demo(
         queues=len(queues),
         agents=len(agents),
         customers=len(customers),
+        orders=orders.orders,
         contacts=len(plans),
         events=event_count,
         logins=(ADMIN, SUPERVISOR, *(_agent_login(a) for a in AGENTS)),
@@ -299,6 +311,14 @@ async def _publish_routing(session: AsyncSession) -> None:
             "steps": [{"after_seconds": 60, "lower_min_level_by": 1}],
             "wrap_up_seconds": 30,
         }
+    for name in ("sales", "support"):  # Platinum and VIP callers to VIP care first
+        policies[name]["value_skills"] = [
+            {"when_any": ["grade:P", "vip"], "skills": [{"skill": "vip_care", "level": 3}]}
+        ]
+        policies[name]["steps"] = [
+            {"after_seconds": 30, "drop_skills": ["vip_care"]},
+            {"after_seconds": 60, "lower_min_level_by": 1},
+        ]
     policies["billing"]["hours"] = {
         "timezone": "Asia/Shanghai",
         "weekly": weekdays,
@@ -448,7 +468,7 @@ class Person:
     country: str
     language: str
     city: str
-    tier: str
+    profile: str  # spending: vip, gold or standard (app/demo/orders.py)
     created_at: datetime
     weight: int  # how often they get in touch
     work_domain: str | None = None  # their company's mail domain
@@ -462,7 +482,7 @@ class Person:
 @dataclass(frozen=True, slots=True)
 class CustomerRef:
     id: int
-    tier: str
+    profile: str
     language: str
     phones: tuple[str, ...]
     emails: tuple[str, ...]
@@ -492,26 +512,27 @@ class PeopleFactory:
         origins = [key for key, quota in names.ORIGIN_QUOTAS for _ in range(quota)]
         assert len(origins) == count, "origin quotas must add up to the customer count"
         vip, gold = round(count * 0.05), round(count * 0.15)
-        tiers = ["vip"] * vip + ["gold"] * gold + ["standard"] * (count - vip - gold)
+        profiles = ["vip"] * vip + ["gold"] * gold + ["standard"] * (count - vip - gold)
         self.rng.shuffle(origins)
-        self.rng.shuffle(tiers)
-        return [self._person(origin, tier) for origin, tier in zip(origins, tiers, strict=True)]
+        self.rng.shuffle(profiles)
+        pairs = zip(origins, profiles, strict=True)
+        return [self._person(origin, profile) for origin, profile in pairs]
 
-    def _person(self, origin: str, tier: str) -> Person:
-        person = self._identity(origin, tier)
+    def _person(self, origin: str, profile: str) -> Person:
+        person = self._identity(origin, profile)
         self._describe(person)
         self._add_phones(person)
         self._add_emails(person, required=not person.phones)
         return person
 
-    def _identity(self, origin: str, tier: str) -> Person:
+    def _identity(self, origin: str, profile: str) -> Person:
         name, first, last = self._unique_name(origin)
         country, language, city = self._home(origin)
         new = self.rng.random() < 0.08
         days = self.rng.uniform(31, 90) if new else self.rng.uniform(91, 1500)
-        weight = self.rng.choice((1, 1, 1, 1, 2, 2, 3, 5)) * (2 if tier == "vip" else 1)
+        weight = self.rng.choice((1, 1, 1, 1, 2, 2, 3, 5)) * (2 if profile == "vip" else 1)
         return Person(
-            name, first, last, origin, country, language, city, tier,
+            name, first, last, origin, country, language, city, profile,
             created_at=self.now - timedelta(days=days), weight=weight,
             tags=["new"] if new else [],
         )  # fmt: skip
@@ -577,7 +598,7 @@ class PeopleFactory:
             "wechat-linked": 0.35 if person.origin == "cn" else 0.0,
         }
         tags = [tag for tag, chance in chances.items() if rng.random() < chance]
-        return (["key-account"] if person.tier == "vip" else []) + tags
+        return (["key-account"] if person.profile == "vip" else []) + tags
 
     def _add_phones(self, person: Person) -> None:
         draw = self.rng.random()
@@ -653,7 +674,6 @@ async def _add_customers(session: AsyncSession, people: list[Person]) -> list[Cu
 def _customer_row(person: Person) -> dict[str, Any]:
     return {
         "name": person.name,
-        "tier": person.tier,
         "language": person.language,
         "tags": person.tags,
         "attributes": person.attributes,
@@ -666,7 +686,7 @@ def _customer_row(person: Person) -> dict[str, Any]:
 def _customer_ref(customer_id: int, person: Person) -> CustomerRef:
     return CustomerRef(
         id=customer_id,
-        tier=person.tier,
+        profile=person.profile,
         language=person.language,
         phones=tuple(phone.e164 for phone, _ in person.phones),
         emails=tuple(person.emails),
@@ -926,7 +946,7 @@ class HistoryPlanner:
             customer=customer,
             agent=agent,
             times=times,
-            priority=queue.spec.priority + (5 if customer and customer.tier == "gold" else 0),
+            priority=queue.spec.priority + (5 if customer and customer.profile == "gold" else 0),
             required_skills=[{"skill": skill, "level": level} for skill, level in needs],
             provider=provider,
             provider_ref=ref,
@@ -950,7 +970,7 @@ class HistoryPlanner:
 
     def _queue(self, channel: str, customer: CustomerRef | None) -> QueueRef:
         vip = next(q for q in self.queues if q.spec.name == "vip")
-        is_vip = customer is not None and customer.tier == "vip"
+        is_vip = customer is not None and customer.profile == "vip"
         if is_vip and channel in vip.spec.channels and self.rng.random() < 0.85:
             return vip
         pool = [q for q in self.queues if channel in q.spec.channels and q.spec.share > 0]

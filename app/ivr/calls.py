@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -21,9 +21,11 @@ from app.contacts.events import record
 from app.contacts.models import Contact
 from app.customers.matching import match_customer
 from app.customers.models import Customer
+from app.customers.value.models import CustomerValue
 from app.errors import NotFound
 from app.ivr.engine import (
     CallerInput,
+    CallerValue,
     Enqueue,
     Facts,
     Fetch,
@@ -75,12 +77,27 @@ def _base(run: IvrRun, name: str) -> dict[str, Any]:
     return {"flow_id": run.flow_id, "flow": name, "version": run.version, "run": str(run.id)}
 
 
+def caller_value(row: CustomerValue | None, now: datetime | None = None) -> CallerValue:
+    """The IVR's view of a customer's stored value (never evaluated: a prospect)."""
+    if row is None:
+        return CallerValue()
+    moment = now or datetime.now(UTC)
+    return CallerValue(
+        grade=row.grade,
+        status=row.status,
+        vip=row.vip_until is not None and row.vip_until > moment,
+        value_class=row.value_class,
+        segments=tuple(row.segments),
+    )
+
+
 async def _facts(session: AsyncSession, run: IvrRun) -> Facts:
     customer = None if run.customer_id is None else await session.get(Customer, run.customer_id)
+    value = None if customer is None else await session.get(CustomerValue, customer.id)
     return Facts(
         caller_number=run.caller,
         customer_known=customer is not None,
-        tier=None if customer is None else customer.tier,
+        value=caller_value(value),
         customer_language=None if customer is None else customer.language,
     )
 

@@ -12,7 +12,7 @@ import typer
 from app.errors import InvalidInput
 from app.ivr.demo import DEMO_FLOW_FILE, load_document
 from app.ivr.dryrun import DryRun, dry_run, parse_input
-from app.ivr.engine import Facts, Gather, Say
+from app.ivr.engine import CallerValue, Facts, Gather, Say
 from app.ivr.lookup import Lookups
 from app.ivr.store import parse_flow
 
@@ -33,8 +33,15 @@ def try_flow(
         str,
         typer.Option(help="Inputs, comma-separated: 1,2,timeout,speech:sales,123456#"),
     ] = "",
-    tier: Annotated[
-        str | None, typer.Option(help="The caller's tier: standard, gold, vip.")
+    grade: Annotated[
+        str | None, typer.Option(help="The caller's grade: P, G, S or B (a known customer).")
+    ] = None,
+    vip: Annotated[bool, typer.Option(help="The caller is a VIP (a known customer).")] = False,
+    value_class: Annotated[
+        str | None, typer.Option(help="The caller's value class: key, major or normal.")
+    ] = None,
+    segment: Annotated[
+        list[str] | None, typer.Option(help="A segment the caller belongs to (repeatable).")
     ] = None,
     language: Annotated[str | None, typer.Option(help="The customer's language.")] = None,
     at: Annotated[
@@ -57,8 +64,14 @@ def try_flow(
     when = at if at is None or at.tzinfo is not None else at.replace(tzinfo=UTC)
     facts = Facts(
         caller_number="+8613800000000",
-        customer_known=tier is not None,
-        tier=tier,
+        customer_known=bool(grade or vip or value_class or segment),
+        value=CallerValue(
+            grade=grade,
+            status="graded" if grade else "prospect",
+            vip=vip,
+            value_class=value_class or "normal",
+            segments=tuple(segment or ()),
+        ),
         customer_language=language,
     )
     inputs = [parse_input(token) for token in digits.split(",")] if digits else []

@@ -34,9 +34,9 @@ from app.ivr.flow import (
     MenuNode,
     SayNode,
     SetNode,
-    TierCheck,
     TimeCheck,
     TransferNode,
+    ValueCheck,
     VoicemailNode,
 )
 from app.routing.hours import is_open
@@ -137,12 +137,33 @@ class CallerInput(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
+class CallerValue:
+    """The caller's customer value, as the IVR's value conditions read it."""
+
+    grade: str | None = None
+    status: str = "prospect"
+    vip: bool = False
+    value_class: str = "normal"
+    segments: tuple[str, ...] = ()
+
+    def matches(self, check: ValueCheck) -> bool:
+        """Every part of ``check`` that is given holds for this caller."""
+        return (
+            (check.grades is None or self.grade in check.grades)
+            and (check.vip is None or self.vip is check.vip)
+            and (check.value_classes is None or self.value_class in check.value_classes)
+            and (check.statuses is None or self.status in check.statuses)
+            and (check.segments is None or not set(check.segments).isdisjoint(self.segments))
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Facts:
     """What the shell knows about the caller."""
 
     caller_number: str | None = None
     customer_known: bool = False
-    tier: str | None = None
+    value: CallerValue = field(default_factory=CallerValue)
     customer_language: str | None = None
 
 
@@ -458,8 +479,8 @@ class _Walk:
         match check:
             case HoursCheck():
                 return is_open(self.flow.hours[check.hours].to_core(), self.now)
-            case TierCheck():
-                return self.facts.tier in check.tiers
+            case ValueCheck():
+                return self.facts.value.matches(check)
             case KnownCheck():
                 return self.facts.customer_known
             case LanguageCheck():

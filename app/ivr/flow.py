@@ -11,7 +11,14 @@ import re
 from datetime import time
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from app.routing.config_schemas import Hours
 from app.skills.schemas import SkillLevel
@@ -49,9 +56,29 @@ class HoursCheck(_Strict):
     hours: Key  # a name in Flow.hours
 
 
-class TierCheck(_Strict):
-    type: Literal["tier"]
-    tiers: list[Literal["standard", "gold", "vip"]] = Field(min_length=1)
+Grade = Literal["P", "G", "S", "B"]
+ValueStatus = Literal["graded", "new", "no_sale", "dormant", "prospect", "blocked"]
+ValueClass = Literal["key", "major", "normal"]
+
+
+class ValueCheck(_Strict):
+    """The caller's value (docs/customer-value.md): true when every part given holds.
+    A list holds when the caller has any of its entries; an unknown caller is a prospect
+    of class normal, with no grade, no VIP and no segment."""
+
+    type: Literal["value"]
+    grades: list[Grade] | None = Field(default=None, min_length=1)
+    vip: bool | None = None
+    value_classes: list[ValueClass] | None = Field(default=None, min_length=1)
+    statuses: list[ValueStatus] | None = Field(default=None, min_length=1)
+    segments: list[Key] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _something_to_check(self) -> ValueCheck:
+        parts = (self.grades, self.vip, self.value_classes, self.statuses, self.segments)
+        if all(part is None for part in parts):
+            raise ValueError("give at least one of grades, vip, value_classes, statuses, segments")
+        return self
 
 
 class KnownCheck(_Strict):
@@ -79,7 +106,7 @@ class LanguageCheck(_Strict):
 
 
 Check = Annotated[
-    HoursCheck | TierCheck | KnownCheck | AttributeCheck | TimeCheck | LanguageCheck,
+    HoursCheck | ValueCheck | KnownCheck | AttributeCheck | TimeCheck | LanguageCheck,
     Field(discriminator="type"),
 ]
 

@@ -25,7 +25,7 @@ from app.errors import Forbidden, InvalidInput, NotFound
 from app.ivr import store
 from app.ivr.calls import Answer, CallStart, current, resume, start
 from app.ivr.dryrun import DryRun, dry_run, parse_input
-from app.ivr.engine import CallerInput, Facts
+from app.ivr.engine import CallerInput, CallerValue, Facts
 from app.ivr.handoff import ivr_urls
 from app.ivr.lookup import Lookups
 from app.ivr.metrics import FlowMetrics, flow_metrics
@@ -194,8 +194,8 @@ async def dry_run_flow(
     published = await store.published_flow(session, flow_id, body.version)
     facts = Facts(
         caller_number=body.caller_number,
-        customer_known=body.customer_known or body.tier is not None,
-        tier=body.tier,
+        customer_known=body.customer_known or body.value is not None,
+        value=CallerValue() if body.value is None else body.value.to_facts(),
         customer_language=body.customer_language,
     )
     fetch = _lookups(request.app).fetch if body.lookups else None

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.ivr.engine import CallerInput
+from app.ivr.engine import CallerInput, CallerValue
+from app.ivr.flow import Grade, ValueClass, ValueStatus
 
 FlowName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 
@@ -97,6 +98,20 @@ class NumberOut(BaseModel):
     created_at: datetime
 
 
+class CallerValueIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    grade: Grade | None = None
+    status: ValueStatus | None = None
+    vip: bool = False
+    value_class: ValueClass = "normal"
+    segments: list[Annotated[str, Field(max_length=64)]] = Field(default=[], max_length=50)
+
+    def to_facts(self) -> CallerValue:
+        status = self.status or ("graded" if self.grade else "prospect")
+        return CallerValue(self.grade, status, self.vip, self.value_class, tuple(self.segments))
+
+
 class DryRunIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -110,7 +125,9 @@ class DryRunIn(BaseModel):
     )
     caller_number: str | None = "+8613800000000"
     customer_known: bool = False
-    tier: Literal["standard", "gold", "vip"] | None = None
+    value: CallerValueIn | None = Field(
+        default=None, description="The caller's value (a known customer); default a prospect."
+    )
     customer_language: str | None = None
     at: datetime | None = Field(default=None, description="The time to assume (default: now).")
     lookups: bool = Field(default=True, description="Perform HTTP lookups (else they fail).")

@@ -98,6 +98,44 @@ class Hours(BaseModel):
         )
 
 
+ValueTag = Annotated[
+    str,
+    Field(pattern=r"^(vip|grade:[PGSB]|class:(key|major|normal)|status:[a-z_]+|segment:[a-z0-9][a-z0-9_-]{0,63})$"),
+]
+Points = Annotated[int, Field(ge=-100, le=100)]
+
+
+class ValuePriority(BaseModel):
+    """Priority points by the customer's value; a contact gets the sum of what applies."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    vip: Points = 10
+    grades: dict[Literal["P", "G", "S", "B"], Points] = {"P": 6, "G": 3}
+    value_classes: dict[Literal["key", "major", "normal"], Points] = {"key": 4, "major": 2}
+    statuses: dict[
+        Literal["graded", "new", "no_sale", "dormant", "prospect", "blocked"], Points
+    ] = {}
+    segments: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")], Points] = {}
+
+    def points_by_tag(self) -> dict[str, int]:
+        points = {"vip": self.vip}
+        points.update({f"grade:{k}": v for k, v in self.grades.items()})
+        points.update({f"class:{k}": v for k, v in self.value_classes.items()})
+        points.update({f"status:{k}": v for k, v in self.statuses.items()})
+        points.update({f"segment:{k}": v for k, v in self.segments.items()})
+        return {tag: v for tag, v in points.items() if v}
+
+
+class ValueSkills(BaseModel):
+    """Contacts whose customer carries any of ``when_any`` need ``skills`` as well."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    when_any: list[ValueTag] = Field(min_length=1)
+    skills: list[SkillLevel] = Field(min_length=1)
+
+
 class QueuePolicy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -112,6 +150,7 @@ class QueuePolicy(BaseModel):
     wrap_up_seconds: Seconds = 0.0
     reject_cooldown_seconds: Seconds = 60.0
     short_abandon_seconds: Seconds = 5.0
+    value_skills: list[ValueSkills] = []
     hours: Hours | None = None
 
     @field_validator("steps")
@@ -131,13 +170,25 @@ class RoutingDocument(BaseModel):
                 {
                     "offer_timeout_seconds": {"voice": 20, "chat": 30, "email": 120},
                     "max_missed_offers": 3,
-                    "tier_priority": {"vip": 10, "gold": 3},
+                    "value_priority": {"vip": 10, "grades": {"P": 6, "G": 3}},
                     "cross_channel_blocks": {"voice": ["chat", "email"]},
                     "queues": {
                         "support": {
                             "skills": [{"skill": "support", "level": 3}],
                             "priority_boost_per_minute": 1,
-                            "steps": [{"after_seconds": 60, "lower_min_level_by": 1}],
+                            "value_skills": [
+                                {
+                                    "when_any": ["grade:P", "vip"],
+                                    "skills": [{"skill": "senior", "level": 1}],
+                                }
+                            ],
+                            "steps": [
+                                {
+                                    "after_seconds": 60,
+                                    "lower_min_level_by": 1,
+                                    "drop_skills": ["senior"],
+                                }
+                            ],
                             "wrap_up_seconds": 30,
                         }
                     },
@@ -152,7 +203,7 @@ class RoutingDocument(BaseModel):
         "email": 120.0,
     }
     max_missed_offers: Annotated[int, Field(ge=1, le=100)] = 3
-    tier_priority: dict[str, Annotated[int, Field(ge=-100, le=100)]] = {"vip": 10, "gold": 3}
+    value_priority: ValuePriority = ValuePriority()
     cross_channel_blocks: dict[Channel, list[Channel]] = {"voice": ["chat", "email"]}
     not_ready_reasons: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]] = [
         "break",
@@ -175,6 +226,8 @@ class RoutingDocument(BaseModel):
         names: set[str] = set()
         for policy in self.queues.values():
             names.update(s.skill for s in policy.skills)
+            for rule in policy.value_skills:
+                names.update(s.skill for s in rule.skills)
             for step in policy.steps:
                 names.update(s.skill for s in step.add_skills)
                 names.update(step.drop_skills)
@@ -216,6 +269,10 @@ def to_core(document: RoutingDocument, version: int) -> core.RoutingConfig:
             wrap_up_seconds=policy.wrap_up_seconds,
             reject_cooldown_seconds=policy.reject_cooldown_seconds,
             short_abandon_seconds=policy.short_abandon_seconds,
+            value_skills=tuple(
+                core.ValueSkillRule(frozenset(rule.when_any), _requirements(rule.skills))
+                for rule in policy.value_skills
+            ),
         )
         for name, policy in document.queues.items()
     }
@@ -223,7 +280,7 @@ def to_core(document: RoutingDocument, version: int) -> core.RoutingConfig:
         queues=queues,
         offer_timeout_seconds={str(k): v for k, v in document.offer_timeout_seconds.items()},
         max_missed_offers=document.max_missed_offers,
-        tier_priority=dict(document.tier_priority),
+        value_priority=document.value_priority.points_by_tag(),
         cross_channel_blocks={k: tuple(v) for k, v in document.cross_channel_blocks.items()},
         version=version,
     )

@@ -112,7 +112,7 @@ def _to_events(kind: str, p: dict[str, Any], agent_known: bool) -> list[core.Eve
                     arrived_at=float(p["arrived_at"]),
                     priority=p.get("priority"),
                     skills=_requirements(p.get("skills")),
-                    tier=p.get("tier"),
+                    value_tags=tuple(str(tag) for tag in p.get("value_tags") or ()),
                     preferred_agent_id=None
                     if p.get("preferred_agent_id") is None
                     else str(p["preferred_agent_id"]),

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import AgentSkill
 from app.contacts.models import Contact
-from app.customers.models import Customer
+from app.customers.value.models import CustomerValue
 from app.queues.models import Queue
 from app.routing.core import model as core
 from app.routing.models import AgentPresence
@@ -104,15 +104,15 @@ def contact_skills(raw: list[object]) -> tuple[core.SkillRequirement, ...] | Non
 async def _contacts(session: AsyncSession) -> list[core.ContactSnapshot]:
     rows = (
         await session.execute(
-            select(Contact, Queue.name, Customer.tier)
+            select(Contact, Queue.name, CustomerValue.routing_tags)
             .join(Queue, Queue.id == Contact.queue_id)
-            .outerjoin(Customer, Customer.id == Contact.customer_id)
+            .outerjoin(CustomerValue, CustomerValue.customer_id == Contact.customer_id)
             .where(Contact.state.in_(LIVE_CONTACT_STATES))
             .order_by(Contact.id)
         )
     ).all()
     snapshots = []
-    for contact, queue_name, tier in rows:
+    for contact, queue_name, value_tags in rows:
         preferred = contact.attributes.get("preferred_agent_id")
         snapshots.append(
             core.ContactSnapshot(
@@ -123,7 +123,7 @@ async def _contacts(session: AsyncSession) -> list[core.ContactSnapshot]:
                 entered_queue_at=(contact.queued_at or contact.created_at).timestamp(),
                 priority=contact.priority,
                 skills=contact_skills(contact.required_skills),
-                tier=tier,
+                value_tags=tuple(value_tags or ()),
                 preferred_agent_id=None if preferred is None else str(preferred),
                 status=_STATUS[contact.state],
                 agent_id=None if contact.agent_id is None else str(contact.agent_id),

@@ -97,7 +97,9 @@ WITH target AS (
 ), request AS (
     INSERT INTO routing_inbox (kind, payload, actor_id)
     SELECT 'contact.enqueue', $20::jsonb || jsonb_build_object(
-        'contact_id', contact.id, 'tier', (SELECT tier FROM customers WHERE id = $3)), $18
+        'contact_id', contact.id,
+        'value_tags', (SELECT to_jsonb(routing_tags) FROM customer_values WHERE customer_id = $3)),
+        $18
     FROM contact WHERE $21
     RETURNING id
 )

@@ -39,7 +39,7 @@ def _create_tables() -> None:
             "customer_id",
             sa.BigInteger(),
             sa.ForeignKey(
-                "customers.id", ondelete="CASCADE", name="fk_orders_customer_id_customers"
+                "customers.id", ondelete="CASCADE", name=op.f("fk_orders_customer_id_customers")
             ),
             nullable=False,
         ),
@@ -53,13 +53,14 @@ def _create_tables() -> None:
         sa.Column("lines", postgresql.JSONB()),
         sa.Column("created_at", TZ, server_default=sa.func.now(), nullable=False),
         sa.Column("updated_at", TZ, server_default=sa.func.now(), nullable=False),
-        sa.UniqueConstraint("source", "external_id", name="uq_orders_source_external_id"),
+        sa.UniqueConstraint("source", "external_id", name=op.f("uq_orders_source_external_id")),
         sa.CheckConstraint(
-            "status IN ('paid', 'completed', 'cancelled', 'refunded')", name="ck_orders_status"
+            "status IN ('paid', 'completed', 'cancelled', 'refunded')",
+            name=op.f("ck_orders_status"),
         ),
-        sa.CheckConstraint("amount >= 0 AND amount_cny >= 0", name="ck_orders_amount"),
-        sa.CheckConstraint("items >= 0", name="ck_orders_items"),
-        sa.PrimaryKeyConstraint("id", name="pk_orders"),
+        sa.CheckConstraint("amount >= 0 AND amount_cny >= 0", name=op.f("ck_orders_amount")),
+        sa.CheckConstraint("items >= 0", name=op.f("ck_orders_items")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_orders")),
     )
     op.create_index(
         "ix_orders_customer_placed", "orders", ["customer_id", sa.literal_column("placed_at DESC")]
@@ -70,7 +71,9 @@ def _create_tables() -> None:
             "customer_id",
             sa.BigInteger(),
             sa.ForeignKey(
-                "customers.id", ondelete="CASCADE", name="fk_customer_values_customer_id_customers"
+                "customers.id",
+                ondelete="CASCADE",
+                name=op.f("fk_customer_values_customer_id_customers"),
             ),
             nullable=False,
         ),
@@ -95,16 +98,16 @@ def _create_tables() -> None:
         sa.Column("blocked_reason", sa.Text()),
         sa.Column("rules_version", sa.Integer(), server_default="0", nullable=False),
         sa.Column("evaluated_at", TZ, nullable=False),
-        sa.PrimaryKeyConstraint("customer_id", name="pk_customer_values"),
+        sa.PrimaryKeyConstraint("customer_id", name=op.f("pk_customer_values")),
         sa.CheckConstraint(
             "status IN ('graded', 'new', 'no_sale', 'dormant', 'prospect', 'blocked')",
-            name="ck_customer_values_status",
+            name=op.f("ck_customer_values_status"),
         ),
         sa.CheckConstraint(
-            "grade IS NULL OR grade IN ('P', 'G', 'S', 'B')", name="ck_customer_values_grade"
+            "grade IS NULL OR grade IN ('P', 'G', 'S', 'B')", name=op.f("ck_customer_values_grade")
         ),
         sa.CheckConstraint(
-            "value_class IN ('key', 'major', 'normal')", name="ck_customer_values_value_class"
+            "value_class IN ('key', 'major', 'normal')", name=op.f("ck_customer_values_value_class")
         ),
     )
     op.create_index(
@@ -119,7 +122,7 @@ def _create_tables() -> None:
             sa.ForeignKey(
                 "customers.id",
                 ondelete="CASCADE",
-                name="fk_customer_value_changes_customer_id_customers",
+                name=op.f("fk_customer_value_changes_customer_id_customers"),
             ),
             nullable=False,
         ),
@@ -129,7 +132,7 @@ def _create_tables() -> None:
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("figures", postgresql.JSONB(), nullable=False),
         sa.Column("changed_at", TZ, nullable=False),
-        sa.PrimaryKeyConstraint("id", name="pk_customer_value_changes"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_value_changes")),
     )
     op.create_index(
         "ix_customer_value_changes_customer", "customer_value_changes", ["customer_id", "id"]
@@ -142,12 +145,14 @@ def _create_tables() -> None:
             "author_id",
             sa.BigInteger(),
             sa.ForeignKey(
-                "users.id", ondelete="SET NULL", name="fk_value_rules_versions_author_id_users"
+                "users.id",
+                ondelete="SET NULL",
+                name=op.f("fk_value_rules_versions_author_id_users"),
             ),
         ),
         sa.Column("comment", sa.Text(), server_default="", nullable=False),
         sa.Column("created_at", TZ, server_default=sa.text("now()"), nullable=False),
-        sa.PrimaryKeyConstraint("version", name="pk_value_rules_versions"),
+        sa.PrimaryKeyConstraint("version", name=op.f("pk_value_rules_versions")),
     )
     op.create_table(
         "value_evaluations",
@@ -159,8 +164,8 @@ def _create_tables() -> None:
         sa.Column("changes", sa.Integer(), server_default="0", nullable=False),
         sa.Column("started_at", TZ, server_default=sa.text("now()"), nullable=False),
         sa.Column("finished_at", TZ),
-        sa.PrimaryKeyConstraint("id", name="pk_value_evaluations"),
-        sa.UniqueConstraint("as_of_day", name="uq_value_evaluations_as_of_day"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_value_evaluations")),
+        sa.UniqueConstraint("as_of_day", name=op.f("uq_value_evaluations_as_of_day")),
     )
 
 
@@ -282,7 +287,7 @@ def upgrade() -> None:
         FROM customers WHERE tier IN ('gold', 'vip')
         """
     )
-    op.drop_constraint("ck_customers_tier", "customers", type_="check")
+    op.drop_constraint(op.f("ck_customers_tier"), "customers", type_="check")
     op.drop_column("customers", "tier")
     _rewrite_documents("routing_config_versions", "version", _routing_up)
     _rewrite_documents("ivr_flow_versions", "id", _flow_change(_tier_to_value))

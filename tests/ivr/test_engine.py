@@ -13,6 +13,7 @@ from app.ivr.demo import demo_document
 from app.ivr.dryrun import dry_run, parse_input
 from app.ivr.engine import (
     CallerInput,
+    CallerValue,
     Enqueue,
     Facts,
     Fetch,
@@ -186,8 +187,22 @@ def test_business_hours_and_holidays(now: datetime, expected: str) -> None:
 @pytest.mark.parametrize(
     ("check", "facts", "holds"),
     [
-        ({"type": "tier", "tiers": ["vip"]}, Facts(tier="vip", customer_known=True), True),
-        ({"type": "tier", "tiers": ["vip"]}, Facts(tier="standard"), False),
+        ({"type": "value", "vip": True}, Facts(value=CallerValue(vip=True)), True),
+        ({"type": "value", "vip": True}, Facts(), False),
+        ({"type": "value", "grades": ["P", "G"]}, Facts(value=CallerValue(grade="G")), True),
+        ({"type": "value", "grades": ["P"]}, Facts(value=CallerValue(grade="G")), False),
+        (
+            {"type": "value", "grades": ["P"], "vip": True},
+            Facts(value=CallerValue(grade="P", vip=False)),
+            False,
+        ),
+        ({"type": "value", "value_classes": ["key"]}, Facts(value=CallerValue()), False),
+        (
+            {"type": "value", "segments": ["win-back", "vip"]},
+            Facts(value=CallerValue(segments=("win-back",))),
+            True,
+        ),
+        ({"type": "value", "statuses": ["prospect"]}, Facts(), True),
         ({"type": "caller_known"}, Facts(customer_known=True), True),
         ({"type": "caller_known"}, Facts(), False),
         ({"type": "time", "days": ["tue"], "start": "09:00", "end": "11:00"}, Facts(), True),
@@ -340,7 +355,9 @@ def test_dangling_names_are_listed() -> None:
 
 async def test_the_demo_dry_run_with_a_vip() -> None:
     f = parse_flow(demo_document())
-    vip = Facts(caller_number="+8613800138000", customer_known=True, tier="vip")
+    vip = Facts(
+        caller_number="+8613800138000", customer_known=True, value=CallerValue(vip=True)
+    )
     result = await dry_run(f, [], vip, TUESDAY_10)
     assert (result.outcome, result.queue, result.priority) == ("queued", "vip", 50)
     night = await dry_run(f, [parse_input(t) for t in ["2", "2"]], CALLER, TUESDAY_23)

@@ -42,6 +42,7 @@ from app.routing.core import (
     StepActionDue,
     Strategy,
     Tick,
+    ValueSkillRule,
     WrapUpEnded,
 )
 
@@ -209,14 +210,38 @@ def test_priority_boost_ages_waiting_contacts() -> None:
     assert offers(ready(h, "a1", at=400)) == [("old", "a1")]
 
 
-def test_vip_tier_adds_config_priority() -> None:
-    h = Harness(config(QueueConfig("q", EN2), tier_priority={"vip": 10, "gold": 3}))
+def test_value_tags_add_their_points_to_priority_and_the_trace_names_them() -> None:
+    points = {"vip": 10, "grade:G": 3, "class:key": 2}
+    h = Harness(config(QueueConfig("q", EN2), value_priority=points))
     h.login("a1", at=0)
     busy(h, "a1")
-    h.enqueue("regular", at=1, priority=9)
-    h.enqueue("gold", at=2, tier="gold")
-    h.enqueue("vip", at=3, tier="vip")
-    assert [v.contact_id for v in h.engine.waiting_contacts(now=4)] == ["vip", "regular", "gold"]
+    h.enqueue("regular", at=1, priority=4)
+    h.enqueue("gold", at=2, value_tags=("grade:G", "status:graded", "class:normal"))
+    h.enqueue("gold-key", at=3, value_tags=("grade:G", "class:key"))
+    h.enqueue("vip", at=4, value_tags=("grade:S", "vip"))
+    order = [v.contact_id for v in h.engine.waiting_contacts(now=5)]
+    assert order == ["vip", "gold-key", "regular", "gold"]
+    [offer] = [d for d in ready(h, "a1", at=6) if isinstance(d, Offer)]
+    assert (offer.contact_id, offer.trace.priority_boosts) == ("vip", (("vip", 10),))
+
+
+def test_a_value_skill_rule_sends_platinum_to_seniors_first_until_a_step_drops_it() -> None:
+    senior = SkillRequirement("senior", 1)
+    queue = QueueConfig(
+        "q",
+        EN2,
+        value_skills=(ValueSkillRule(frozenset({"grade:P", "vip"}), (senior,)),),
+        steps=(EscalationStep(after_seconds=30, drop_skills=("senior",)),),
+    )
+    h = Harness(config(queue))
+    h.login("junior", at=0, skills={"en": 3})
+    assert offers(h.enqueue("regular", at=1)) == [("regular", "junior")]
+    h(OfferAccepted("regular", "junior"))
+    h.login("junior2", at=2, skills={"en": 3})
+    assert offers(h.enqueue("platinum", at=3, value_tags=("grade:P",))) == []
+    [view] = h.engine.waiting_contacts(now=4)
+    assert view.requirements == (SkillRequirement("en", 2), senior)
+    assert offers(h.tick(34)) == [("platinum", "junior2")]
 
 
 # ------------------------------------------------------------------ preferred agent

@@ -140,7 +140,7 @@ CONFIGS = (
         },
         offer_timeout_seconds={"voice": 5.0, "chat": 10.0, "email": 10.0},
         max_missed_offers=1,
-        tier_priority={"vip": 3},
+        value_priority={"vip": 3, "grade:P": 2, "class:key": 1},
         cross_channel_blocks={"voice": ("chat",), "chat": ("email",)},
         version=2,
     ),
@@ -178,7 +178,7 @@ class MContact:
     seq: int
     priority: int | None
     skills: tuple[SkillRequirement, ...] | None
-    tier: str | None
+    value_tags: tuple[str, ...]
     pref: str | None
     entered: float
     status: ContactStatus = ContactStatus.WAITING
@@ -254,9 +254,9 @@ class RoutingMachine(RuleBasedStateMachine):
     def order(self, c: MContact) -> tuple[float, float, int]:
         queue = self.cfg.queues[c.queue]
         base = c.priority if c.priority is not None else queue.priority
-        tier = self.cfg.tier_priority.get(c.tier, 0) if c.tier else 0
+        value = sum(self.cfg.value_priority.get(tag, 0) for tag in c.value_tags)
         boost = queue.priority_boost_per_minute / 60 * (self.now - c.arrived)
-        return (-(base + tier + boost), c.arrived, c.seq)
+        return (-(base + value + boost), c.arrived, c.seq)
 
     def waiting(self) -> list[MContact]:
         return [c for c in self.contacts.values() if c.status is ContactStatus.WAITING]
@@ -298,7 +298,7 @@ class RoutingMachine(RuleBasedStateMachine):
                     next(self.seq),
                     event.priority,
                     event.skills,
-                    event.tier,
+                    event.value_tags,
                     event.preferred_agent_id,
                     entered=self.now,
                 )
@@ -567,7 +567,7 @@ class RoutingMachine(RuleBasedStateMachine):
         queue=st.sampled_from(QUEUES),
         channel=st.sampled_from(CHANNELS),
         priority=st.none() | st.integers(0, 3),
-        tier=st.sampled_from((None, None, "vip")),
+        value_tags=st.sampled_from(((), (), ("vip",), ("grade:P", "class:key"), ("grade:G",))),
         pref=st.sampled_from((None, None, *AGENTS)),
         skills=OPTIONAL_SKILLS,
         waited=st.sampled_from((0.0, 5.0, 30.0)),
@@ -578,7 +578,7 @@ class RoutingMachine(RuleBasedStateMachine):
         queue: str,
         channel: str,
         priority: int | None,
-        tier: str | None,
+        value_tags: tuple[str, ...],
         pref: str | None,
         skills: tuple[SkillRequirement, ...] | None,
         waited: float,
@@ -586,7 +586,9 @@ class RoutingMachine(RuleBasedStateMachine):
     ) -> None:
         contact_id = f"c{next(self.ids)}"
         arrived = self.now + dt - waited
-        event = ContactEnqueued(contact_id, queue, channel, arrived, priority, skills, tier, pref)
+        event = ContactEnqueued(
+            contact_id, queue, channel, arrived, priority, skills, value_tags, pref
+        )
         self.send(event, dt)
 
     @precondition(lambda self: self.contact_ids(ContactStatus.WAITING, ContactStatus.OFFERED))

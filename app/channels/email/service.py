@@ -29,7 +29,7 @@ from app.contacts.events import record
 from app.contacts.models import Contact
 from app.customers.identity import InvalidEmail, normalize_email
 from app.customers.matching import match_customer
-from app.customers.models import Customer
+from app.customers.value.models import CustomerValue
 from app.database import after_commit
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from app.events.bus import EventBus
@@ -311,9 +311,16 @@ async def requeue_contact(
     if queue is None:  # its queue was deleted since: the entry point's queue takes it
         queue = fallback_queue
         contact.queue_id = await session.scalar(select(Queue.id).where(Queue.name == queue))
-    tier = None
+    value_tags: list[str] = []
     if contact.customer_id is not None:
-        tier = await session.scalar(select(Customer.tier).where(Customer.id == contact.customer_id))
+        value_tags = list(
+            await session.scalar(
+                select(CustomerValue.routing_tags).where(
+                    CustomerValue.customer_id == contact.customer_id
+                )
+            )
+            or ()
+        )
     preferred = contact.attributes.get("preferred_agent_id")
     if not isinstance(preferred, int):
         preferred = contact.agent_id  # who handled the conversation before
@@ -346,7 +353,7 @@ async def requeue_contact(
             "arrived_at": contact.created_at.timestamp(),
             "priority": contact.priority,
             "skills": skills,
-            "tier": tier,
+            "value_tags": value_tags,
             "preferred_agent_id": preferred,
         },
         actor_id=actor_id,

@@ -71,7 +71,8 @@ class Compare(_Strict):
 
     @model_validator(mode="after")
     def _one_operator(self) -> Compare:
-        given = [op for op in ("eq", "ne", "in_", "gte", "lte", "contains") if getattr(self, op) is not None]
+        operators = ("eq", "ne", "in_", "gte", "lte", "contains")
+        given = [op for op in operators if getattr(self, op) is not None]
         if len(given) != 1:
             raise ValueError("give exactly one of eq, ne, in, gte, lte, contains")
         return self
@@ -254,7 +255,11 @@ def to_core(document: ValueRulesDocument, version: int) -> ValueRules:
         recency=tuple((b.months, b.points) for b in document.recency),
         frequency=tuple((b.sales, b.points) for b in document.frequency),
         monetary=tuple((b.average_at_least, b.points) for b in document.monetary),
-        weights=(document.weights.get("r", 0), document.weights.get("f", 0), document.weights.get("m", 0)),
+        weights=(
+            document.weights.get("r", 0),
+            document.weights.get("f", 0),
+            document.weights.get("m", 0),
+        ),
         grades=tuple((b.score_at_least, b.grade) for b in document.grades),
         vip=VipRule(
             min_sales=document.vip.min_sales,

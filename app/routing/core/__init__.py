@@ -46,6 +46,7 @@ from .model import (
     StepActionDue,
     Strategy,
     Tick,
+    ValueSkillRule,
     WaitingView,
     WrapUpEnded,
 )
@@ -93,6 +94,7 @@ __all__ = [
     "StepActionDue",
     "Strategy",
     "Tick",
+    "ValueSkillRule",
     "WaitingView",
     "WrapUpEnded",
 ]

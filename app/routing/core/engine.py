@@ -46,6 +46,10 @@ Semantics the contract left open
 * ``ConfigChanged`` keeps the number of escalation steps each contact has taken (capped at
   the new number of steps) and recomputes requirements, priorities and preference windows.
 * Within one escalation step: lower levels, then add skills, then drop skills.
+* A contact's value tags (``grade:P``, ``vip``, ``class:key``, ``segment:NAME``) add the
+  routing document's points for each tag to its priority (the trace names them), and a
+  queue's value-skill rules add skills to the requirements of contacts carrying their tags,
+  before escalation steps apply (a step may drop them again).
 """
 
 from __future__ import annotations
@@ -112,7 +116,9 @@ from .records import (
     GroupKey,
     SkillPairs,
     agent_serves,
+    base_requirements,
     derived_state,
+    matching_value_rules,
     requirements_after_steps,
     strategy_key,
 )
@@ -151,6 +157,11 @@ def _unload(agent: AgentRec, channel: Channel) -> None:
         del agent.load[channel]
 
 
+def _boosts(points: dict[str, int], tags: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    """The value tags that carry priority points, with their points, in the tags' order."""
+    return tuple((tag, points[tag]) for tag in tags if points.get(tag))
+
+
 class RoutingError(Exception):
     """An event that makes no sense in the current state; the state is left untouched."""
 
@@ -186,7 +197,7 @@ class RoutingEngine:
         self._handle_times: dict[str, deque[float]] = {}
         self._notes = TraceNotes()
         self._req_cache: dict[
-            tuple[str, tuple[SkillRequirement, ...] | None, int],
+            tuple[str, tuple[SkillRequirement, ...] | None, int, tuple[int, ...]],
             tuple[tuple[SkillRequirement, ...], tuple[str, ...], GroupKey],
         ] = {}
         self._now = -INF
@@ -355,7 +366,7 @@ class RoutingEngine:
             seq=next(self._seq),
             priority=snapshot.priority,
             skills=snapshot.skills,
-            tier=snapshot.tier,
+            value_tags=snapshot.value_tags,
             preferred_agent_id=snapshot.preferred_agent_id,
             entered_at=snapshot.entered_queue_at,
         )
@@ -430,7 +441,7 @@ class RoutingEngine:
             seq=next(self._seq),
             priority=event.priority,
             skills=event.skills,
-            tier=event.tier,
+            value_tags=event.value_tags,
             preferred_agent_id=event.preferred_agent_id,
             entered_at=now,
         )
@@ -668,10 +679,11 @@ class RoutingEngine:
     def _derive(self, contact: ContactRec) -> None:
         """Recompute what follows from the config: requirements, group, priority terms."""
         queue = self._config.queues[contact.queue]
-        cache_key = (contact.queue, contact.skills, contact.step)
+        value_rules = matching_value_rules(queue.value_skills, contact.value_tags)
+        cache_key = (contact.queue, contact.skills, contact.step, value_rules)
         cached = self._req_cache.get(cache_key)
         if cached is None:
-            base = contact.skills if contact.skills is not None else queue.skills
+            base = base_requirements(contact.skills, queue, value_rules)
             reqs, overflow = requirements_after_steps(base, queue.steps, contact.step)
             pairs: SkillPairs = tuple((req.skill, req.min_level) for req in reqs)
             key: GroupKey = (contact.queue, "", pairs, tuple(sorted(overflow)))
@@ -679,9 +691,10 @@ class RoutingEngine:
         contact.reqs, contact.overflow, key = cached
         contact.group_key = (key[0], contact.channel, key[2], key[3])
         contact.base_priority = contact.priority if contact.priority is not None else queue.priority
-        tier = self._config.tier_priority.get(contact.tier, 0) if contact.tier else 0
+        contact.boosts = _boosts(self._config.value_priority, contact.value_tags)
+        boost = sum(points for _, points in contact.boosts)
         contact.rate = queue.priority_boost_per_minute / 60.0
-        contact.static = contact.base_priority + tier - contact.rate * contact.arrived_at
+        contact.static = contact.base_priority + boost - contact.rate * contact.arrived_at
 
     def _refresh_pin(self, contact: ContactRec, now: float) -> None:
         """Pin a contact to its preferred agent while the queue's window runs.
@@ -1235,7 +1248,9 @@ class RoutingEngine:
             rule = "transferred to agent" if contact.pin_direct else "preferred agent"
             score = strategy_key(chosen, strategy, contact.queue, contact.group_key[2])
             only = (CandidateTrace(chosen.id, score),)
-            return DecisionTrace(contact.queue, strategy, contact.step, rule, contact.reqs, only)
+            return DecisionTrace(
+                contact.queue, strategy, contact.step, rule, contact.reqs, only, contact.boosts
+            )
         if contact.id not in self._fresh and chosen.id in self._freed:
             rule = _FREED_RULE
         else:
@@ -1265,7 +1280,8 @@ class RoutingEngine:
             room=MAX_SKIPPED - len(candidate.cooling),
         )
         return DecisionTrace(
-            contact.queue, strategy, contact.step, rule, contact.reqs, tuple(entries)
+            contact.queue, strategy, contact.step, rule, contact.reqs, tuple(entries),
+            contact.boosts,
         )
 
     # ------------------------------------------------------------------ views
@@ -1326,7 +1342,7 @@ class RoutingEngine:
             arrived_at=contact.arrived_at,
             entered_queue_at=contact.entered_at,
             priority=contact.base_priority,
-            tier=contact.tier,
+            value_tags=contact.value_tags,
             step=contact.step,
             requirements=contact.reqs,
             overflow_queues=contact.overflow,

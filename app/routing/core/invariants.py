@@ -10,7 +10,15 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from .model import AgentState, Channel, ContactStatus
-from .records import AgentRec, ContactRec, Group, agent_serves, requirements_after_steps
+from .records import (
+    AgentRec,
+    ContactRec,
+    Group,
+    agent_serves,
+    base_requirements,
+    matching_value_rules,
+    requirements_after_steps,
+)
 
 if TYPE_CHECKING:
     from .engine import RoutingEngine
@@ -59,7 +67,8 @@ def _contact_problems(engine: RoutingEngine) -> list[str]:
             problems.append(f"{where}: unknown queue {c.queue}")
             continue
         if c.status is not ContactStatus.ASSIGNED:
-            base = c.skills if c.skills is not None else queue.skills
+            rules = matching_value_rules(queue.value_skills, c.value_tags)
+            base = base_requirements(c.skills, queue, rules)
             reqs, overflow = requirements_after_steps(base, queue.steps, c.step)
             if (reqs, overflow) != (c.reqs, c.overflow):
                 problems.append(f"{where}: requirements {c.reqs} should be {reqs}")

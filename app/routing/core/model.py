@@ -78,6 +78,17 @@ class QueueConfig:
     wrap_up_seconds: float = 0.0  # 0 = no automatic wrap-up timer: the agent says when done
     reject_cooldown_seconds: float = 60.0
     short_abandon_seconds: float = 5.0
+    value_skills: tuple[ValueSkillRule, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ValueSkillRule:
+    """A contact carrying any of ``when_any`` (value tags such as ``grade:P`` or ``vip``)
+    needs ``skills`` too, on top of its queue's or its own; escalation steps may drop
+    them later (e.g. Platinum and VIP callers to the senior team first)."""
+
+    when_any: frozenset[str]
+    skills: tuple[SkillRequirement, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +98,9 @@ class RoutingConfig:
         default_factory=lambda: {"voice": 20.0, "chat": 30.0, "email": 120.0}
     )
     max_missed_offers: int = 3
-    tier_priority: dict[str, int] = field(default_factory=lambda: {"vip": 10})
+    # value tag (grade:P, vip, class:key, segment:NAME, status:new) -> priority points;
+    # a contact's boost is the sum over the tags it carries
+    value_priority: dict[str, int] = field(default_factory=lambda: {"vip": 10})
     # channel -> channels that cannot be offered while the agent has a contact on it
     cross_channel_blocks: dict[Channel, tuple[Channel, ...]] = field(
         default_factory=lambda: {"voice": ("chat", "email")}
@@ -108,7 +121,7 @@ class ContactEnqueued:
     arrived_at: float  # original arrival: kept across transfers and callbacks
     priority: int | None = None  # None = the queue's default
     skills: tuple[SkillRequirement, ...] | None = None  # None = the queue's skills
-    tier: str | None = None
+    value_tags: tuple[str, ...] = ()  # the customer's value at arrival: grade:P, vip, ...
     preferred_agent_id: str | None = None
 
 
@@ -240,6 +253,7 @@ class DecisionTrace:
     rule: str  # e.g. "preferred agent", "best agent for waiting contact"
     requirements: tuple[SkillRequirement, ...]
     candidates: tuple[CandidateTrace, ...]
+    priority_boosts: tuple[tuple[str, int], ...] = ()  # the value tags that raised priority
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,7 +382,7 @@ class ContactView:
     arrived_at: float
     entered_queue_at: float  # escalation steps count from here
     priority: int  # base priority: the contact's own or its queue's default
-    tier: str | None
+    value_tags: tuple[str, ...]
     step: int
     requirements: tuple[SkillRequirement, ...]
     overflow_queues: tuple[str, ...]
@@ -407,7 +421,7 @@ class ContactSnapshot:
     status: ContactStatus
     priority: int | None = None
     skills: tuple[SkillRequirement, ...] | None = None
-    tier: str | None = None
+    value_tags: tuple[str, ...] = ()
     preferred_agent_id: str | None = None
     agent_id: str | None = None  # offered to / assigned to
     offer_deadline: float | None = None

@@ -14,8 +14,10 @@ from .model import (
     Channel,
     ContactStatus,
     EscalationStep,
+    QueueConfig,
     SkillRequirement,
     Strategy,
+    ValueSkillRule,
 )
 
 SkillPairs = tuple[tuple[str, int], ...]
@@ -63,7 +65,7 @@ class ContactRec:
     seq: int  # first-enqueue order: the last tie-break, kept across transfers
     priority: int | None
     skills: tuple[SkillRequirement, ...] | None
-    tier: str | None
+    value_tags: tuple[str, ...]
     preferred_agent_id: str | None
     entered_at: float
     status: ContactStatus = ContactStatus.WAITING
@@ -73,7 +75,8 @@ class ContactRec:
     overflow: tuple[str, ...] = ()
     group_key: GroupKey = ("", "", (), ())
     base_priority: int = 0
-    static: float = 0.0  # base + tier - rate * arrived_at: time-invariant within one rate
+    boosts: tuple[tuple[str, int], ...] = ()  # value tags that raise its priority, points
+    static: float = 0.0  # base + boosts - rate * arrived_at: time-invariant within one rate
     rate: float = 0.0  # priority boost per second
     version: int = 0  # bumped whenever it leaves its place in line
     group: Group | None = None  # set while it waits in a group's heap
@@ -111,6 +114,26 @@ class Group:
     touched: bool = True  # a contact was placed in it since the last sweep of empty groups
     eligible: dict[str, AgentRec] = field(default_factory=dict)
     agents: list[AgentEntry] = field(default_factory=list)
+
+
+def matching_value_rules(
+    rules: tuple[ValueSkillRule, ...], tags: tuple[str, ...]
+) -> tuple[int, ...]:
+    """Indexes of the queue's value-skill rules that the contact's value tags meet."""
+    if not rules or not tags:
+        return ()
+    return tuple(i for i, rule in enumerate(rules) if not rule.when_any.isdisjoint(tags))
+
+
+def base_requirements(
+    skills: tuple[SkillRequirement, ...] | None, queue: QueueConfig, value_rules: tuple[int, ...]
+) -> tuple[SkillRequirement, ...]:
+    """A contact's requirements before escalation: its own skills or its queue's, plus the
+    skills of the value rules it meets (``matching_value_rules``)."""
+    base = skills if skills is not None else queue.skills
+    for index in value_rules:
+        base = base + queue.value_skills[index].skills
+    return base
 
 
 def requirements_after_steps(

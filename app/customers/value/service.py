@@ -1,0 +1,556 @@
+"""Customer value, the shell: order figures out of PostgreSQL, the pure scorer, results back.
+
+Two ways in, one path through:
+
+* ``rescore_customers``: the customers whose orders just changed, at once (R/F/M, grade,
+  status, VIP, segments); their value class stays what the last full evaluation ranked.
+* ``run_full_evaluation``: every customer, value classes ranked anew; daily inside
+  ``contactd serve`` and on demand (``contactd customers score``).
+
+Both read one statement (``_SUMMARY_SQL``) that aggregates each customer's orders in the
+window, score each row with ``core.scorer.evaluate`` and write the customer's row of
+``customer_values`` plus a ``customer_value_changes`` row per change, in the caller's unit
+of work (flushed, never committed here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.customers.value.core.calendar import months_before
+from app.customers.value.core.rules import ValueRules
+from app.customers.value.core.scorer import (
+    Evaluation,
+    OrderSummary,
+    PriorValue,
+    class_limits,
+    evaluate,
+    routing_tags,
+    value_class,
+)
+from app.customers.value.core.segments import CustomerFacts, segments_of
+from app.customers.value.models import (
+    CustomerValue,
+    CustomerValueChange,
+    ValueEvaluation,
+    ValueRulesVersion,
+)
+from app.customers.value.rules_schemas import ValueRulesDocument, to_core
+from app.database import driver_connection
+from app.errors import NotFound
+
+# ------------------------------------------------------------------ the rules in force
+
+
+async def rules_document(session: AsyncSession) -> tuple[int, ValueRulesDocument]:
+    """The published document with the highest version; version 0 and the defaults when
+    nothing was published."""
+    row = await session.scalar(
+        select(ValueRulesVersion).order_by(ValueRulesVersion.version.desc()).limit(1)
+    )
+    if row is None:
+        return 0, ValueRulesDocument()
+    return row.version, ValueRulesDocument.model_validate(row.document)
+
+
+async def rules_in_force(session: AsyncSession) -> ValueRules:
+    version, document = await rules_document(session)
+    return to_core(document, version)
+
+
+async def currency_rates(session: AsyncSession) -> dict[str, Decimal]:
+    """CNY per unit of each currency orders may come in (CNY is always 1)."""
+    return dict((await rules_document(session))[1].currency_rates)
+
+
+async def publish_rules(
+    session: AsyncSession, document: ValueRulesDocument, author_id: int | None, comment: str
+) -> ValueRulesVersion:
+    latest = await session.scalar(select(func.max(ValueRulesVersion.version)))
+    row = ValueRulesVersion(
+        version=(latest or 0) + 1,
+        document=document.model_dump(mode="json", by_alias=True, exclude_none=True),
+        author_id=author_id,
+        comment=comment,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def rules_versions(session: AsyncSession, limit: int = 100) -> list[ValueRulesVersion]:
+    return list(
+        await session.scalars(
+            select(ValueRulesVersion).order_by(ValueRulesVersion.version.desc()).limit(limit)
+        )
+    )
+
+
+# ------------------------------------------------------------------ reading the figures
+
+_SALE = "o.status IN ('paid', 'completed')"
+_IN_WINDOW = "o.placed_at >= :window_start"
+
+_SUMMARY_SQL = f"""
+WITH agg AS (
+    SELECT o.customer_id,
+           count(*) FILTER (WHERE {_SALE} AND {_IN_WINDOW}) AS sales,
+           coalesce(sum(o.items) FILTER (WHERE {_SALE} AND {_IN_WINDOW}), 0) AS items,
+           coalesce(sum(o.amount_cny) FILTER (WHERE {_SALE} AND {_IN_WINDOW}), 0) AS amount,
+           max(o.placed_at) FILTER (WHERE {_SALE} AND {_IN_WINDOW}) AS last_sale_at,
+           count(*) FILTER (WHERE {_IN_WINDOW}) AS orders_in_window,
+           count(*) FILTER (WHERE {_SALE} AND o.placed_at < :window_start) AS earlier_sales,
+           min(o.placed_at) FILTER (WHERE {_SALE}) AS first_sale_at,
+           count(*) FILTER (WHERE {_SALE}) AS lifetime_sales,
+           coalesce(sum(o.amount_cny) FILTER (WHERE {_SALE}), 0) AS lifetime_amount
+    FROM orders o
+    WHERE o.placed_at <= :as_of {{orders_filter}}
+    GROUP BY o.customer_id
+), ranked AS (
+    SELECT customer_id, row_number() OVER (ORDER BY amount DESC, customer_id) AS rank
+    FROM agg WHERE sales > 0
+)
+SELECT c.id AS customer_id, c.language, c.tags, c.attributes ->> 'region' AS region,
+       (SELECT p.e164 FROM customer_phones p WHERE p.customer_id = c.id
+        ORDER BY p.id LIMIT 1) AS phone,
+       (SELECT max(k.created_at) FROM contacts k WHERE k.customer_id = c.id) AS last_contact_at,
+       a.sales, a.items, a.amount, a.last_sale_at, a.orders_in_window, a.earlier_sales,
+       a.first_sale_at, a.lifetime_sales, a.lifetime_amount,
+       r.rank, (SELECT count(*) FROM ranked) AS ranked,
+       v.status AS old_status, v.grade AS old_grade, v.value_class AS old_class,
+       v.vip_since, v.vip_until, v.blocked_reason
+FROM customers c
+LEFT JOIN agg a ON a.customer_id = c.id
+LEFT JOIN ranked r ON r.customer_id = c.id
+LEFT JOIN customer_values v ON v.customer_id = c.id
+{{customers_filter}}
+ORDER BY c.id
+"""  # noqa: S608 (built from the constants above)
+_FULL_SQL = text(_SUMMARY_SQL.format(orders_filter="", customers_filter=""))
+_SOME_SQL = text(
+    _SUMMARY_SQL.format(
+        orders_filter="AND o.customer_id = ANY(:ids)", customers_filter="WHERE c.id = ANY(:ids)"
+    )
+)
+
+
+@lru_cache(maxsize=1024)
+def _region_of_calling_code(code: int) -> str | None:
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code)
+    return regions[0] if regions else None
+
+
+def region_of(e164: str | None) -> str | None:
+    """ISO region of an E.164 number by its country calling code (``+86…`` → CN)."""
+    if not e164 or not e164.startswith("+"):
+        return None
+    for length in (1, 2, 3):
+        digits = e164[1 : 1 + length]
+        if digits.isdigit() and int(digits) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            return _region_of_calling_code(int(digits))
+    return None
+
+
+def _days_between(earlier: datetime | None, later: datetime) -> int | None:
+    return None if earlier is None else max((later - earlier).days, 0)
+
+
+# ------------------------------------------------------------------ scoring rows
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """One customer's new row of ``customer_values`` and the changes it records."""
+
+    values: dict[str, Any]
+    changes: list[dict[str, Any]]
+
+
+def _change(
+    customer_id: int,
+    kind: str,
+    old: str | None,
+    new: str | None,
+    reason: str,
+    figures: dict[str, Any],
+    at: datetime,
+) -> dict[str, Any]:
+    return {
+        "customer_id": customer_id,
+        "kind": kind,
+        "old": old,
+        "new": new,
+        "reason": reason,
+        "figures": figures,
+        "changed_at": at,
+    }
+
+
+def _figures(evaluation: Evaluation, summary: OrderSummary, version: int) -> dict[str, Any]:
+    rfm = evaluation.rfm
+    return {
+        "r": rfm.r if rfm else None,
+        "f": rfm.f if rfm else None,
+        "m": rfm.m if rfm else None,
+        "score": rfm.score if rfm else None,
+        "sales": summary.sales,
+        "items": summary.items,
+        "amount": str(summary.amount),
+        "rules_version": version,
+    }
+
+
+def _changes(
+    row: Any,
+    evaluation: Evaluation,
+    new_class: str,
+    summary: OrderSummary,
+    rules: ValueRules,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    figures = _figures(evaluation, summary, rules.version)
+    customer_id = row.customer_id
+    out = []
+    old_status = row.old_status or "prospect"
+    if old_status != evaluation.status:
+        out.append(
+            _change(
+                customer_id,
+                "status",
+                old_status,
+                evaluation.status,
+                evaluation.reason,
+                figures,
+                now,
+            )
+        )
+    if row.old_grade != evaluation.grade:
+        out.append(
+            _change(
+                customer_id,
+                "grade",
+                row.old_grade,
+                evaluation.grade,
+                evaluation.reason,
+                figures,
+                now,
+            )
+        )
+    if evaluation.vip_event is not None:
+        rule = rules.vip
+        why = (
+            f"{summary.sales} sales, {summary.items} items, ¥{summary.amount} in the window"
+            f" (rule: {rule.min_sales} sales, {rule.min_items} items, ¥{rule.min_amount})"
+        )
+        out.append(_change(customer_id, "vip", None, evaluation.vip_event, why, figures, now))
+    old_class = row.old_class or "normal"
+    if old_class != new_class:
+        why = f"rank {row.rank} of {row.ranked} by net sales" if row.rank else "no sale"
+        out.append(_change(customer_id, "value_class", old_class, new_class, why, figures, now))
+    return out
+
+
+def score_row(
+    row: Any,
+    *,
+    rules: ValueRules,
+    as_of: datetime,
+    last_full: datetime | None,
+    limits: tuple[tuple[str, int], ...] | None,
+) -> Scored:
+    """One row of ``_SUMMARY_SQL`` scored. ``limits`` None keeps the stored value class."""
+    summary = OrderSummary(
+        sales=row.sales or 0,
+        items=row.items or 0,
+        amount=Decimal(row.amount or 0),
+        last_sale_at=row.last_sale_at,
+        orders_in_window=row.orders_in_window or 0,
+        earlier_sales=row.earlier_sales or 0,
+        first_sale_at=row.first_sale_at,
+    )
+    prior = PriorValue(row.vip_since, row.vip_until, blocked=row.blocked_reason is not None)
+    evaluation = evaluate(summary, prior, as_of, rules, last_full)
+    new_class = value_class(row.rank, limits) if limits is not None else (row.old_class or "normal")
+    if evaluation.status == "blocked":
+        new_class = "normal"
+    rfm = evaluation.rfm
+    facts = CustomerFacts(
+        grade=evaluation.grade,
+        status=evaluation.status,
+        vip=evaluation.vip_active(as_of),
+        value_class=new_class,
+        r=rfm.r if rfm else None,
+        f=rfm.f if rfm else None,
+        m=rfm.m if rfm else None,
+        score=rfm.score if rfm else None,
+        sales=summary.sales,
+        days_since_last_sale=_days_between(summary.last_sale_at, as_of),
+        days_since_last_contact=_days_between(row.last_contact_at, as_of),
+        language=row.language,
+        region=row.region or region_of(row.phone),
+        tags=tuple(str(t) for t in (row.tags or ())),
+    )
+    segments = segments_of(facts, rules.segments)
+    values = {
+        "customer_id": row.customer_id,
+        "status": evaluation.status,
+        "grade": evaluation.grade,
+        "r": facts.r,
+        "f": facts.f,
+        "m": facts.m,
+        "score": facts.score,
+        "sales": summary.sales,
+        "items": summary.items,
+        "sales_amount": summary.amount,
+        "last_sale_at": summary.last_sale_at,
+        "lifetime_sales": row.lifetime_sales or 0,
+        "lifetime_amount": Decimal(row.lifetime_amount or 0),
+        "vip_since": evaluation.vip_since,
+        "vip_until": evaluation.vip_until,
+        "value_class": new_class,
+        "segments": list(segments),
+        "routing_tags": list(routing_tags(evaluation, new_class, segments, as_of)),
+        "reason": evaluation.reason,
+        "blocked_reason": row.blocked_reason,
+        "rules_version": rules.version,
+        "evaluated_at": as_of,
+    }
+    return Scored(values, _changes(row, evaluation, new_class, summary, rules, as_of))
+
+
+VALUE_COLUMNS = (
+    "customer_id",
+    "status",
+    "grade",
+    "r",
+    "f",
+    "m",
+    "score",
+    "sales",
+    "items",
+    "sales_amount",
+    "last_sale_at",
+    "lifetime_sales",
+    "lifetime_amount",
+    "vip_since",
+    "vip_until",
+    "value_class",
+    "segments",
+    "routing_tags",
+    "reason",
+    "blocked_reason",
+    "rules_version",
+    "evaluated_at",
+)
+CHANGE_COLUMNS = ("customer_id", "kind", "old", "new", "reason", "figures", "changed_at")
+
+
+def _window(as_of: datetime, rules: ValueRules) -> dict[str, datetime]:
+    return {"as_of": as_of, "window_start": months_before(as_of, rules.window_months)}
+
+
+async def last_full_evaluation(session: AsyncSession) -> datetime | None:
+    return await session.scalar(
+        select(func.max(ValueEvaluation.as_of)).where(ValueEvaluation.finished_at.is_not(None))
+    )
+
+
+# ------------------------------------------------------------------ the two ways in
+
+
+async def rescore_customers(
+    session: AsyncSession, customer_ids: Sequence[int], *, now: datetime
+) -> None:
+    """Rescore these customers at ``now`` (their orders changed); value classes kept."""
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return
+    rules = await rules_in_force(session)
+    last_full = await last_full_evaluation(session)
+    result = await session.execute(_SOME_SQL, {**_window(now, rules), "ids": ids})
+    scored = [
+        score_row(row, rules=rules, as_of=now, last_full=last_full, limits=None) for row in result
+    ]
+    await _upsert(session, [s.values for s in scored])
+    changes = [c for s in scored for c in s.changes]
+    if changes:
+        await session.execute(insert(CustomerValueChange), changes)
+
+
+def _upsert_statement() -> Any:
+    statement = insert(CustomerValue)
+    updated = {c: statement.excluded[c] for c in VALUE_COLUMNS if c != "customer_id"}
+    return statement.on_conflict_do_update(index_elements=["customer_id"], set_=updated)
+
+
+async def _upsert(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(_upsert_statement(), rows)
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationReport:
+    as_of: datetime
+    customers: int
+    changes: int
+    rules_version: int
+
+
+_STAGE_SQL = """
+CREATE TEMP TABLE value_stage (LIKE customer_values INCLUDING DEFAULTS) ON COMMIT DROP
+"""
+_MERGE_STAGE_SQL = text(  # built from the column constants
+    "INSERT INTO customer_values SELECT * FROM value_stage"  # noqa: S608
+    " ON CONFLICT (customer_id) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in VALUE_COLUMNS if c != "customer_id")
+)
+
+
+async def _stream_rows(
+    session: AsyncSession, as_of: datetime, rules: ValueRules, chunk: int
+) -> AsyncIterator[Sequence[Any]]:
+    result = await session.stream(
+        _FULL_SQL.execution_options(yield_per=chunk), _window(as_of, rules)
+    )
+    async for partition in result.partitions(chunk):
+        yield partition
+
+
+async def run_full_evaluation(
+    session: AsyncSession, *, as_of: datetime, once_per_day: bool, chunk: int = 20_000
+) -> EvaluationReport | None:
+    """Evaluate every customer at ``as_of`` and rank value classes.
+
+    One evaluation per calendar day of ``as_of`` (in its time zone). ``once_per_day``: when
+    that day was evaluated already (by this or another instance) return None and do
+    nothing; otherwise that day's evaluation is replaced. Rows are scored a chunk at a
+    time and copied into a staging table, so memory stays flat; one statement merges them.
+    """
+    rules = await rules_in_force(session)
+    if not await _claim_day(session, as_of, rules.version, once_per_day):
+        return None
+    last_full = as_of  # nobody's first sale is after this evaluation: nobody stays "new"
+    driver = await driver_connection(session)
+    await driver.execute(_STAGE_SQL)
+    customers = changes = 0
+    limits: tuple[tuple[str, int], ...] | None = None
+    async for rows in _stream_rows(session, as_of, rules, chunk):
+        if limits is None:
+            limits = class_limits(rows[0].ranked or 0, rules)
+        scored = [
+            score_row(row, rules=rules, as_of=as_of, last_full=last_full, limits=limits)
+            for row in rows
+        ]
+        await driver.copy_records_to_table(
+            "value_stage", records=_records(s.values for s in scored), columns=VALUE_COLUMNS
+        )
+        found = [_change_record(c) for s in scored for c in s.changes]
+        if found:
+            await driver.copy_records_to_table(
+                "customer_value_changes", records=found, columns=CHANGE_COLUMNS
+            )
+        customers += len(scored)
+        changes += len(found)
+    await session.execute(_MERGE_STAGE_SQL)
+    await session.execute(
+        text(
+            "UPDATE value_evaluations SET customers = :customers, changes = :changes,"
+            " finished_at = now() WHERE as_of_day = :day"
+        ),
+        {"customers": customers, "changes": changes, "day": as_of.date()},
+    )
+    return EvaluationReport(as_of, customers, changes, rules.version)
+
+
+def _records(rows: Iterable[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return [tuple(row[c] for c in VALUE_COLUMNS) for row in rows]
+
+
+def _change_record(change: dict[str, Any]) -> tuple[Any, ...]:
+    import orjson
+
+    figures = orjson.dumps(change["figures"]).decode()
+    return tuple(figures if c == "figures" else change[c] for c in CHANGE_COLUMNS)
+
+
+async def _claim_day(
+    session: AsyncSession, as_of: datetime, version: int, once_per_day: bool
+) -> bool:
+    """Take the evaluation of ``as_of``'s day. Concurrent claims of one day wait on its
+    unique key: the first to commit evaluates, the others find it taken."""
+    day: date = as_of.date()
+    statement = insert(ValueEvaluation).values(as_of=as_of, as_of_day=day, rules_version=version)
+    if once_per_day:
+        claimed = await session.scalar(
+            statement.on_conflict_do_nothing(index_elements=["as_of_day"]).returning(
+                ValueEvaluation.id
+            )
+        )
+        return claimed is not None
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["as_of_day"],
+            set_={
+                "as_of": as_of,
+                "rules_version": version,
+                "finished_at": None,
+                "started_at": func.now(),
+            },
+        )
+    )
+    return True
+
+
+# ------------------------------------------------------------------ blocking
+
+
+async def set_blocked(
+    session: AsyncSession, customer_id: int, reason: str | None, *, now: datetime
+) -> None:
+    """Block the customer with ``reason`` (None: unblock), then rescore them."""
+    await session.execute(
+        insert(CustomerValue)
+        .values(customer_id=customer_id, status="prospect", blocked_reason=reason, evaluated_at=now)
+        .on_conflict_do_update(index_elements=["customer_id"], set_={"blocked_reason": reason})
+    )
+    await rescore_customers(session, [customer_id], now=now)
+
+
+async def value_row(session: AsyncSession, customer_id: int) -> CustomerValue | None:
+    return await session.get(CustomerValue, customer_id)
+
+
+async def value_changes(
+    session: AsyncSession, customer_id: int, limit: int = 100
+) -> list[CustomerValueChange]:
+    return list(
+        await session.scalars(
+            select(CustomerValueChange)
+            .where(CustomerValueChange.customer_id == customer_id)
+            .order_by(CustomerValueChange.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def local_now(zone: ZoneInfo) -> datetime:
+    """Now in the shop's time zone: the ``as_of`` of every evaluation (the shell's clock)."""
+    return datetime.now(zone)
+
+
+async def require_customer(session: AsyncSession, customer_id: int) -> None:
+    from app.customers.models import Customer
+
+    if await session.get(Customer, customer_id) is None:
+        raise NotFound(f"No customer {customer_id}.", details={"customer_id": customer_id})
