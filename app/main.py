@@ -23,6 +23,8 @@ from app.channels import running as channels_running
 from app.config import Settings, get_settings
 from app.contacts.router import router as contacts_router
 from app.customers.router import router as customers_router
+from app.customers.value import runtime as value_runtime
+from app.customers.value.router import router as customer_value_router
 from app.database import Database, create_engine
 from app.errors import install_error_handlers
 from app.events.bus import InProcessBus
@@ -139,6 +141,7 @@ def create_app(
                 ivr_runtime.running(app),
                 console_runtime.running(app),
                 supervisor_runtime.running(app),
+                value_runtime.running(app),
                 _collector_tuned() if tune_gc else contextlib.nullcontext(),
             ):
                 yield
@@ -161,6 +164,7 @@ def create_app(
         skills_router,
         queues_router,
         customers_router,
+        customer_value_router,
         routing_router,
         contacts_router,
         *CHANNEL_ROUTERS,

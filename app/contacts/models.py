@@ -14,6 +14,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.orm import Base, IdMixin, TimestampMixin
@@ -83,6 +84,9 @@ class Contact(IdMixin, TimestampMixin, Base):
     to_address: Mapped[str | None] = mapped_column(String(320))
     subject: Mapped[str | None] = mapped_column(Text)
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    # the customer's value when the contact arrived (grade:P, vip, class:key, segment:...),
+    # as routing weighed it and reports break it down; NULL: no customer or never evaluated
+    value_tags: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
     disposition: Mapped[str | None] = mapped_column(String(64))
     recording_url: Mapped[str | None] = mapped_column(Text)
     queued_at: Mapped[datetime | None]

@@ -36,6 +36,7 @@ ITEMS = (
     ("ACC-STRAP-08", "肩带 Strap", Decimal("99.00")),
 )
 BLOCK_REASON = "repeated chargebacks after delivery (demo)"
+Row = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,7 @@ class OrderFactory:
         self.now = now
         self.serial = 0
 
-    def order(self, customer_id: int, placed_at: datetime, expensive: bool) -> dict[str, Any]:
+    def order(self, customer_id: int, placed_at: datetime, expensive: bool) -> Row:
         rng = self.rng
         weights = (1, 2, 3, 3, 2, 2, 2, 1) if expensive else (6, 5, 2, 1, 1, 0, 4, 3)
         count = rng.choice((1, 1, 1, 2, 2, 3, 4) if expensive else (1, 1, 1, 1, 2))
@@ -93,38 +94,30 @@ class OrderFactory:
         moment = self.now - timedelta(days=self.rng.uniform(low, high))
         return moment.replace(microsecond=0)
 
-    def history(self, buyer: DemoBuyer, kind: str) -> list[dict[str, Any]]:
+    def orders(self, cid: int, count: int, days: tuple[float, float], dear: float) -> list[Row]:
+        """``count`` orders placed between ``days`` ago, a ``dear`` share of them expensive."""
+        return [
+            self.order(cid, self.days_ago(*days), self.rng.random() < dear) for _ in range(count)
+        ]
+
+    def history(self, buyer: DemoBuyer, kind: str) -> list[Row]:
         """One customer's orders for the history ``kind`` drawn for them."""
         cid, rng = buyer.customer_id, self.rng
         match kind:
             case "vip":  # ≥ 3 sales, ≥ 10 items, ≥ ¥10,000 within the year
-                recent = [
-                    self.order(cid, self.days_ago(3, 330), True) for _ in range(rng.randint(6, 10))
-                ]
+                recent = self.orders(cid, rng.randint(8, 14), (3, 330), 1.0)
                 for row in recent[:4]:
                     row["status"] = "completed"
-                older = [
-                    self.order(cid, self.days_ago(370, 1000), True)
-                    for _ in range(rng.randint(2, 6))
-                ]
-                return recent + older
+                return recent + self.orders(cid, rng.randint(4, 10), (370, 1000), 0.8)
             case "frequent":
-                count = rng.randint(4, 9)
-                return [
-                    self.order(cid, self.days_ago(5, 360), rng.random() < 0.6) for _ in range(count)
-                ]
+                recent = self.orders(cid, rng.randint(4, 8), (5, 360), 0.25)
+                return recent + self.orders(cid, rng.randint(6, 16), (370, 1000), 0.1)
             case "occasional":
-                count = rng.randint(1, 4)
-                return [self.order(cid, self.days_ago(10, 700), False) for _ in range(count)]
+                return self.orders(cid, rng.randint(6, 22), (10, 1000), 0.0)
             case "dormant":
-                return [
-                    self.order(cid, self.days_ago(400, 1000), False)
-                    for _ in range(rng.randint(1, 3))
-                ]
+                return self.orders(cid, rng.randint(3, 10), (400, 1000), 0.0)
             case "cancelled":
-                rows = [
-                    self.order(cid, self.days_ago(20, 300), False) for _ in range(rng.randint(1, 2))
-                ]
+                rows = self.orders(cid, rng.randint(1, 3), (20, 300), 0.0)
                 for row in rows:
                     row["status"] = rng.choice(("cancelled", "refunded"))
                 return rows

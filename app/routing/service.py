@@ -84,11 +84,12 @@ WITH target AS (
 ), contact AS (
     INSERT INTO contacts (channel, state, customer_id, customer_match, queue_id, priority,
         required_skills, provider, provider_ref, from_address, to_address, subject, attributes,
-        created_at, updated_at, queued_at, ended_at)
+        created_at, updated_at, queued_at, ended_at, value_tags)
     SELECT $1, $2, $3, $4, target.id, $6, $7::jsonb, $8, $9, $10, $11, $12, $13::jsonb,
-        $14, $15, $16, $17
+        $14, $15, $16, $17,
+        (SELECT routing_tags FROM customer_values WHERE customer_id = $3)
     FROM target
-    RETURNING id
+    RETURNING id, value_tags
 ), events AS (
     INSERT INTO contact_events (contact_id, actor_id, kind, occurred_at, payload)
     SELECT contact.id, $18, e.kind, e.occurred_at, e.payload
@@ -97,9 +98,7 @@ WITH target AS (
 ), request AS (
     INSERT INTO routing_inbox (kind, payload, actor_id)
     SELECT 'contact.enqueue', $20::jsonb || jsonb_build_object(
-        'contact_id', contact.id,
-        'value_tags', (SELECT to_jsonb(routing_tags) FROM customer_values WHERE customer_id = $3)),
-        $18
+        'contact_id', contact.id, 'value_tags', to_jsonb(contact.value_tags)), $18
     FROM contact WHERE $21
     RETURNING id
 )

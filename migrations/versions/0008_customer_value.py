@@ -262,6 +262,7 @@ def _flow_change(change: Any) -> Any:
 
 def upgrade() -> None:
     _create_tables()
+    op.add_column("contacts", sa.Column("value_tags", postgresql.ARRAY(sa.Text())))
     op.execute(
         """
         INSERT INTO customer_values (customer_id, status, grade, vip_since, vip_until,
@@ -312,6 +313,7 @@ def downgrade() -> None:
     )
     _rewrite_documents("routing_config_versions", "version", _routing_down)
     _rewrite_documents("ivr_flow_versions", "id", _flow_change(_value_to_tier))
+    op.drop_column("contacts", "value_tags")
     op.drop_table("value_evaluations")
     op.drop_table("value_rules_versions")
     op.drop_table("customer_value_changes")

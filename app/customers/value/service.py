@@ -28,6 +28,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.config import get_settings
 from app.customers.value.core.calendar import months_before
 from app.customers.value.core.rules import ValueRules
 from app.customers.value.core.scorer import (
@@ -376,6 +377,7 @@ async def rescore_customers(
     ids = sorted(set(customer_ids))
     if not ids:
         return
+    now = now.astimezone(shop_zone())
     rules = await rules_in_force(session)
     last_full = await last_full_evaluation(session)
     result = await session.execute(_SOME_SQL, {**_window(now, rules), "ids": ids})
@@ -437,6 +439,7 @@ async def run_full_evaluation(
     nothing; otherwise that day's evaluation is replaced. Rows are scored a chunk at a
     time and copied into a staging table, so memory stays flat; one statement merges them.
     """
+    as_of = as_of.astimezone(shop_zone())
     rules = await rules_in_force(session)
     if not await _claim_day(session, as_of, rules.version, once_per_day):
         return None
@@ -527,6 +530,13 @@ async def set_blocked(
     await rescore_customers(session, [customer_id], now=now)
 
 
+async def segment_sizes(session: AsyncSession) -> dict[str, int]:
+    """Members of each segment, as of each customer's latest evaluation."""
+    name = func.unnest(CustomerValue.segments).label("name")
+    rows = await session.execute(select(name, func.count()).group_by(name))
+    return {str(segment): int(count) for segment, count in rows.all()}
+
+
 async def value_row(session: AsyncSession, customer_id: int) -> CustomerValue | None:
     return await session.get(CustomerValue, customer_id)
 
@@ -544,9 +554,9 @@ async def value_changes(
     )
 
 
-def local_now(zone: ZoneInfo) -> datetime:
-    """Now in the shop's time zone: the ``as_of`` of every evaluation (the shell's clock)."""
-    return datetime.now(zone)
+def shop_zone() -> ZoneInfo:
+    """``CONTACTD_TIMEZONE``: calendar months and days of evaluations are counted there."""
+    return get_settings().zone
 
 
 async def require_customer(session: AsyncSession, customer_id: int) -> None:

@@ -166,7 +166,7 @@ def _plural(count: int, word: str) -> str:
 
 
 def _ago(months: int) -> str:
-    return "this month" if months == 0 else f"{_plural(months, 'month')} ago"
+    return "under a month ago" if months == 0 else f"{_plural(months, 'month')} ago"
 
 
 def explain(summary: OrderSummary, status: Status, as_of: datetime, rules: ValueRules) -> str:
