@@ -48,9 +48,14 @@ async def _create_database(url: str) -> None:
 FILL = [
     "INSERT INTO users (username, display_name, role, password_hash) "
     "SELECT 'agent' || g, 'Agent ' || g, 'agent', 'x' FROM generate_series(1, 200) g",
-    "INSERT INTO customers (name, tier, language, tags) "
-    "SELECT 'Customer ' || g, (ARRAY['standard','gold','vip'])[1 + g % 3], 'zh-CN', '[]' "
-    "FROM generate_series(1, $1::bigint) g",
+    "INSERT INTO customers (name, language, tags) "
+    "SELECT 'Customer ' || g, 'zh-CN', '[]' FROM generate_series(1, $1::bigint) g",
+    # every third customer graded (a value row for the pop to read), in three grades
+    "INSERT INTO customer_values (customer_id, status, grade, r, f, m, score, routing_tags,"
+    " reason, evaluated_at) "
+    "SELECT g, 'graded', (ARRAY['P','G','S'])[1 + g % 3], 4, 4, 2, 24,"
+    " ARRAY['grade:' || (ARRAY['P','G','S'])[1 + g % 3]], '5 orders in 12 months', now() "
+    "FROM generate_series(1, $1::bigint, 3) g",
     "INSERT INTO customer_phones (customer_id, e164) "
     "SELECT g, '+86138' || lpad(g::text, 8, '0') FROM generate_series(1, $1::bigint) g",
     # history rows: spread over customers and the last two years

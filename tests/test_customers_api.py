@@ -44,7 +44,6 @@ async def test_create_and_find_customer_by_any_phone_format(
             "name": "王小明",
             "phones": ["138 0013 8000", "+86 (10) 6552-9988"],
             "emails": ["Wang.XM@Example.cn"],
-            "tier": "vip",
             "language": "zh-CN",
             "consent": {"call_recording": True},
         },
@@ -57,6 +56,9 @@ async def test_create_and_find_customer_by_any_phone_format(
     assert customer["emails"] == ["wang.xm@example.cn"]
     assert customer["consent"]["call_recording"] is True
     assert customer["consent"]["marketing_email"] is None
+    assert customer["value"]["status"] == "prospect"  # no order yet
+    assert customer["value"]["grade"] is None
+    assert customer["value"]["vip"] == {"active": False, "since": None, "until": None}
 
     by_phone = await client.get(
         "/api/v1/customers", params={"phone": "0086-138-0013-8000"}, headers=admin
@@ -68,8 +70,10 @@ async def test_create_and_find_customer_by_any_phone_format(
     assert [c["id"] for c in by_email.json()["items"]] == [customer["id"]]
     by_name = await client.get("/api/v1/customers", params={"name": "小明"}, headers=admin)
     assert [c["name"] for c in by_name.json()["items"]] == ["王小明"]
-    vip = await client.get("/api/v1/customers", params={"tier": "standard"}, headers=admin)
+    vip = await client.get("/api/v1/customers", params={"vip": "true"}, headers=admin)
     assert vip.json()["items"] == []
+    normal = await client.get("/api/v1/customers", params={"value_class": "normal"}, headers=admin)
+    assert [c["id"] for c in normal.json()["items"]] == [customer["id"]]
 
 
 async def test_invalid_phone_is_422_and_nothing_stored(
@@ -95,12 +99,11 @@ async def test_update_customer_replaces_contact_points(
     ).json()
     updated = await client.patch(
         f"/api/v1/customers/{created['id']}",
-        json={"phones": ["+49 30 901820"], "tier": "gold", "consent": {"marketing_email": False}},
+        json={"phones": ["+49 30 901820"], "consent": {"marketing_email": False}},
         headers=admin,
     )
     assert updated.status_code == 200, updated.text
     assert [p["e164"] for p in updated.json()["phones"]] == ["+4930901820"]
-    assert updated.json()["tier"] == "gold"
     assert updated.json()["consent"]["marketing_email"] is False
 
 

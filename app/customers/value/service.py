@@ -15,7 +15,7 @@ of work (flushed, never committed here).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -23,6 +23,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import phonenumbers
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -40,7 +41,7 @@ from app.customers.value.core.scorer import (
     routing_tags,
     value_class,
 )
-from app.customers.value.core.segments import CustomerFacts, segments_of
+from app.customers.value.core.segments import CustomerFacts, SegmentMatcher
 from app.customers.value.models import (
     CustomerValue,
     CustomerValueChange,
@@ -101,7 +102,7 @@ async def rules_versions(session: AsyncSession, limit: int = 100) -> list[ValueR
 # ------------------------------------------------------------------ reading the figures
 
 _SALE = "o.status IN ('paid', 'completed')"
-_IN_WINDOW = "o.placed_at >= :window_start"
+_IN_WINDOW = "o.placed_at >= {window_start}"
 
 _SUMMARY_SQL = f"""
 WITH agg AS (
@@ -111,18 +112,20 @@ WITH agg AS (
            coalesce(sum(o.amount_cny) FILTER (WHERE {_SALE} AND {_IN_WINDOW}), 0) AS amount,
            max(o.placed_at) FILTER (WHERE {_SALE} AND {_IN_WINDOW}) AS last_sale_at,
            count(*) FILTER (WHERE {_IN_WINDOW}) AS orders_in_window,
-           count(*) FILTER (WHERE {_SALE} AND o.placed_at < :window_start) AS earlier_sales,
+           count(*) FILTER (WHERE {_SALE} AND o.placed_at < {{window_start}}) AS earlier_sales,
            min(o.placed_at) FILTER (WHERE {_SALE}) AS first_sale_at,
            count(*) FILTER (WHERE {_SALE}) AS lifetime_sales,
            coalesce(sum(o.amount_cny) FILTER (WHERE {_SALE}), 0) AS lifetime_amount
     FROM orders o
-    WHERE o.placed_at <= :as_of {{orders_filter}}
+    WHERE o.placed_at <= {{as_of}} {{orders_filter}}
     GROUP BY o.customer_id
 ), ranked AS (
     SELECT customer_id, row_number() OVER (ORDER BY amount DESC, customer_id) AS rank
     FROM agg WHERE sales > 0
 )
-SELECT c.id AS customer_id, c.language, c.tags, c.attributes ->> 'region' AS region,
+SELECT c.id AS customer_id, c.language,
+       ARRAY(SELECT jsonb_array_elements_text(c.tags)) AS tags,
+       c.attributes ->> 'region' AS region,
        (SELECT p.e164 FROM customer_phones p WHERE p.customer_id = c.id
         ORDER BY p.id LIMIT 1) AS phone,
        (SELECT max(k.created_at) FROM contacts k WHERE k.customer_id = c.id) AS last_contact_at,
@@ -138,28 +141,38 @@ LEFT JOIN customer_values v ON v.customer_id = c.id
 {{customers_filter}}
 ORDER BY c.id
 """  # noqa: S608 (built from the constants above)
-_FULL_SQL = text(_SUMMARY_SQL.format(orders_filter="", customers_filter=""))
+# Two renderings of one statement: the customers whose orders changed, through the session
+# with named parameters; everyone, through the driver's cursor (a million rows read as
+# asyncpg records cost a fraction of SQLAlchemy rows), $1 = as_of, $2 = window_start.
 _SOME_SQL = text(
     _SUMMARY_SQL.format(
-        orders_filter="AND o.customer_id = ANY(:ids)", customers_filter="WHERE c.id = ANY(:ids)"
+        as_of=":as_of",
+        window_start=":window_start",
+        orders_filter="AND o.customer_id = ANY(:ids)",
+        customers_filter="WHERE c.id = ANY(:ids)",
     )
 )
-
-
-@lru_cache(maxsize=1024)
-def _region_of_calling_code(code: int) -> str | None:
-    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code)
-    return regions[0] if regions else None
+FULL_SQL = _SUMMARY_SQL.format(
+    as_of="$1", window_start="$2", orders_filter="", customers_filter=""
+)
 
 
 def region_of(e164: str | None) -> str | None:
     """ISO region of an E.164 number by its country calling code (``+86…`` → CN)."""
     if not e164 or not e164.startswith("+"):
         return None
+    return _region_of_prefix(e164[:4])
+
+
+@lru_cache(maxsize=4096)
+def _region_of_prefix(prefix: str) -> str | None:
+    """Calling codes are 1–3 digits and prefix-free, so ``+`` and 3 digits decide."""
     for length in (1, 2, 3):
-        digits = e164[1 : 1 + length]
-        if digits.isdigit() and int(digits) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
-            return _region_of_calling_code(int(digits))
+        digits = prefix[1 : 1 + length]
+        code = int(digits) if digits.isdigit() else -1
+        regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code)
+        if regions:
+            return str(regions[0])
     return None
 
 
@@ -174,8 +187,11 @@ def _days_between(earlier: datetime | None, later: datetime) -> int | None:
 class Scored:
     """One customer's new row of ``customer_values`` and the changes it records."""
 
-    values: dict[str, Any]
+    record: tuple[Any, ...]  # in VALUE_COLUMNS order
     changes: list[dict[str, Any]]
+
+    def values(self) -> dict[str, Any]:
+        return dict(zip(VALUE_COLUMNS, self.record, strict=True))
 
 
 def _change(
@@ -213,7 +229,7 @@ def _figures(evaluation: Evaluation, summary: OrderSummary, version: int) -> dic
 
 
 def _changes(
-    row: Any,
+    row: Mapping[Any, Any],
     evaluation: Evaluation,
     new_class: str,
     summary: OrderSummary,
@@ -221,9 +237,9 @@ def _changes(
     now: datetime,
 ) -> list[dict[str, Any]]:
     figures = _figures(evaluation, summary, rules.version)
-    customer_id = row.customer_id
+    customer_id = row["customer_id"]
     out = []
-    old_status = row.old_status or "prospect"
+    old_status = row["old_status"] or "prospect"
     if old_status != evaluation.status:
         out.append(
             _change(
@@ -236,12 +252,12 @@ def _changes(
                 now,
             )
         )
-    if row.old_grade != evaluation.grade:
+    if row["old_grade"] != evaluation.grade:
         out.append(
             _change(
                 customer_id,
                 "grade",
-                row.old_grade,
+                row["old_grade"],
                 evaluation.grade,
                 evaluation.reason,
                 figures,
@@ -255,34 +271,38 @@ def _changes(
             f" (rule: {rule.min_sales} sales, {rule.min_items} items, ¥{rule.min_amount})"
         )
         out.append(_change(customer_id, "vip", None, evaluation.vip_event, why, figures, now))
-    old_class = row.old_class or "normal"
+    old_class = row["old_class"] or "normal"
     if old_class != new_class:
-        why = f"rank {row.rank} of {row.ranked} by net sales" if row.rank else "no sale"
+        rank, ranked = row["rank"], row["ranked"]
+        why = f"rank {rank} of {ranked} by net sales" if rank else "no sale"
         out.append(_change(customer_id, "value_class", old_class, new_class, why, figures, now))
     return out
 
 
 def score_row(
-    row: Any,
+    row: Mapping[Any, Any],
     *,
     rules: ValueRules,
     as_of: datetime,
     last_full: datetime | None,
     limits: tuple[tuple[str, int], ...] | None,
+    matcher: SegmentMatcher | None = None,
 ) -> Scored:
     """One row of ``_SUMMARY_SQL`` scored. ``limits`` None keeps the stored value class."""
     summary = OrderSummary(
-        sales=row.sales or 0,
-        items=row.items or 0,
-        amount=Decimal(row.amount or 0),
-        last_sale_at=row.last_sale_at,
-        orders_in_window=row.orders_in_window or 0,
-        earlier_sales=row.earlier_sales or 0,
-        first_sale_at=row.first_sale_at,
+        sales=row["sales"] or 0,
+        items=row["items"] or 0,
+        amount=Decimal(row["amount"] or 0),
+        last_sale_at=row["last_sale_at"],
+        orders_in_window=row["orders_in_window"] or 0,
+        earlier_sales=row["earlier_sales"] or 0,
+        first_sale_at=row["first_sale_at"],
     )
-    prior = PriorValue(row.vip_since, row.vip_until, blocked=row.blocked_reason is not None)
+    blocked = row["blocked_reason"] is not None
+    prior = PriorValue(row["vip_since"], row["vip_until"], blocked=blocked)
     evaluation = evaluate(summary, prior, as_of, rules, last_full)
-    new_class = value_class(row.rank, limits) if limits is not None else (row.old_class or "normal")
+    kept_class = row["old_class"] or "normal"
+    new_class = value_class(row["rank"], limits) if limits is not None else kept_class
     if evaluation.status == "blocked":
         new_class = "normal"
     rfm = evaluation.rfm
@@ -297,37 +317,37 @@ def score_row(
         score=rfm.score if rfm else None,
         sales=summary.sales,
         days_since_last_sale=_days_between(summary.last_sale_at, as_of),
-        days_since_last_contact=_days_between(row.last_contact_at, as_of),
-        language=row.language,
-        region=row.region or region_of(row.phone),
-        tags=tuple(str(t) for t in (row.tags or ())),
+        days_since_last_contact=_days_between(row["last_contact_at"], as_of),
+        language=row["language"],
+        region=row["region"] or region_of(row["phone"]),
+        tags=tuple(str(t) for t in (row["tags"] or ())),
     )
-    segments = segments_of(facts, rules.segments)
-    values = {
-        "customer_id": row.customer_id,
-        "status": evaluation.status,
-        "grade": evaluation.grade,
-        "r": facts.r,
-        "f": facts.f,
-        "m": facts.m,
-        "score": facts.score,
-        "sales": summary.sales,
-        "items": summary.items,
-        "sales_amount": summary.amount,
-        "last_sale_at": summary.last_sale_at,
-        "lifetime_sales": row.lifetime_sales or 0,
-        "lifetime_amount": Decimal(row.lifetime_amount or 0),
-        "vip_since": evaluation.vip_since,
-        "vip_until": evaluation.vip_until,
-        "value_class": new_class,
-        "segments": list(segments),
-        "routing_tags": list(routing_tags(evaluation, new_class, segments, as_of)),
-        "reason": evaluation.reason,
-        "blocked_reason": row.blocked_reason,
-        "rules_version": rules.version,
-        "evaluated_at": as_of,
-    }
-    return Scored(values, _changes(row, evaluation, new_class, summary, rules, as_of))
+    segments = (matcher or SegmentMatcher(rules.segments))(facts)
+    record = (  # in VALUE_COLUMNS order
+        row["customer_id"],
+        evaluation.status,
+        evaluation.grade,
+        facts.r,
+        facts.f,
+        facts.m,
+        facts.score,
+        summary.sales,
+        summary.items,
+        summary.amount,
+        summary.last_sale_at,
+        row["lifetime_sales"] or 0,
+        Decimal(row["lifetime_amount"] or 0),
+        evaluation.vip_since,
+        evaluation.vip_until,
+        new_class,
+        list(segments),
+        list(routing_tags(evaluation, new_class, segments, as_of)),
+        evaluation.reason,
+        row["blocked_reason"],
+        rules.version,
+        as_of,
+    )
+    return Scored(record, _changes(row, evaluation, new_class, summary, rules, as_of))
 
 
 VALUE_COLUMNS = (
@@ -382,9 +402,10 @@ async def rescore_customers(
     last_full = await last_full_evaluation(session)
     result = await session.execute(_SOME_SQL, {**_window(now, rules), "ids": ids})
     scored = [
-        score_row(row, rules=rules, as_of=now, last_full=last_full, limits=None) for row in result
+        score_row(row, rules=rules, as_of=now, last_full=last_full, limits=None)
+        for row in result.mappings()
     ]
-    await _upsert(session, [s.values for s in scored])
+    await _upsert(session, [s.values() for s in scored])
     changes = [c for s in scored for c in s.changes]
     if changes:
         await session.execute(insert(CustomerValueChange), changes)
@@ -409,6 +430,8 @@ class EvaluationReport:
     rules_version: int
 
 
+_WORK_MEM_SQL = "SET LOCAL work_mem = '256MB'"
+"""The aggregation sorts or hashes every order: in memory, not in temporary files."""
 _STAGE_SQL = """
 CREATE TEMP TABLE value_stage (LIKE customer_values INCLUDING DEFAULTS) ON COMMIT DROP
 """
@@ -419,14 +442,15 @@ _MERGE_STAGE_SQL = text(  # built from the column constants
 )
 
 
-async def _stream_rows(
-    session: AsyncSession, as_of: datetime, rules: ValueRules, chunk: int
-) -> AsyncIterator[Sequence[Any]]:
-    result = await session.stream(
-        _FULL_SQL.execution_options(yield_per=chunk), _window(as_of, rules)
-    )
-    async for partition in result.partitions(chunk):
-        yield partition
+async def stream_all(
+    driver: asyncpg.Connection, as_of: datetime, rules: ValueRules, chunk: int
+) -> AsyncIterator[list[asyncpg.Record]]:
+    """Every customer's row of the summary statement, ``chunk`` rows at a time (a
+    server-side cursor inside the unit of work's transaction: memory stays flat)."""
+    window = _window(as_of, rules)
+    cursor = await driver.cursor(FULL_SQL, window["as_of"], window["window_start"])
+    while rows := await cursor.fetch(chunk):
+        yield rows
 
 
 async def run_full_evaluation(
@@ -446,17 +470,21 @@ async def run_full_evaluation(
     last_full = as_of  # nobody's first sale is after this evaluation: nobody stays "new"
     driver = await driver_connection(session)
     await driver.execute(_STAGE_SQL)
+    await driver.execute(_WORK_MEM_SQL)
     customers = changes = 0
     limits: tuple[tuple[str, int], ...] | None = None
-    async for rows in _stream_rows(session, as_of, rules, chunk):
+    matcher = SegmentMatcher(rules.segments)
+    async for rows in stream_all(driver, as_of, rules, chunk):
         if limits is None:
-            limits = class_limits(rows[0].ranked or 0, rules)
+            limits = class_limits(rows[0]["ranked"] or 0, rules)
         scored = [
-            score_row(row, rules=rules, as_of=as_of, last_full=last_full, limits=limits)
+            score_row(
+                row, rules=rules, as_of=as_of, last_full=last_full, limits=limits, matcher=matcher
+            )
             for row in rows
         ]
         await driver.copy_records_to_table(
-            "value_stage", records=_records(s.values for s in scored), columns=VALUE_COLUMNS
+            "value_stage", records=[s.record for s in scored], columns=VALUE_COLUMNS
         )
         found = [_change_record(c) for s in scored for c in s.changes]
         if found:
@@ -474,10 +502,6 @@ async def run_full_evaluation(
         {"customers": customers, "changes": changes, "day": as_of.date()},
     )
     return EvaluationReport(as_of, customers, changes, rules.version)
-
-
-def _records(rows: Iterable[dict[str, Any]]) -> list[tuple[Any, ...]]:
-    return [tuple(row[c] for c in VALUE_COLUMNS) for row in rows]
 
 
 def _change_record(change: dict[str, Any]) -> tuple[Any, ...]:

@@ -23,10 +23,12 @@ Rules (defaults in ``ValueRules``; docs/customer-value.md has the worked example
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from functools import lru_cache
 from math import ceil
 from typing import Literal, TypeVar
 
@@ -97,10 +99,18 @@ def band(value: _Number, bands: tuple[tuple[_Number, int], ...]) -> int:
     return 0
 
 
+@lru_cache(maxsize=64)
+def _recency_cutoffs(
+    as_of: datetime, recency: tuple[tuple[int, int], ...]
+) -> tuple[tuple[datetime, int], ...]:
+    """Each band's earliest moment, worked out once per evaluation, not once a customer."""
+    return tuple((months_before(as_of, months), points) for months, points in recency)
+
+
 def recency_points(last_sale_at: datetime, as_of: datetime, rules: ValueRules) -> int:
     """Points of the first ``(months, points)`` band whose months back reach the sale."""
-    for months, points in rules.recency:
-        if last_sale_at >= months_before(as_of, months):
+    for cutoff, points in _recency_cutoffs(as_of, rules.recency):
+        if last_sale_at >= cutoff:
             return points
     return 0
 
@@ -112,12 +122,17 @@ def grade_of(score: int, rules: ValueRules) -> str:
     return rules.grades[-1][1]
 
 
+@lru_cache(maxsize=64)
+def _month_marks(later: datetime, count: int) -> list[datetime]:
+    """``later`` minus 1..count calendar months, earliest first (for bisecting)."""
+    return [months_before(later, months) for months in range(count, 0, -1)]
+
+
 def whole_months_between(earlier: datetime, later: datetime) -> int:
     """Full calendar months from ``earlier`` to ``later`` (0 when under a month)."""
-    months = (later.year - earlier.year) * 12 + later.month - earlier.month
-    while months > 0 and months_before(later, months) < earlier:
-        months -= 1
-    return max(months, 0)
+    span = (later.year - earlier.year) * 12 + later.month - earlier.month + 1
+    marks = _month_marks(later, max(span, 1))
+    return len(marks) - bisect_left(marks, earlier)
 
 
 def score(summary: OrderSummary, as_of: datetime, rules: ValueRules) -> Rfm | None:
