@@ -6,6 +6,7 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import uvicorn
@@ -41,3 +42,24 @@ async def live_server(app: FastAPI) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+async def make_vip(client: Any, admin: dict[str, str], customer_id: int) -> None:
+    """Give a customer the orders of a VIP by the seed rule (3 sales, 12 items, ¥12,000 in
+    the last months), through the orders API: they are graded at once."""
+    now = datetime.now(UTC)
+    for n in range(3):
+        response = await client.post(
+            f"/api/v1/customers/{customer_id}/orders",
+            json={
+                "source": "shop",
+                "order_id": f"VIP-{customer_id}-{n}",
+                "placed_at": (now - timedelta(days=10 + 30 * n)).isoformat(),
+                "status": "completed",
+                "items": 4,
+                "amount": "4000.00",
+                "currency": "CNY",
+            },
+            headers=admin,
+        )
+        assert response.status_code in (200, 201), response.text

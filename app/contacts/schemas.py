@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 Channel = Literal["voice", "email", "chat"]
 ContactState = Literal[
@@ -48,6 +48,9 @@ class ContactOut(BaseModel):
     provider_ref: str | None
     subject: str | None
     attributes: dict[str, Any]
+    value_tags: list[str] | None = Field(
+        default=None, description="The customer's value when the contact arrived: grade:P, vip..."
+    )
     disposition: str | None
     recording_url: str | None
     created_at: datetime

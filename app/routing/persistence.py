@@ -40,7 +40,7 @@ def trace_json(trace: core.DecisionTrace) -> dict[str, Any]:
         "step": trace.step,
         "rule": trace.rule,
         "requirements": requirements_json(trace.requirements),
-        "priority_boosts": [{"tag": tag, "points": points} for tag, points in trace.priority_boosts],
+        "priority_boosts": [{"tag": tag, "points": pts} for tag, pts in trace.priority_boosts],
         "candidates": [
             {"agent_id": c.agent_id, "score": c.score, "skipped_because": c.skipped_because}
             for c in trace.candidates

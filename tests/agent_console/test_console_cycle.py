@@ -9,16 +9,18 @@ from fastapi import FastAPI
 from app.contacts.models import Contact
 from tests.agent_console.conftest import Console, open_console, token_of
 from tests.channels.chat.conftest import Desk
+from tests.helpers import make_vip
 
 
 async def _customer_with_a_complaint(desk: Desk, app: FastAPI) -> int:
     created = await desk.client.post(
         "/api/v1/customers",
-        json={"name": "王小明", "emails": ["wang@example.cn"], "tier": "vip"},
+        json={"name": "王小明", "emails": ["wang@example.cn"]},
         headers=desk.admin,
     )
     assert created.status_code == 201, created.text
     customer_id: int = created.json()["id"]
+    await make_vip(desk.client, desk.admin, customer_id)
     async with app.state.db.unit_of_work() as session:
         for days, disposition in ((30, "resolved"), (10, "complaint"), (2, "resolved")):
             session.add(
@@ -58,7 +60,10 @@ async def test_full_cycle_from_offer_to_history(
         assert offer["contact_id"] == contact_id
         pop = offer["pop"]
         assert pop["customer"]["id"] == customer_id
-        assert pop["customer"]["tier"] == "vip"
+        value = pop["customer"]["value"]
+        assert value["vip"]["active"] is True
+        assert (value["status"], value["lifetime_sales"]) == ("graded", 3)
+        assert value["reason"].startswith("3 orders in 12 months, ¥4,000 average")
         assert pop["customer_match"] == "email"
         dispositions = [item["disposition"] for item in pop["history"]]
         assert dispositions == ["complaint", "resolved", "resolved"]  # open complaint first

@@ -13,6 +13,7 @@ from app.ivr.runtime import ivr_state
 from app.main import create_app
 from app.queues.models import Queue
 from tests.channels.voice.conftest import CALLER, PUBLIC, TwilioSide
+from tests.helpers import make_vip
 from tests.ivr.conftest import CLOSED, gather_action, parse, press
 from tests.routing_service.conftest import Center
 
@@ -83,10 +84,11 @@ async def test_a_vip_caller_skips_the_menu(
 ) -> None:
     created = await demo.client.post(
         "/api/v1/customers",
-        json={"name": "贵宾", "phones": [CALLER], "tier": "vip", "language": "en-US"},
+        json={"name": "贵宾", "phones": [CALLER], "language": "en-US"},
         headers=demo.admin,
     )
     assert created.status_code == 201, created.text
+    await make_vip(demo.client, demo.admin, created.json()["id"])
     answer = parse((await twilio.call("CAvip")).text)
     assert answer.find("Gather") is None
     assert [s.attrib["language"] for s in answer.findall("Say")] == ["en-US"]
