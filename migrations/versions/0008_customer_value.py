@@ -272,7 +272,8 @@ def upgrade() -> None:
                CASE WHEN tier = 'gold' THEN 'G' END,
                CASE WHEN tier = 'vip' THEN now() END,
                CASE WHEN tier = 'vip' THEN now() + interval '1 year' END,
-               CASE WHEN tier = 'vip' THEN ARRAY['vip'] ELSE ARRAY['grade:G'] END,
+               CASE WHEN tier = 'vip' THEN ARRAY['status:prospect', 'vip', 'class:normal']
+                    ELSE ARRAY['grade:G', 'status:graded', 'class:normal'] END,
                'carried over from tier ' || tier,
                now()
         FROM customers WHERE tier IN ('gold', 'vip')
