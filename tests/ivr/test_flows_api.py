@@ -171,3 +171,47 @@ async def test_the_demo_order_status_is_fixed(client: httpx.AsyncClient) -> None
     assert first.json() == (await client.get("/api/v1/ivr/demo/order-status/123457")).json()
     assert first.json()["status"] == "shipped"
     assert (await client.get("/api/v1/ivr/demo/order-status/123450")).status_code == 404
+
+
+def by_value(check: dict[str, Any]) -> dict[str, Any]:
+    """Callers meeting ``check`` to billing, everyone else to support."""
+    document = straight_to("support")
+    document["nodes"]["hello"]["next"] = "who"
+    document["nodes"]["who"] = {
+        "type": "condition",
+        "branches": [{"when": {"type": "value", **check}, "next": "valued"}],
+        "otherwise": "line",
+    }
+    document["nodes"]["valued"] = {"type": "enqueue", "queue": "billing"}
+    return document
+
+
+async def test_value_conditions_route_by_grade_vip_and_segment(center: Center) -> None:
+    http, admin = center.client, center.admin
+    await center.queue("billing", [("support", 1)])
+    document = by_value({"grades": ["P", "G"], "segments": ["win-back"]})
+    created = await http.post(
+        "/api/v1/ivr/flows", json={"name": "value", "document": document}, headers=admin
+    )
+    assert created.status_code == 201, created.text
+    flow_id = created.json()["id"]
+
+    async def ends_in(value: dict[str, Any] | None) -> str:
+        body: dict[str, Any] = {"digits": []} | ({"value": value} if value else {})
+        ran = await http.post(f"/api/v1/ivr/flows/{flow_id}/dry-run", json=body, headers=admin)
+        assert ran.status_code == 200, ran.text
+        queue: str = ran.json()["queue"]
+        return queue
+
+    assert await ends_in({"grade": "G", "segments": ["win-back"]}) == "billing"
+    assert await ends_in({"grade": "G"}) == "support"  # every part must hold
+    assert await ends_in({"grade": "S", "segments": ["win-back"]}) == "support"
+    assert await ends_in(None) == "support"  # an unknown caller is a prospect
+
+    for nothing_to_check in ({}, {"grades": []}, {"tiers": ["vip"]}):
+        refused = await http.post(
+            "/api/v1/ivr/flows/validate",
+            json={"document": by_value(nothing_to_check)},
+            headers=admin,
+        )
+        assert refused.status_code == 422, nothing_to_check
