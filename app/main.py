@@ -34,6 +34,7 @@ from app.ivr.router import router as ivr_router
 from app.logs import configure_logging
 from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from app.migrations import head_revision
+from app.orders.router import router as orders_router
 from app.queues.router import router as queues_router
 from app.routing.distributor import Distributor
 from app.routing.inbox import DOORBELL_KEY
@@ -165,6 +166,7 @@ def create_app(
         queues_router,
         customers_router,
         customer_value_router,
+        orders_router,
         routing_router,
         contacts_router,
         *CHANNEL_ROUTERS,

@@ -17,6 +17,7 @@ of its own, like refused views.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -31,8 +32,10 @@ from app.customers.models import Customer, CustomerEmail, CustomerPhone
 from app.customers.schemas import CustomerCreate, CustomerOut
 from app.customers.screen_pop import is_suggested
 from app.customers.service import create_customer, get_customer
+from app.customers.value.service import rescore_customers
 from app.database import Database
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.orders.service import move_orders
 from app.users.models import Role, User
 
 
@@ -196,8 +199,9 @@ async def create_from_contact(
 async def merge_customers(
     session: AsyncSession, into_id: int, from_id: int, actor_id: int
 ) -> Customer:
-    """``from_id`` is folded into ``into_id``: its contacts, phones, emails and tags follow,
-    then it is deleted. The merge is a ``customer.merged`` event."""
+    """``from_id`` is folded into ``into_id``: its contacts, orders, phones, emails and tags
+    follow, then it is deleted and ``into_id`` rescored. The merge is a ``customer.merged``
+    event."""
     if into_id == from_id:
         raise InvalidInput("A customer cannot be merged into itself.", code="same_customer")
     rows = await session.scalars(
@@ -212,6 +216,7 @@ async def merge_customers(
         update(Contact).where(Contact.customer_id == from_id).values(customer_id=into_id)
     )
     await _move_contact_points(session, into_id, from_id)
+    orders = await move_orders(session, into_id, from_id)
     into.tags = list(dict.fromkeys([*into.tags, *duplicate.tags]))
     into.attributes = {**duplicate.attributes, **into.attributes}
     await session.delete(duplicate)
@@ -219,9 +224,15 @@ async def merge_customers(
         session,
         "customer.merged",
         actor_id=actor_id,
-        payload={"into": into_id, "from": from_id, "contacts": moved.rowcount},  # type: ignore[attr-defined]
+        payload={
+            "into": into_id,
+            "from": from_id,
+            "contacts": moved.rowcount,  # type: ignore[attr-defined]
+            "orders": orders,
+        },
     )
     await session.flush()
+    await rescore_customers(session, [into_id], now=datetime.now(UTC))
     return into
 
 
