@@ -497,3 +497,68 @@ def replay(
     if math.isfinite(buckets.end):
         agg.close(buckets.end)
     return agg
+
+
+# ------------------------------------------------------------------ value breakdown
+
+GRADES = ("P", "G", "S", "B", "none")
+VALUE_CLASSES = ("key", "major", "normal")
+BREAKDOWNS: dict[str, tuple[str, ...]] = {"grade": GRADES, "value_class": VALUE_CLASSES}
+_TAG_PREFIX = {"grade": "grade:", "value_class": "class:"}
+
+
+def value_group(tags: Iterable[str] | None, by: str) -> str:
+    """The contact's group under breakdown ``by`` ("grade" or "value_class") from the value
+    tags it arrived with (``grade:P``, ``class:key``, ...). No tags, or none for ``by``:
+    the customer was never graded / never ranked, so "none" (grade) or "normal" (class)."""
+    prefix = _TAG_PREFIX[by]
+    groups = BREAKDOWNS[by]
+    for tag in tags or ():
+        if tag.startswith(prefix) and tag[len(prefix) :] in groups:
+            return tag[len(prefix) :]
+    return groups[-1]
+
+
+def replay_by_group(
+    events: Iterable[Event],
+    group_of: dict[int, str],
+    buckets: Buckets,
+    targets: dict[str, Target] | None = None,
+    default: str = "",
+) -> dict[str, Aggregator]:
+    """One aggregator per group of contacts (``group_of``: contact id → group, ``default``
+    for a contact not in it), each fed the contact events of its own contacts only.
+
+    Contact figures (offered, answered, service level, ASA, abandoned, handled, talk) are
+    those of the whole replay split by group: they depend on a contact's own events alone.
+    Agent events are left out, so wrap-up, and with it AHT, is not split."""
+    groups: dict[str, Aggregator] = {}
+    for event in events:
+        if event.contact_id is None:
+            continue
+        name = group_of.get(event.contact_id, default)
+        agg = groups.get(name)
+        if agg is None:
+            agg = groups[name] = Aggregator(buckets, targets)
+        agg.apply(event)
+    return groups
+
+
+def value_figures(tally: QueueTally) -> dict[str, Any]:
+    """The breakdown's figures: volumes, service level, ASA and abandons (docs/supervisor.md);
+    abandon_rate = abandoned / offered, in percent."""
+    figures = tally.figures()
+    kept = (
+        "offered",
+        "answered",
+        "answered_in_target",
+        "handled",
+        "abandoned",
+        "short_abandoned",
+        "service_level",
+        "asa_seconds",
+        "longest_wait_seconds",
+    )
+    return {name: figures[name] for name in kept} | {
+        "abandon_rate": _ratio(100 * tally.abandoned, tally.offered)
+    }

@@ -16,7 +16,16 @@ from app.database import driver_connection
 from app.errors import InvalidInput
 from app.staffing import agents_needed
 from app.supervisor.live import LOOKBACK_SECONDS, load_targets, to_event
-from app.supervisor.metrics import Aggregator, Buckets, QueueTally, replay
+from app.supervisor.metrics import (
+    BREAKDOWNS,
+    Aggregator,
+    Buckets,
+    QueueTally,
+    replay,
+    replay_by_group,
+    value_figures,
+    value_group,
+)
 from app.supervisor.views import DEFAULT_AHT_SECONDS
 
 INTERVALS = {"15m": 900.0, "30m": 1800.0, "60m": 3600.0}
@@ -29,9 +38,23 @@ FROM contact_events
 WHERE occurred_at >= to_timestamp($1) AND occurred_at < to_timestamp($2) ORDER BY id
 """
 
+_CONTACT_EVENTS_WITH_VALUE = """
+SELECT e.id, e.kind, e.contact_id, e.agent_id, extract(epoch FROM e.occurred_at)::float8,
+       e.payload, c.value_tags
+FROM contact_events e JOIN contacts c ON c.id = e.contact_id
+WHERE e.occurred_at >= to_timestamp($1) AND e.occurred_at < to_timestamp($2) ORDER BY e.id
+"""
+
 
 def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat()
+
+
+def _seconds(start: datetime, end: datetime) -> tuple[float, float]:
+    a, b = start.timestamp(), end.timestamp()
+    if not a < b:
+        raise InvalidInput("'from' must be before 'to'.", code="bad_period")
+    return a, b
 
 
 def period(start: datetime, end: datetime, interval: str) -> Buckets:
@@ -40,9 +63,7 @@ def period(start: datetime, end: datetime, interval: str) -> Buckets:
         raise InvalidInput(
             "interval must be 15m, 30m or 60m.", details={"interval": interval}, code="bad_interval"
         )
-    a, b = start.timestamp(), end.timestamp()
-    if not a < b:
-        raise InvalidInput("'from' must be before 'to'.", code="bad_period")
+    a, b = _seconds(start, end)
     if (b - a) / width > MAX_INTERVALS:
         raise InvalidInput(f"At most {MAX_INTERVALS} intervals per report.", code="period_too_long")
     return Buckets(origin=a, width=width, start=a, end=b)
@@ -54,6 +75,40 @@ async def replay_period(session: AsyncSession, buckets: Buckets) -> Aggregator:
     targets = await load_targets(conn)
     rows = await conn.fetch(_EVENTS, buckets.start - LOOKBACK_SECONDS, buckets.end)
     return replay((to_event(r) for r in rows), buckets, targets)
+
+
+def whole_period(start: datetime, end: datetime) -> Buckets:
+    """One bucket over [start, end), as long as the longest interval report allows."""
+    longest = MAX_INTERVALS * INTERVALS["60m"]
+    a, b = _seconds(start, end)
+    if b - a > longest:
+        raise InvalidInput(
+            f"A report covers at most {longest / 86400:.0f} days.", code="period_too_long"
+        )
+    return Buckets(origin=a, width=b - a, start=a, end=b)
+
+
+def breakdown_groups(by: str) -> tuple[str, ...]:
+    groups = BREAKDOWNS.get(by)
+    if groups is None:
+        raise InvalidInput(
+            "by must be grade or value_class.", details={"by": by}, code="bad_breakdown"
+        )
+    return groups
+
+
+async def replay_by_value(
+    session: AsyncSession, buckets: Buckets, by: str
+) -> dict[str, Aggregator]:
+    """Contact events of the period (and the look-back), one aggregator per group of ``by``,
+    each contact in the group of the value tags it arrived with."""
+    conn = await driver_connection(session)
+    targets = await load_targets(conn)
+    rows = await conn.fetch(
+        _CONTACT_EVENTS_WITH_VALUE, buckets.start - LOOKBACK_SECONDS, buckets.end
+    )
+    group_of = {r[2]: value_group(r[6], by) for r in rows}
+    return replay_by_group((to_event(r) for r in rows), group_of, buckets, targets)
 
 
 def _bucket_range(buckets: Buckets) -> range:
@@ -78,6 +133,28 @@ def queue_rows(
                 | tally.figures()
             )
         totals.append({"queue": name} | total.figures())
+    return rows, totals
+
+
+def value_rows(
+    groups: dict[str, Aggregator], by: str, queue: str | None, channel: str | None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rows per queue and group of ``by`` (every group, empty ones too), and the totals per
+    group over the queues."""
+    names: set[str] = set()
+    for aggregator in groups.values():
+        names |= aggregator.queue_names()
+    rows, totals = [], []
+    order = breakdown_groups(by)
+    tallies = {group: QueueTally() for group in order}
+    for name in sorted(names if queue is None else {queue}):
+        for group in order:
+            agg = groups.get(group)
+            tally = QueueTally() if agg is None else agg.queue_tally(name, None, channel)
+            tallies[group].add(tally)
+            rows.append({"queue": name, by: group} | value_figures(tally))
+    for group in order:
+        totals.append({by: group} | value_figures(tallies[group]))
     return rows, totals
 
 

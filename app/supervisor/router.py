@@ -290,6 +290,29 @@ async def agent_report(
     return {"from": start, "to": to, "interval": interval, "rows": rows}
 
 
+@router.get("/api/v1/reports/value", response_model=None)
+async def value_report(
+    request: Request,
+    session: SessionDep,
+    _: SupervisorUser,
+    start: Period,
+    to: datetime,
+    by: str = "grade",
+    queue: str | None = None,
+    channel: str | None = None,
+    format: str | None = None,
+) -> dict[str, Any] | Response:
+    """Offered, handled, service level, ASA and abandons per customer grade or value class
+    (the value each contact arrived with), per queue and in total over [from, to)."""
+    reports.breakdown_groups(by)
+    buckets = reports.whole_period(_aware(start), _aware(to))
+    groups = await reports.replay_by_value(session, buckets, by)
+    rows, totals = reports.value_rows(groups, by, queue, channel)
+    if _wants_csv(request, format):
+        return _csv(reports.to_csv(rows), f"value-by-{by}")
+    return {"from": start, "to": to, "by": by, "rows": rows, "totals": totals}
+
+
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
