@@ -9,10 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import text
 
 from app.supervisor.metrics import (
     DAY,
@@ -114,31 +112,31 @@ CALLS = [
 ]
 
 
-async def _graded_customers(app: FastAPI, client: httpx.AsyncClient, admin: Any) -> dict[str, int]:
-    """The customers with their orders, evaluated once through the API (grades and classes)."""
+async def _graded_customers(client: httpx.AsyncClient, admin: dict[str, str]) -> dict[str, int]:
+    """The customers with their orders (graded at once), then one full evaluation through
+    the API (value classes)."""
     ids = {}
-    for name in CUSTOMERS:
+    for name, amounts in CUSTOMERS.items():
         created = await client.post(
             "/api/v1/customers", json={"name": f"客户{name}"}, headers=admin
         )
         assert created.status_code == 201, created.text
         ids[name] = created.json()["id"]
-    async with app.state.db.unit_of_work() as session:
-        for name, amounts in CUSTOMERS.items():
-            for n, amount in enumerate(amounts):
-                await session.execute(
-                    text(
-                        "INSERT INTO orders (source, external_id, customer_id, placed_at, status,"
-                        " items, amount, amount_cny) VALUES ('shop', :ext, :cid, :at,"
-                        " 'completed', 1, :amount, :amount)"
-                    ),
-                    {
-                        "ext": f"{name}-{n}",
-                        "cid": ids[name],
-                        "at": NOW - timedelta(days=2 + n),
-                        "amount": amount,
-                    },
-                )
+        for n, amount in enumerate(amounts):
+            placed = await client.post(
+                f"/api/v1/customers/{ids[name]}/orders",
+                json={
+                    "source": "shop",
+                    "order_id": f"{name}-{n}",
+                    "placed_at": (NOW - timedelta(days=2 + n)).isoformat(),
+                    "status": "completed",
+                    "items": 1,
+                    "amount": f"{amount}.00",
+                    "currency": "CNY",
+                },
+                headers=admin,
+            )
+            assert placed.status_code == 201, placed.text
     evaluated = await client.post("/api/v1/customer-value/evaluations", headers=admin)
     assert evaluated.status_code == 201, evaluated.text
     return ids
@@ -178,12 +176,10 @@ def _volumes(totals: list[dict[str, Any]], by: str) -> dict[str, tuple[int, int,
     return {t[by]: (t["offered"], t["answered"], t["handled"], t["abandoned"]) for t in totals}
 
 
-async def test_reports_by_grade_and_value_class(
-    app: FastAPI, center: Center, supervisor: dict[str, str]
-) -> None:
+async def test_reports_by_grade_and_value_class(center: Center, supervisor: dict[str, str]) -> None:
     client, admin = center.client, center.admin
     start = datetime.now(UTC) - timedelta(minutes=1)
-    ids = await _graded_customers(app, client, admin)
+    ids = await _graded_customers(client, admin)
     await center.skill("support")
     await center.queue("support", [("support", 1)])
     await center.agent("ann", {"support": 3})
