@@ -14,6 +14,7 @@ from app.config import Settings
 from app.customers.value.cli import customers_app
 from app.ivr.cli import ivr_app
 from app.logs import configure_logging
+from app.orders.cli import import_app
 from app.routing.simulate_cli import simulate
 from app.runtime import resolve_database_url
 from app.users.models import Role
@@ -158,6 +159,7 @@ def _load_demo(url: str, settings: Settings) -> None:
 cli.command("simulate")(simulate)
 cli.add_typer(ivr_app, name="ivr", help="Try IVR call flows without a phone.")
 cli.add_typer(customers_app, name="customers", help="Customers and their value.")
+cli.add_typer(import_app, name="import", help="Import data from files (orders).")
 
 
 def main() -> None:
