@@ -98,7 +98,9 @@ async def test_rows_match_by_id_phone_and_email_and_unknown_customers_are_create
     assert zhang["name"] == "张伟"
     assert await orders_of(client, admin, zhang["id"]) == ["A4", "A5", "A6"]
     assert zhang["value"]["lifetime_sales"] == 2  # rescored: A5 is refunded
-    found = await client.get("/api/v1/customers", params={"email": "new@example.org"}, headers=admin)
+    found = await client.get(
+        "/api/v1/customers", params={"email": "new@example.org"}, headers=admin
+    )
     [newcomer] = found.json()["items"]
     assert newcomer["name"] == "new@example.org"
     assert newcomer["value"]["status"] == "no_sale"
