@@ -25,16 +25,20 @@ from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
-from app.customers.value.service import currency_rates, rescore_customers
+from app.customers.value.service import currency_rates, rescore_customers, run_full_evaluation
 from app.database import Database, driver_connection
 from app.orders.rows import BadFile, ImportRow, Rejection, RowParser, header_positions
 
 CHUNK_SIZE = 20_000
 RESCORE_CHUNK = 2_000
+FULL_EVALUATION_AT = 20_000
 ENCODINGS = {"utf-8": "utf-8-sig", "gb18030": "gb18030", "gbk": "gb18030"}
 """What ``--encoding`` takes, and the codec it reads with (GBK is a subset of GB18030)."""
 csv.field_size_limit(1 << 20)
 
+NO_JIT_SQL = "SET LOCAL jit = off"
+"""The chunk statement's estimates run to millions of rows (joins of CTEs), which makes
+PostgreSQL compile it (JIT, measured: 1.8 s of a 2.2 s chunk); it runs in 0.4 s."""
 STAGE_COLUMNS = (
     "line",
     "external_id",
@@ -281,6 +285,7 @@ async def _store_chunk(db_session: Any, source: str, chunk: _Chunk, summary: Imp
     if not chunk.rows:
         return
     driver = await driver_connection(db_session)
+    await driver.execute(NO_JIT_SQL)
     await driver.execute(STAGE_SQL)
     await driver.copy_records_to_table(
         "order_import_stage", records=[r.record() for r in chunk.rows], columns=STAGE_COLUMNS
@@ -392,11 +397,19 @@ async def _dry_run(
 
 async def rescore_stale(db: Database, source: str, now: datetime) -> int:
     """Rescore the customers with an order of ``source`` written since their last
-    evaluation, ``RESCORE_CHUNK`` at a time (each its own unit of work); how many."""
+    evaluation, ``RESCORE_CHUNK`` at a time (each its own unit of work); how many.
+
+    From ``FULL_EVALUATION_AT`` customers on, a full evaluation is cheaper (one pass over
+    every customer, value classes ranked too) than rescoring them one chunk at a time."""
     async with db.unit_of_work() as session:
         driver = await driver_connection(session)
         ids = [row[0] for row in await driver.fetch(STALE_SQL, source)]
+    if len(ids) >= FULL_EVALUATION_AT:
+        async with db.unit_of_work() as session:
+            await run_full_evaluation(session, as_of=now, once_per_day=False)
+        return len(ids)
     for start in range(0, len(ids), RESCORE_CHUNK):
         async with db.unit_of_work() as session:
+            await (await driver_connection(session)).execute(NO_JIT_SQL)
             await rescore_customers(session, ids[start : start + RESCORE_CHUNK], now=now)
     return len(ids)

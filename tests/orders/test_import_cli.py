@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from app.customers.models import Customer
+from app.orders import importer
 from app.orders.importer import import_orders
 from app.orders.models import Order
 
@@ -281,3 +282,20 @@ async def test_a_run_interrupted_between_chunks_resumes_where_it_stopped(
     assert code == 0, output
     assert "4 imported, 0 updated, 3 unchanged" in output
     assert (await count(app, Order), await count(app, Customer)) == (7, 3)
+
+
+async def test_many_affected_customers_get_a_full_evaluation_with_value_classes(
+    clean_db: str,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(importer, "FULL_EVALUATION_AT", 3)
+    path = write(tmp_path, [f"V{n},,1380013800{n},,,2026-01-0{1 + n},paid,1,{n + 1}00,CNY"
+                            for n in range(4)])  # fmt: skip
+    code, output = await run(clean_db, str(path))
+    assert code == 0, output
+    assert "4 rescored" in output
+    found = await client.get("/api/v1/customers", params={"value_class": "key"}, headers=admin)
+    assert [c["name"] for c in found.json()["items"]] == ["+8613800138003"]
