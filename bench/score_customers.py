@@ -27,7 +27,12 @@ import asyncpg
 from _common import fresh_database
 
 from app.customers.value.core.calendar import months_before
-from app.customers.value.service import FULL_SQL, run_full_evaluation, shop_zone
+from app.customers.value.service import (
+    _WORK_MEM_SQL,
+    FULL_SQL,
+    run_full_evaluation,
+    shop_zone,
+)
 from app.database import Database, create_engine, driver_connection, libpq_url
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/contactd_bench_value"
@@ -73,7 +78,7 @@ async def ceiling(db: Database, as_of: datetime) -> float:
     started = time.perf_counter()
     async with db.unit_of_work() as session:
         driver = await driver_connection(session)
-        await driver.execute("SET LOCAL work_mem = '256MB'")
+        await driver.execute(_WORK_MEM_SQL)  # the evaluation's own settings
         cursor = await driver.cursor(FULL_SQL, as_of, months_before(as_of, 12))
         while await cursor.fetch(20_000):
             pass
