@@ -49,6 +49,7 @@ from app.routing.core.model import (
     AgentState,
     AgentStateChanged,
     AgentStateSet,
+    AgentView,
     Assigned,
     Channel,
     ContactAbandoned,
@@ -80,6 +81,8 @@ class Engine(Protocol):
     def handle(self, event: Event, now: float) -> list[Decision]: ...
 
     def next_timer(self) -> float | None: ...
+
+    def agent_view(self, agent_id: str) -> AgentView: ...
 
 
 EngineFactory = Callable[[RoutingConfig], Engine]
@@ -118,6 +121,21 @@ class SimulatedAgent:
 
 
 @dataclass(frozen=True, slots=True)
+class PresenceChange:
+    """An agent's own change of presence at ``time`` (seconds from the run's start).
+
+    ``AVAILABLE`` signs in (or ends a not-ready period), ``NOT_READY`` starts a break with
+    its reason, ``OFFLINE`` signs out. Being on a contact or in wrap-up is the engine's to
+    derive, never an input.
+    """
+
+    time: float
+    agent_id: str
+    state: AgentState
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SimulationSetup:
     routing: RoutingConfig
     loads: tuple[QueueLoad, ...]
@@ -125,6 +143,10 @@ class SimulationSetup:
     hours: float
     seed: int = 1
     warmup_seconds: float | None = None  # None = DEFAULT_WARMUP_FRACTION of the run
+    # None: every agent signs in at 0 and stays available; otherwise each agent signs in
+    # at its first change (an agent with none never does) and follows its changes
+    presence: tuple[PresenceChange, ...] | None = None
+    record_presence: bool = False  # keep every presence the engine derives (slower)
 
     @property
     def duration_seconds(self) -> float:
@@ -145,8 +167,15 @@ class RecordedArrival:
     queue: str
     channel: Channel
     skills: tuple[SkillRequirement, ...] | None  # None = the queue's skills
-    handle_seconds: float
+    handle_seconds: float  # talk: from answer to the end of the contact
     patience_seconds: float | None = None  # None = waits as long as it takes
+    # the agent's own wrap-up after it (None: the queue's wrap-up timer alone ends it, or
+    # at once without one); the engine's timer still ends it first when shorter
+    wrap_up_seconds: float | None = None
+    priority: int | None = None  # None = the queue's default
+    tier: str | None = None
+    # Customer value at arrival goes here (and into ContactEnqueued) once the engine
+    # weighs it; a replay carries the recorded priority and tier until then.
 
 
 # ----------------------------------------------------------------------- results
@@ -159,10 +188,24 @@ class ContactOutcome:
     arrived_at: float
     answered_at: float | None = None
     abandoned_at: float | None = None
+    agent_id: str | None = None  # who answered it
+    offered_at: float | None = None  # its first offer
+    ended_at: float | None = None
+    wrap_up_ended_at: float | None = None  # when its agent's wrap-up after it ended
 
     @property
     def wait(self) -> float | None:
         return None if self.answered_at is None else self.answered_at - self.arrived_at
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceRecord:
+    """An agent's presence as the engine reports it (``record_presence`` runs only)."""
+
+    time: float
+    agent_id: str
+    state: AgentState
+    reason: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +236,7 @@ class SimulationResult:
     measured_from: float
     measured_until: float
     contacts: tuple[ContactOutcome, ...] = field(repr=False)  # the measured ones
+    presence_log: tuple[PresenceRecord, ...] = field(default=(), repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -220,7 +264,18 @@ class _HandleDone:
     contact_id: str
 
 
-_Pending = _Arrival | _PatienceOver | _HandleDone
+@dataclass(frozen=True, slots=True)
+class _WrapUpDone:
+    agent_id: str
+    generation: int  # the agent's wrap-up this ends; a later contact's starts a new one
+
+
+@dataclass(frozen=True, slots=True)
+class _Presence:
+    change: PresenceChange
+
+
+_Pending = _Arrival | _PatienceOver | _HandleDone | _WrapUpDone | _Presence
 
 
 @dataclass(slots=True)
@@ -231,6 +286,9 @@ class _Contact:
     answered_at: float | None = None
     abandoned_at: float | None = None
     agent_id: str | None = None
+    offered_at: float | None = None
+    ended_at: float | None = None
+    wrap_up_ended_at: float | None = None
 
     @property
     def resolved(self) -> bool:
@@ -243,34 +301,70 @@ class _Contact:
             self.arrival.time,
             self.answered_at,
             self.abandoned_at,
+            self.agent_id,
+            self.offered_at,
+            self.ended_at,
+            self.wrap_up_ended_at,
         )
 
 
 @dataclass(slots=True)
+class _Span:
+    """Seconds during which something held, clipped to the measurement window."""
+
+    since: float | None = None
+    seconds: float = 0.0
+
+    def update(self, holds: bool, now: float, window: tuple[float, float]) -> None:
+        if holds and self.since is None:
+            self.since = now
+        elif not holds and self.since is not None:
+            self.close(now, window)
+            self.since = None
+
+    def close(self, now: float, window: tuple[float, float]) -> None:
+        if self.since is None:
+            return
+        start, end = max(self.since, window[0]), min(now, window[1])
+        self.seconds += max(0.0, end - start)
+
+
+@dataclass(slots=True)
 class _AgentClock:
-    """Busy time of one agent, clipped to the measurement window."""
+    """Busy and staffed time of one agent, clipped to the measurement window.
+
+    Busy: at least one contact or in wrap-up. Staffed: signed in, or busy (an agent who
+    signs out finishes the contact in hand).
+    """
 
     active_contacts: int = 0
     wrapping_up: bool = False
-    busy_since: float | None = None
-    busy_seconds: float = 0.0
+    signed_in: bool = False
+    logged_in: bool = False  # known to the engine
+    wrap_generation: int = 0
+    awaiting_wrap_end: list[_Contact] = field(default_factory=list)
+    busy_span: _Span = field(default_factory=_Span)
+    staffed_span: _Span = field(default_factory=_Span)
 
     @property
     def busy(self) -> bool:
         return self.active_contacts > 0 or self.wrapping_up
 
+    @property
+    def busy_seconds(self) -> float:
+        return self.busy_span.seconds
+
+    @property
+    def staffed_seconds(self) -> float:
+        return self.staffed_span.seconds
+
     def update(self, now: float, window: tuple[float, float]) -> None:
-        if self.busy and self.busy_since is None:
-            self.busy_since = now
-        elif not self.busy and self.busy_since is not None:
-            self.close(now, window)
-            self.busy_since = None
+        self.busy_span.update(self.busy, now, window)
+        self.staffed_span.update(self.busy or self.signed_in, now, window)
 
     def close(self, now: float, window: tuple[float, float]) -> None:
-        if self.busy_since is None:
-            return
-        start, end = max(self.busy_since, window[0]), min(now, window[1])
-        self.busy_seconds += max(0.0, end - start)
+        self.busy_span.close(now, window)
+        self.staffed_span.close(now, window)
 
 
 # ------------------------------------------------------------------ the run
@@ -291,6 +385,9 @@ class _Simulation:
         self.measured: list[_Contact] = []
         self.unresolved_measured = 0
         self.clocks = {agent.agent_id: _AgentClock() for agent in setup.agents}
+        self.agents = {agent.agent_id: agent for agent in setup.agents}
+        self.presence_log: list[PresenceRecord] = []
+        self.last_presence: dict[str, tuple[AgentState, str | None]] = {}
 
     # -- scheduling
 
@@ -307,12 +404,30 @@ class _Simulation:
     def feed(self, event: Event) -> None:
         """Hand one event to the engine and play out what it decides, in order."""
         events: list[Event] = [event]
+        touched: set[str] = set()
         while events:
-            for decision in self.engine.handle(events.pop(0), self.now):
+            next_event = events.pop(0)
+            decisions = self.engine.handle(next_event, self.now)
+            if self.setup.record_presence:
+                touched.update(_agents_named(next_event, decisions))
+            for decision in decisions:
                 events.extend(self.react(decision))
+        if touched:
+            self.log_presence(sorted(touched))
+
+    def log_presence(self, agent_ids: Iterable[str]) -> None:
+        for agent_id in agent_ids:
+            view = self.engine.agent_view(agent_id)
+            now_state = (view.state, view.reason)
+            if self.last_presence.get(agent_id, (AgentState.OFFLINE, None)) != now_state:
+                self.last_presence[agent_id] = now_state
+                self.presence_log.append(PresenceRecord(self.now, agent_id, *now_state))
 
     def react(self, decision: Decision) -> list[Event]:
         if isinstance(decision, Offer):
+            contact = self.contacts[decision.contact_id]
+            if contact.offered_at is None:
+                contact.offered_at = self.now
             return [OfferAccepted(decision.contact_id, decision.agent_id)]
         if isinstance(decision, Assigned):
             self.on_assigned(decision.contact_id, decision.agent_id)
@@ -324,6 +439,10 @@ class _Simulation:
         clock = self.clocks[agent_id]
         clock.wrapping_up = wrapping_up
         clock.update(self.now, self.window)
+        if not wrapping_up:
+            for contact in clock.awaiting_wrap_end:
+                contact.wrap_up_ended_at = self.now
+            clock.awaiting_wrap_end.clear()
 
     def on_assigned(self, contact_id: str, agent_id: str) -> None:
         contact = self.contacts[contact_id]
@@ -344,7 +463,11 @@ class _Simulation:
     # -- pending events
 
     def run(self) -> None:
-        self.log_agents_in()
+        if self.setup.presence is None:
+            self.log_agents_in()
+        else:
+            for change in sorted(self.setup.presence, key=lambda change: change.time):
+                self.schedule(change.time, _Presence(change))
         self.schedule_next_arrival()
         stalled_ticks = 0
         while not self.finished():
@@ -378,15 +501,39 @@ class _Simulation:
                 self.on_patience_over(contact_id)
             case _HandleDone(contact_id=contact_id):
                 self.on_handle_done(contact_id)
+            case _WrapUpDone(agent_id=agent_id, generation=generation):
+                self.on_wrap_up_done(agent_id, generation)
+            case _Presence(change=change):
+                self.on_presence(change)
 
     def log_agents_in(self) -> None:
         for agent in self.setup.agents:
-            self.feed(
-                AgentLoggedIn(
-                    agent.agent_id, dict(agent.skills), dict(agent.capacity), agent.queues
-                )
-            )
+            self.log_in(agent.agent_id)
             self.feed(AgentStateChanged(agent.agent_id, AgentState.AVAILABLE))
+
+    def log_in(self, agent_id: str) -> None:
+        agent = self.agents[agent_id]
+        clock = self.clocks[agent_id]
+        clock.logged_in = clock.signed_in = True
+        clock.update(self.now, self.window)
+        self.feed(
+            AgentLoggedIn(agent.agent_id, dict(agent.skills), dict(agent.capacity), agent.queues)
+        )
+
+    def on_presence(self, change: PresenceChange) -> None:
+        """Sign in on the first change; an agent made unavailable ends its wrap-up."""
+        clock = self.clocks.get(change.agent_id)
+        if clock is None:
+            raise ValueError(f"presence of an unknown agent {change.agent_id!r}")
+        if not clock.logged_in:
+            if change.state is AgentState.OFFLINE:
+                return
+            self.log_in(change.agent_id)
+        self.feed(AgentStateChanged(change.agent_id, change.state, change.reason))
+        clock.signed_in = change.state is not AgentState.OFFLINE
+        if change.state is not AgentState.AVAILABLE:
+            self.set_wrapping_up(change.agent_id, False)
+        clock.update(self.now, self.window)
 
     def on_arrival(self, arrival: RecordedArrival) -> None:
         contact_id = f"c{len(self.contacts) + 1}"
@@ -401,7 +548,13 @@ class _Simulation:
         self.schedule_next_arrival()
         self.feed(
             ContactEnqueued(
-                contact_id, arrival.queue, arrival.channel, arrival.time, skills=arrival.skills
+                contact_id,
+                arrival.queue,
+                arrival.channel,
+                arrival.time,
+                priority=arrival.priority,
+                skills=arrival.skills,
+                tier=arrival.tier,
             )
         )
 
@@ -414,25 +567,55 @@ class _Simulation:
         self.feed(ContactAbandoned(contact_id))
 
     def on_handle_done(self, contact_id: str) -> None:
-        """End the contact; without a wrap-up time the agent is done at once.
+        """End the contact, then its wrap-up: the agent's own (recorded) or the queue's.
 
-        With one, the engine's own wrap-up timer (fired by Ticks) ends it and says so with
-        ``AgentStateSet``, which is also how overlapping wrap-ups are resolved.
+        The engine's wrap-up timer (fired by Ticks) ends a wrap-up with ``AgentStateSet``,
+        which is also how overlapping wrap-ups are resolved; a recorded wrap-up sends
+        ``WrapUpEnded`` when it is over unless the timer or another contact came first.
         """
         contact = self.contacts[contact_id]
         agent_id = contact.agent_id
         assert agent_id is not None
+        contact.ended_at = self.now
         clock = self.clocks[agent_id]
         clock.active_contacts -= 1
         clock.update(self.now, self.window)
+        clock.wrap_generation += 1
         self.feed(ContactEnded(contact_id))
-        if self.setup.routing.queues[contact.arrival.queue].wrap_up_seconds <= 0:
-            self.set_wrapping_up(agent_id, False)
-            self.feed(WrapUpEnded(agent_id))
+        if not clock.wrapping_up:
+            contact.wrap_up_ended_at = self.now  # not available: no wrap-up
+            return
+        clock.awaiting_wrap_end.append(contact)
+        wrap_up = contact.arrival.wrap_up_seconds
+        if wrap_up is not None:
+            self.schedule(self.now + wrap_up, _WrapUpDone(agent_id, clock.wrap_generation))
+        elif self.setup.routing.queues[contact.arrival.queue].wrap_up_seconds <= 0:
+            self.end_wrap_up(agent_id)
+
+    def on_wrap_up_done(self, agent_id: str, generation: int) -> None:
+        clock = self.clocks[agent_id]
+        if clock.wrapping_up and clock.wrap_generation == generation:
+            self.end_wrap_up(agent_id)
+
+    def end_wrap_up(self, agent_id: str) -> None:
+        self.set_wrapping_up(agent_id, False)
+        self.feed(WrapUpEnded(agent_id))
 
     def close_clocks(self) -> None:
+        """States still running when the run stops run on until the window's end."""
+        until = max(self.now, self.window[1])
         for clock in self.clocks.values():
-            clock.close(self.now, self.window)
+            clock.close(until, self.window)
+
+
+def _agents_named(event: Event, decisions: Iterable[Decision]) -> Iterator[str]:
+    agent_id = getattr(event, "agent_id", None)
+    if isinstance(agent_id, str):
+        yield agent_id
+    for decision in decisions:
+        agent_id = getattr(decision, "agent_id", None)
+        if isinstance(agent_id, str):
+            yield agent_id
 
 
 # ------------------------------------------------------------------ statistics
@@ -492,16 +675,14 @@ def serves(agent: SimulatedAgent, queue: QueueConfig) -> bool:
     return _meets(agent, queue.skills)
 
 
-def _occupancy(
-    agent_ids: Sequence[str], clocks: Mapping[str, _AgentClock], staffed: float
-) -> float | None:
+def _occupancy(agent_ids: Sequence[str], clocks: Mapping[str, _AgentClock]) -> float | None:
     busy = math.fsum(clocks[agent_id].busy_seconds for agent_id in agent_ids)
-    return _ratio(busy, staffed * len(agent_ids))
+    staffed = math.fsum(clocks[agent_id].staffed_seconds for agent_id in agent_ids)
+    return _ratio(busy, staffed)
 
 
 def _summarise(setup: SimulationSetup, simulation: _Simulation) -> SimulationResult:
     outcomes = [contact.outcome() for contact in simulation.measured]
-    staffed = setup.duration_seconds - setup.measured_from
     sl_by_queue = {load.queue: load.sl_seconds for load in setup.loads}
     names = list(sl_by_queue) + sorted({o.queue for o in outcomes} - set(sl_by_queue))
     stats = []
@@ -513,16 +694,17 @@ def _summarise(setup: SimulationSetup, simulation: _Simulation) -> SimulationRes
                 name,
                 [o for o in outcomes if o.queue == name],
                 sl_by_queue.get(name, DEFAULT_SL_SECONDS),
-                _occupancy(pool, simulation.clocks, staffed),
+                _occupancy(pool, simulation.clocks),
             )
         )
     everyone = [agent.agent_id for agent in setup.agents]
     return SimulationResult(
         queues=tuple(stats),
-        occupancy=_occupancy(everyone, simulation.clocks, staffed),
+        occupancy=_occupancy(everyone, simulation.clocks),
         measured_from=setup.measured_from,
         measured_until=setup.duration_seconds,
         contacts=tuple(outcomes),
+        presence_log=tuple(simulation.presence_log),
     )
 
 
