@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import AgentSkill
@@ -108,7 +109,7 @@ async def recorded_states(
         select(ContactEvent.agent_id, ContactEvent.occurred_at, ContactEvent.payload)
         .where(ContactEvent.kind == "agent.state_changed", ContactEvent.occurred_at < start)
         .order_by(ContactEvent.agent_id, ContactEvent.occurred_at.desc(), ContactEvent.id.desc())
-        .distinct(ContactEvent.agent_id)
+        .ext(distinct_on(ContactEvent.agent_id))
     )
     during = (
         select(ContactEvent.agent_id, ContactEvent.occurred_at, ContactEvent.payload)
