@@ -148,6 +148,12 @@ async def test_simulate_replays_a_recorded_period_under_another_config(
     assert support["candidate"]["asa_seconds"] == pytest.approx(
         support["replayed"]["asa_seconds"] + support["difference"]["asa_seconds"]
     )
+    staffing = support["erlang_c"]  # Erlang C for the same hours, beside the what-if
+    assert staffing["intervals"] > 0
+    assert staffing["erlang_c_peak"] >= 1
+    assert staffing["ready_mean_with_delta"] == pytest.approx(staffing["ready_mean"] - 4)
+    assert staffing["short_intervals_with_delta"] >= staffing["short_intervals"]
+    assert "erlang_c" not in tried["billing"]
 
     document = tmp_path / "candidate.yaml"
     document.write_text("queues:\n  sales:\n    strategy: round_robin\n", encoding="utf-8")

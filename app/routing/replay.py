@@ -160,14 +160,17 @@ async def read_period(session: AsyncSession, start: datetime, end: datetime) -> 
     agents = await recorded_agents(session, sorted({r.agent_id for r in states}))
     known = {agent.agent_id for agent in agents}
     states = [r for r in states if r.agent_id in known]
-    targets = await session.execute(select(Queue.name, Queue.sl_target_seconds))
+    targets = list(
+        await session.execute(select(Queue.name, Queue.sl_target_seconds, Queue.sl_target_percent))
+    )
     return RecordedPeriod(
         seconds=(end - start).total_seconds(),
         contacts=tuple(contacts),
         agents=tuple(agents),
         presence=tuple(presence_schedule(states)),
         states=tuple(states),
-        sl_seconds={name: float(seconds) for name, seconds in targets},
+        sl_seconds={name: float(seconds) for name, seconds, _ in targets},
+        sl_percent={name: float(percent) for name, _, percent in targets},
     )
 
 
@@ -282,6 +285,16 @@ def _queue_lines(queue: dict[str, Any], with_candidate: bool) -> list[str]:
         lines.append(
             f"  waited longer than the recorded worst: {queue['longer_than_recorded_worst']:.1f}"
             " contacts per seed"
+        )
+    staffing = queue.get("erlang_c")
+    if staffing is not None:
+        lines.append(
+            f"  Erlang C over {staffing['intervals']} hours with contacts: needs"
+            f" {staffing['erlang_c_mean']:.1f} agents on average"
+            f" (peak {staffing['erlang_c_peak']});"
+            f" ready: {staffing['ready_mean']:.1f} recorded, short in"
+            f" {staffing['short_intervals']} hours; {staffing['ready_mean_with_delta']:.1f}"
+            f" with the delta, short in {staffing['short_intervals_with_delta']}"
         )
     lines.extend(f"  ! {problem}" for problem in verdict["problems"])
     return lines

@@ -19,7 +19,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from app.routing.core.model import AgentState, Channel, RoutingConfig, SkillRequirement
+from app.routing.core.model import (
+    AgentState,
+    Channel,
+    QueueConfig,
+    RoutingConfig,
+    SkillRequirement,
+)
 from app.routing.simulator import (
     PresenceChange,
     PresenceRecord,
@@ -31,6 +37,7 @@ from app.routing.simulator import (
     replay_arrivals,
     serves,
 )
+from app.staffing.erlang import agents_needed
 from app.staffing.patience import PatienceCurve, WaitObservation, kaplan_meier
 
 DEFAULT_SEEDS = 5
@@ -74,6 +81,7 @@ class RecordedPeriod:
     presence: tuple[PresenceChange, ...]  # their own changes, from ``presence_schedule``
     states: tuple[PresenceRecord, ...]  # every recorded state, for recorded occupancy
     sl_seconds: Mapping[str, float] = field(default_factory=dict)
+    sl_percent: Mapping[str, float] = field(default_factory=dict)  # the queues' targets
 
 
 def own_state(state: str) -> AgentState:
@@ -409,6 +417,93 @@ def parse_agents_delta(texts: Iterable[str]) -> dict[str, int]:
     return deltas
 
 
+INTERVAL_SECONDS = 3600.0
+DEFAULT_SL_PERCENT = 80.0
+
+
+@dataclass(frozen=True, slots=True)
+class StaffingComparison:
+    """Erlang C beside a staffing what-if, over the period's hours with contacts.
+
+    Per hour: the agents Erlang C needs for the queue's service level target at that hour's
+    arrivals and the queue's recorded mean talk + wrap-up, against the mean number of agents
+    able to serve the queue who were signed in and ready (recorded, and with the delta).
+    Agents who serve several queues count fully for each: the figure is the queue's own.
+    """
+
+    queue: str
+    intervals: int
+    erlang_c_peak: int
+    erlang_c_mean: float
+    ready_mean: float
+    ready_mean_with_delta: float
+    short_intervals: int  # hours with fewer ready agents than Erlang C needs
+    short_intervals_with_delta: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+def ready_agents_per_interval(period: RecordedPeriod, queue: QueueConfig) -> dict[int, float]:
+    """Mean ready agents able to serve ``queue`` in each hour of the period."""
+    able = {a.agent_id for a in period.agents if serves(a, queue)}
+    seconds: dict[int, float] = defaultdict(float)
+    since: dict[str, float] = {}
+    for change in sorted(period.presence, key=lambda c: c.time):
+        if change.agent_id not in able:
+            continue
+        start = since.pop(change.agent_id, None)
+        if start is not None:
+            _spread_over_hours(seconds, start, change.time)
+        if change.state is AgentState.AVAILABLE:
+            since[change.agent_id] = change.time
+    for start in since.values():
+        _spread_over_hours(seconds, start, period.seconds)
+    return {hour: total / INTERVAL_SECONDS for hour, total in seconds.items()}
+
+
+def _spread_over_hours(seconds: dict[int, float], start: float, end: float) -> None:
+    while start < end:
+        hour = int(start // INTERVAL_SECONDS)
+        until = min(end, (hour + 1) * INTERVAL_SECONDS)
+        seconds[hour] += until - start
+        start = until
+
+
+def staffing_comparison(
+    period: RecordedPeriod, routing: RoutingConfig, queue_name: str, delta: int
+) -> StaffingComparison:
+    queue = routing.queues[queue_name]
+    contacts = [c for c in period.contacts if c.queue == queue_name]
+    handled = [(c.talk_seconds or 0.0) + (c.wrap_up_seconds or 0.0) for c in contacts if c.answered]
+    aht = statistics.fmean(handled) if handled else FALLBACK_HANDLE[0]
+    arrivals: dict[int, int] = defaultdict(int)
+    for contact in contacts:
+        arrivals[int(contact.time // INTERVAL_SECONDS)] += 1
+    ready = ready_agents_per_interval(period, queue)
+    target = period.sl_percent.get(queue_name, DEFAULT_SL_PERCENT) / 100.0
+    seconds = period.sl_seconds.get(queue_name, DEFAULT_SL_SECONDS)
+    needs = {
+        hour: agents_needed(
+            count * 3600.0 / INTERVAL_SECONDS, max(aht, 1.0), target, seconds
+        ).agents
+        for hour, count in arrivals.items()
+    }
+    hours = sorted(needs)
+    return StaffingComparison(
+        queue=queue_name,
+        intervals=len(hours),
+        erlang_c_peak=max(needs.values(), default=0),
+        erlang_c_mean=statistics.fmean(needs.values()) if needs else 0.0,
+        ready_mean=statistics.fmean(ready.get(h, 0.0) for h in hours) if hours else 0.0,
+        ready_mean_with_delta=(
+            statistics.fmean(ready.get(h, 0.0) for h in hours) + delta if hours else 0.0
+        ),
+        short_intervals=sum(1 for h in hours if ready.get(h, 0.0) < needs[h]),
+        short_intervals_with_delta=sum(1 for h in hours if ready.get(h, 0.0) + delta < needs[h]),
+    )
+
+
 # ------------------------------------------------------------------ the report
 
 
@@ -421,6 +516,7 @@ class QueueReport:
     candidate: Figures | None = None
     difference: Figures | None = None
     longer_than_recorded_worst: float | None = None  # mean contacts per seed, candidate
+    erlang_c: StaffingComparison | None = None  # with an agents delta for this queue
 
     def as_dict(self) -> dict[str, Any]:
         document: dict[str, Any] = {
@@ -433,6 +529,8 @@ class QueueReport:
             document["candidate"] = self.candidate.as_dict()
             document["difference"] = self.difference.as_dict()
             document["longer_than_recorded_worst"] = self.longer_than_recorded_worst
+        if self.erlang_c is not None:
+            document["erlang_c"] = self.erlang_c.as_dict()
         return document
 
 
@@ -488,5 +586,9 @@ def replay(
                 difference=differences(tried_runs, faithful_runs, queue),
                 longer_than_recorded_worst=statistics.fmean(c.get(queue, 0) for c in longer),
             )
+            delta = candidate.agents_delta.get(queue)
+            if delta is not None:
+                comparison = staffing_comparison(period, in_force, queue, delta)
+                report = replace(report, erlang_c=comparison)
         reports.append(report)
     return ReplayReport(tuple(seeds), curves, tuple(reports))

@@ -12,7 +12,7 @@ import bisect
 import math
 import random
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +33,12 @@ class PatienceCurve:
     survival: tuple[float, ...]  # S just after each of them
     abandoned: int
     censored: int
+    # -survival, ascending: what ``draw`` bisects (survival never rises)
+    falling: tuple[float, ...] = field(default=(), repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if len(self.falling) != len(self.survival):
+            object.__setattr__(self, "falling", tuple(-s for s in self.survival))
 
     def survival_at(self, seconds: float) -> float:
         index = bisect.bisect_right(self.times, seconds)
@@ -58,10 +64,8 @@ class PatienceCurve:
         ceiling = self.survival_at(longer_than)
         u = rng.random() * ceiling
         start = bisect.bisect_right(self.times, longer_than)
-        for index in range(start, len(self.times)):
-            if self.survival[index] <= u:
-                return self.times[index]
-        return None
+        index = bisect.bisect_left(self.falling, -u, lo=start)  # first survival <= u
+        return self.times[index] if index < len(self.times) else None
 
     def as_dict(self) -> dict[str, object]:
         return {

@@ -17,7 +17,9 @@ from app.routing.replay_core import (
     fidelity,
     parse_agents_delta,
     presence_schedule,
+    ready_agents_per_interval,
     replay,
+    staffing_comparison,
 )
 from app.routing.simulator import (
     PresenceChange,
@@ -124,6 +126,32 @@ def test_simulated_agents_follow_their_recorded_presence() -> None:
     ]
     (stats,) = result.queues
     assert stats.occupancy == pytest.approx(17 / 200)  # busy 17 s of 200 s signed in
+
+
+def test_erlang_c_beside_a_staffing_what_if() -> None:
+    """Ann is ready 0-90 min, then not ready: 1 agent in hour 0, half of one in hour 1.
+    Hour 0 has 12 contacts of 300 s (1 erlang): Erlang C needs 3 agents for 80 % in 20 s."""
+    queue = QueueConfig("q")
+    period = RecordedPeriod(
+        seconds=7200.0,
+        contacts=tuple(
+            RecordedContact(i * 300.0, "q", "voice", None, None, None, 0.0, True, 290.0, 10.0)
+            for i in range(12)
+        ),
+        agents=(SimulatedAgent("ann", queues=("q",)),),
+        presence=(
+            PresenceChange(0, "ann", A.AVAILABLE),
+            PresenceChange(5400, "ann", A.NOT_READY, "lunch"),
+        ),
+        states=(),
+        sl_seconds={"q": 20.0},
+        sl_percent={"q": 80.0},
+    )
+    assert ready_agents_per_interval(period, queue) == {0: 1.0, 1: 0.5}
+    comparison = staffing_comparison(period, RoutingConfig({"q": queue}), "q", 2)
+    assert (comparison.intervals, comparison.erlang_c_peak) == (1, 3)
+    assert (comparison.ready_mean, comparison.ready_mean_with_delta) == (1.0, 3.0)
+    assert (comparison.short_intervals, comparison.short_intervals_with_delta) == (1, 0)
 
 
 def _recorded(**values: float | None) -> dict[str, float | None]:
