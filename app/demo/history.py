@@ -31,8 +31,8 @@ from app.routing.simulator import (
 
 # shift templates, local time: (start, end, lunch start)
 SHIFTS = ((time(8, 0), time(16, 30), time(12, 0)), (time(11, 30), time(20, 0), time(15, 0)))
-WORKS_ON = {5: 0.4, 6: 0.3}  # Saturday, Sunday; other days DEFAULT_WORK_CHANCE
-DEFAULT_WORK_CHANCE = 0.8
+WORKS_ON = {5: 0.5, 6: 0.4}  # Saturday, Sunday; other days DEFAULT_WORK_CHANCE
+DEFAULT_WORK_CHANCE = 0.85
 LUNCH = timedelta(minutes=45)
 BREAK = timedelta(minutes=15)
 BREAK_CHANCE = 0.7

@@ -159,7 +159,7 @@ DISPOSITIONS: dict[str, dict[str, int]] = {
 }
 CHANNEL_MIX = {"voice": 50, "email": 25, "chat": 25}
 # mean patience in line (exponential); e-mail waits as long as it takes
-PATIENCE_SECONDS: dict[str, float | None] = {"voice": 150.0, "chat": 300.0, "email": None}
+PATIENCE_SECONDS: dict[str, float | None] = {"voice": 240.0, "chat": 420.0, "email": None}
 HOUR_WEIGHTS = {8: 3, 9: 6, 10: 9, 11: 9, 12: 5, 13: 5, 14: 8, 15: 8, 16: 7, 17: 6, 18: 4, 19: 3}
 
 

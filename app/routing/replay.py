@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -49,45 +50,67 @@ def _seconds(later: datetime | None, earlier: datetime | None) -> float | None:
     return (later - earlier).total_seconds()
 
 
-def recorded_contact(
-    contact: Contact, queue: str, tier: str | None, start: datetime
-) -> RecordedContact | None:
+@dataclass(frozen=True, slots=True)
+class ContactRow:
+    """The columns of a contact a replay reads."""
+
+    created_at: datetime
+    queued_at: datetime | None
+    answered_at: datetime | None
+    ended_at: datetime | None
+    wrap_up_ended_at: datetime | None
+    abandoned_at: datetime | None
+    channel: str
+    priority: int
+    required_skills: list[Any]
+    queue: str
+    tier: str | None
+
+
+def recorded_contact(row: ContactRow, start: datetime) -> RecordedContact | None:
     """A closed inbound contact as the replay sees it; None for one never answered nor
     abandoned in its queue (still open, transferred out before an answer)."""
-    queued = contact.queued_at or contact.created_at
-    if contact.answered_at is not None and contact.ended_at is not None:
-        return RecordedContact(
-            time=(queued - start).total_seconds(),
-            queue=queue,
-            channel=contact.channel,
-            skills=contact_skills(contact.required_skills),
-            priority=contact.priority,
-            tier=tier,
-            wait_seconds=max(0.0, (contact.answered_at - queued).total_seconds()),
-            answered=True,
-            talk_seconds=_seconds(contact.ended_at, contact.answered_at),
-            wrap_up_seconds=_seconds(contact.wrap_up_ended_at, contact.ended_at),
-        )
-    if contact.abandoned_at is not None:
-        return RecordedContact(
-            time=(queued - start).total_seconds(),
-            queue=queue,
-            channel=contact.channel,
-            skills=contact_skills(contact.required_skills),
-            priority=contact.priority,
-            tier=tier,
-            wait_seconds=max(0.0, (contact.abandoned_at - queued).total_seconds()),
-            answered=False,
-        )
-    return None
+    queued = row.queued_at or row.created_at
+    answered = row.answered_at is not None and row.ended_at is not None
+    if answered:
+        assert row.answered_at is not None
+        wait = row.answered_at - queued
+    elif row.abandoned_at is not None:
+        wait = row.abandoned_at - queued
+    else:
+        return None
+    return RecordedContact(
+        time=(queued - start).total_seconds(),
+        queue=row.queue,
+        channel=row.channel,
+        skills=contact_skills(row.required_skills),
+        priority=row.priority,
+        tier=row.tier,
+        wait_seconds=max(0.0, wait.total_seconds()),
+        answered=answered,
+        talk_seconds=_seconds(row.ended_at, row.answered_at) if answered else None,
+        wrap_up_seconds=_seconds(row.wrap_up_ended_at, row.ended_at) if answered else None,
+    )
 
 
 async def recorded_contacts(
     session: AsyncSession, start: datetime, end: datetime
 ) -> list[RecordedContact]:
-    """The inbound contacts that entered a queue in [start, end), in arrival order."""
+    """The inbound contacts that arrived in [start, end), in arrival order."""
     rows = await session.execute(
-        select(Contact, Queue.name, Customer.tier)
+        select(
+            Contact.created_at,
+            Contact.queued_at,
+            Contact.answered_at,
+            Contact.ended_at,
+            Contact.wrap_up_ended_at,
+            Contact.abandoned_at,
+            Contact.channel,
+            Contact.priority,
+            Contact.required_skills,
+            Queue.name,
+            Customer.tier,
+        )
         .join(Queue, Queue.id == Contact.queue_id)
         .outerjoin(Customer, Customer.id == Contact.customer_id)
         .where(
@@ -97,7 +120,7 @@ async def recorded_contacts(
         )
         .order_by(Contact.created_at, Contact.id)
     )
-    contacts = (recorded_contact(c, queue, tier, start) for c, queue, tier in rows)
+    contacts = (recorded_contact(ContactRow(*row), start) for row in rows)
     return [contact for contact in contacts if contact is not None]
 
 
