@@ -2,7 +2,9 @@
 
 ``load_demo`` only adds rows and flushes; the caller's unit of work commits. Everything
 random is drawn from ``random.Random(seed)`` and every time is placed relative to ``now``,
-so one seed and one ``now`` always give the same demo.
+so one seed and one ``now`` always give the same demo. The month's contacts and the agents'
+states are what the routing engine made of the drawn contacts and shifts
+(``app.demo.history``), so reports, Erlang figures and ``simulate --replay`` agree.
 """
 
 from __future__ import annotations
@@ -238,9 +240,6 @@ class QueueRef:
 class AgentRef:
     id: int
     spec: AgentSpec
-
-    def masters(self, requirements: Sequence[tuple[str, int]]) -> bool:
-        return all(self.spec.skills.get(skill, 0) >= level for skill, level in requirements)
 
 
 async def _add_skills(session: AsyncSession, setup_at: datetime) -> dict[str, int]:

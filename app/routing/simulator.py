@@ -25,9 +25,15 @@ Measurement, chosen so that steady-state figures are comparable with Erlang C/A:
   With no abandonment it is handled within sl_seconds / handled, i.e. Erlang C's figure.
   ``service_level_of_offered`` = handled within sl_seconds / offered is Erlang A's figure;
 * occupancy of a queue = time the agents able to serve it spent busy (at least one
-  contact or in wrap-up, whatever the contact's queue) / their staffed time, over
-  [warm-up end, run end). An agent can serve a queue if it lists it, or lists none and
-  has every skill the queue requires at the required level.
+  contact or in wrap-up, whatever the contact's queue) / their staffed time (signed in,
+  or busy finishing a contact after signing out), over [warm-up end, run end). An agent
+  can serve a queue if it lists it, or lists none and has every skill the queue requires
+  at the required level.
+
+Agents are all signed in and available for the whole run, or, with ``presence`` (replays,
+the demo's history), start offline and follow their recorded sign-ins, not-ready periods
+and sign-outs. A recorded contact's own wrap-up (``wrap_up_seconds``) is ended by the
+simulated agent with ``WrapUpEnded``, unless the queue's wrap-up timer ends it first.
 """
 
 from __future__ import annotations
@@ -143,8 +149,8 @@ class SimulationSetup:
     hours: float
     seed: int = 1
     warmup_seconds: float | None = None  # None = DEFAULT_WARMUP_FRACTION of the run
-    # None: every agent signs in at 0 and stays available; otherwise each agent signs in
-    # at its first change (an agent with none never does) and follows its changes
+    # None: every agent signs in at 0 and stays available; otherwise every agent starts
+    # offline and follows its changes (an agent with none never signs in)
     presence: tuple[PresenceChange, ...] | None = None
     record_presence: bool = False  # keep every presence the engine derives (slower)
 
@@ -340,7 +346,6 @@ class _AgentClock:
     active_contacts: int = 0
     wrapping_up: bool = False
     signed_in: bool = False
-    logged_in: bool = False  # known to the engine
     wrap_generation: int = 0
     awaiting_wrap_end: list[_Contact] = field(default_factory=list)
     busy_span: _Span = field(default_factory=_Span)
@@ -479,6 +484,7 @@ class _Simulation:
         if self.setup.presence is None:
             self.log_agents_in()
         else:
+            self.register_agents_offline()
             for change in sorted(self.setup.presence, key=lambda change: change.time):
                 self.schedule(change.time, _Presence(change))
         self.schedule_next_arrival()
@@ -528,21 +534,28 @@ class _Simulation:
     def log_in(self, agent_id: str) -> None:
         agent = self.agents[agent_id]
         clock = self.clocks[agent_id]
-        clock.logged_in = clock.signed_in = True
+        clock.signed_in = True
         clock.update(self.now, self.window)
         self.feed(
             AgentLoggedIn(agent.agent_id, dict(agent.skills), dict(agent.capacity), agent.queues)
         )
 
+    def register_agents_offline(self) -> None:
+        """Every agent known to the engine and offline before anything happens, so that a
+        first change to not-ready never passes through available (and an offer)."""
+        recording, self.record_presence = self.record_presence, False
+        for agent_id in self.agents:
+            self.log_in(agent_id)
+            self.feed(AgentStateChanged(agent_id, AgentState.OFFLINE))
+            self.clocks[agent_id].signed_in = False
+            self.clocks[agent_id].update(self.now, self.window)
+        self.record_presence = recording
+
     def on_presence(self, change: PresenceChange) -> None:
-        """Sign in on the first change; an agent made unavailable ends its wrap-up."""
+        """Follow an agent's own change; an agent made unavailable ends its wrap-up."""
         clock = self.clocks.get(change.agent_id)
         if clock is None:
             raise ValueError(f"presence of an unknown agent {change.agent_id!r}")
-        if not clock.logged_in:
-            if change.state is AgentState.OFFLINE:
-                return
-            self.log_in(change.agent_id)
         self.feed(AgentStateChanged(change.agent_id, change.state, change.reason))
         clock.signed_in = change.state is not AgentState.OFFLINE
         if change.state is not AgentState.AVAILABLE:

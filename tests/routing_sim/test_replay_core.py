@@ -154,6 +154,24 @@ def test_erlang_c_beside_a_staffing_what_if() -> None:
     assert (comparison.short_intervals, comparison.short_intervals_with_delta) == (1, 0)
 
 
+def test_an_agent_signing_in_not_ready_takes_nothing_until_ready() -> None:
+    setup = SimulationSetup(
+        routing=RoutingConfig(queues={"q": QueueConfig("q")}),
+        loads=(QueueLoad("q", 0, 1),),
+        agents=(SimulatedAgent("ann", queues=("q",)), SimulatedAgent("bob", queues=("q",))),
+        hours=400 / 3600,
+        warmup_seconds=0.0,
+        presence=(
+            PresenceChange(100, "ann", A.NOT_READY, "meeting"),
+            PresenceChange(200, "ann", A.AVAILABLE),
+        ),
+    )
+    result = replay_arrivals(setup, [RecordedArrival(0, "q", "voice", None, 10)])
+    (contact,) = result.contacts
+    # bob has no recorded presence: he never signs in
+    assert (contact.answered_at, contact.agent_id) == (200, "ann")
+
+
 def _recorded(**values: float | None) -> dict[str, float | None]:
     base: dict[str, float | None] = {
         "offered": 100.0,
