@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from app.cli import cli
+from app.routing.replay_core import METRICS
 
 
 def _invoke(database_url: str, *args: str) -> tuple[int, str]:
@@ -115,34 +117,58 @@ async def test_simulate_replays_a_recorded_period_under_another_config(
     report = json.loads(output)
     assert report["contacts"] > 500
     assert report["config"] == "version 1"
+    assert report["seeds"] == [1, 2, 3, 4, 5]
+    # the demo's month was produced by the engine: replaying it under the same
+    # configuration, with the agents as recorded, gives it back within the goal
+    assert report["faithful"], [q["fidelity"] for q in report["queues"]]
     queues = {q["queue"]: q for q in report["queues"]}
-    assert {"sales", "support", "billing"} <= set(queues)
-    support = queues["support"]
-    assert support["offered"] == support["recorded"]["offered"]
-    assert support["handled"] + support["abandoned"] + support["unanswered"] == support["offered"]
+    assert {"sales", "support", "billing", "vip"} <= set(queues)
+    for queue in queues.values():
+        recorded, replayed = queue["recorded"], queue["replayed"]
+        assert set(recorded) == {*METRICS}
+        assert set(replayed) == {*METRICS, "spread"}
+        assert replayed["offered"] == recorded["offered"]
+        assert abs(replayed["service_level"] - recorded["service_level"]) <= 0.05
+        assert abs(replayed["abandoned"] - recorded["abandoned"]) <= 0.03 * recorded["offered"]
+        assert "candidate" not in queue
+    voice = {p["queue"]: p for p in report["patience"] if p["channel"] == "voice"}
+    assert voice["support"]["abandoned"] > 0
+    assert voice["support"]["censored"] > 0
 
-    slower = tmp_path / "strict.yaml"
-    slower.write_text(
-        "queues:\n  support:\n"
-        "    skills: [{skill: support, level: 2}]\n    wrap_up_seconds: 28800\n",
-        encoding="utf-8",
-    )
+    fewer = ["--agents-delta", "support=-4", "--agents-delta", "sales=+1"]
     code, output = await asyncio.to_thread(
-        _invoke,
-        clean_db,
-        "simulate",
-        "--replay",
-        *period,
-        "--routing-config",
-        str(slower),
-        "--json",
+        _invoke, clean_db, "simulate", "--replay", *period, *fewer, "--json"
     )
     assert code == 0, output
-    strict = {q["queue"]: q for q in json.loads(output)["queues"]}["support"]
-    # eight hours of wrap-up after each contact, so an agent takes about one a day (the demo
-    # has fewer support agents than support contacts a day, whatever day it is loaded on):
-    # the replay shows how much longer people wait
-    assert strict["asa_seconds"] > 2 * (support["asa_seconds"] or 1.0)
+    tried = {q["queue"]: q for q in json.loads(output)["queues"]}
+    support = tried["support"]
+    assert set(support["candidate"]) == {*METRICS, "spread"}
+    # four fewer support agents: the same contacts wait longer than in the faithful replay
+    assert support["difference"]["asa_seconds"] > 0
+    assert support["candidate"]["asa_seconds"] == pytest.approx(
+        support["replayed"]["asa_seconds"] + support["difference"]["asa_seconds"]
+    )
+    staffing = support["erlang_c"]  # Erlang C for the same hours, beside the what-if
+    assert staffing["intervals"] > 0
+    assert staffing["erlang_c_peak"] >= 1
+    assert staffing["ready_mean_with_delta"] == pytest.approx(staffing["ready_mean"] - 4)
+    assert staffing["short_intervals_with_delta"] >= staffing["short_intervals"]
+    assert "erlang_c" not in tried["billing"]
+
+    document = tmp_path / "candidate.yaml"
+    document.write_text("queues:\n  sales:\n    strategy: round_robin\n", encoding="utf-8")
+    code, output = await asyncio.to_thread(
+        _invoke, clean_db, "simulate", "--replay", *period, "--routing-config", str(document)
+    )
+    assert code == 0, output
+    assert output.index("queue billing: faithful") < output.index("what-if - replayed")
+    assert "waited longer than the recorded worst" in output
+
+    code, output = await asyncio.to_thread(
+        _invoke, clean_db, "simulate", "--replay", *period, "--agents-delta", "support"
+    )
+    assert code == 2
+    assert "QUEUE=+N" in output
 
     code, output = await asyncio.to_thread(
         _invoke, clean_db, "simulate", "--replay", period[1], period[0]

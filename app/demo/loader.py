@@ -2,7 +2,9 @@
 
 ``load_demo`` only adds rows and flushes; the caller's unit of work commits. Everything
 random is drawn from ``random.Random(seed)`` and every time is placed relative to ``now``,
-so one seed and one ``now`` always give the same demo.
+so one seed and one ``now`` always give the same demo. The month's contacts and the agents'
+states are what the routing engine made of the drawn contacts and shifts
+(``app.demo.history``), so reports, Erlang figures and ``simulate --replay`` agree.
 """
 
 from __future__ import annotations
@@ -12,9 +14,8 @@ import random
 import re
 import unicodedata
 import uuid
-from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,14 +30,18 @@ from app.channels.entry_points import add_entry_point
 from app.contacts.models import Contact, ContactEvent
 from app.customers.identity import InvalidPhone, Phone, normalize_email, normalize_phone
 from app.customers.models import Customer, CustomerEmail, CustomerPhone
+from app.customers.value.models import CustomerValue
 from app.demo import names
+from app.demo.history import ContactDraft, HistoryRun, agent_shifts, run_history
 from app.demo.names import NumberPlan
 from app.demo.orders import DemoBuyer, add_demo_orders
 from app.ivr.demo import install_demo_flow
 from app.orm import Base
 from app.queues.models import Queue, QueueSkill
-from app.routing.config_schemas import RoutingDocument
+from app.routing.config_schemas import RoutingDocument, to_core
 from app.routing.config_service import publish
+from app.routing.core.model import AgentState, RoutingConfig, SkillRequirement
+from app.routing.simulator import ContactOutcome, SimulatedAgent
 from app.skills.models import Skill
 from app.users.models import DEFAULT_CAPACITY, Role, User
 
@@ -159,8 +164,8 @@ DISPOSITIONS: dict[str, dict[str, int]] = {
     "vip": {"resolved": 55, "follow_up": 18, "sale": 12, "complaint": 5, "callback_promised": 10},
 }
 CHANNEL_MIX = {"voice": 50, "email": 25, "chat": 25}
-ABANDON_RATE = {"voice": 0.09, "chat": 0.06, "email": 0.0}
-OUTBOUND_RATE = 0.05  # of voice contacts with a known customer
+# mean patience in line (exponential); e-mail waits as long as it takes
+PATIENCE_SECONDS: dict[str, float | None] = {"voice": 240.0, "chat": 420.0, "email": None}
 HOUR_WEIGHTS = {8: 3, 9: 6, 10: 9, 11: 9, 12: 5, 13: 5, 14: 8, 15: 8, 16: 7, 17: 6, 18: 4, 19: 3}
 
 
@@ -204,7 +209,7 @@ async def load_demo(
     setup_at = now - SETUP_AGE
     skill_ids = await _add_skills(session, setup_at)
     queues = await _add_queues(session, skill_ids, setup_at)
-    await _publish_routing(session)
+    routing = await _publish_routing(session)
     await _add_entry_points(session, region)
     agents = await _add_staff(session, skill_ids, setup_at)
     phone_book = PhoneBook(rng, region)
@@ -212,9 +217,10 @@ async def load_demo(
     customers = await _add_customers(session, people)
     buyers = [DemoBuyer(c.id, c.profile) for c in customers]
     orders = await add_demo_orders(session, random.Random(seed + 1), now, buyers, zone)
+    customers = await _with_value_tags(session, customers)
     planner = HistoryPlanner(rng, phone_book, queues, agents, customers)
-    plans = planner.plan(arrivals(rng, now))
-    event_count = await _add_history(session, plans)
+    plans, presence = planner.plan(arrivals(rng, now), to_core(routing, 1), now)
+    event_count = await _add_history(session, plans, presence)
     return DemoSummary(
         skills=len(skill_ids),
         queues=len(queues),
@@ -225,6 +231,15 @@ async def load_demo(
         events=event_count,
         logins=(ADMIN, SUPERVISOR, *(_agent_login(a) for a in AGENTS)),
     )
+
+
+async def _with_value_tags(
+    session: AsyncSession, customers: list[CustomerRef]
+) -> list[CustomerRef]:
+    """The customers with the value their orders gave them, as routing reads it."""
+    rows = await session.execute(select(CustomerValue.customer_id, CustomerValue.routing_tags))
+    tags = {customer_id: tuple(found) for customer_id, found in rows.all()}
+    return [replace(c, value_tags=tags.get(c.id, ())) for c in customers]
 
 
 def _aware(moment: datetime) -> datetime:
@@ -248,9 +263,6 @@ class QueueRef:
 class AgentRef:
     id: int
     spec: AgentSpec
-
-    def masters(self, requirements: Sequence[tuple[str, int]]) -> bool:
-        return all(self.spec.skills.get(skill, 0) >= level for skill, level in requirements)
 
 
 async def _add_skills(session: AsyncSession, setup_at: datetime) -> dict[str, int]:
@@ -298,7 +310,7 @@ async def _add_entry_points(session: AsyncSession, region: str) -> None:
     await install_demo_flow(session, hotline)
 
 
-async def _publish_routing(session: AsyncSession) -> None:
+async def _publish_routing(session: AsyncSession) -> RoutingDocument:
     """Version 1 of the routing document: what an operator would configure on day one."""
     weekdays = {day: [("09:00", "18:00")] for day in ("mon", "tue", "wed", "thu", "fri")}
     policies: dict[str, dict[str, object]] = {}
@@ -327,6 +339,7 @@ async def _publish_routing(session: AsyncSession) -> None:
     }
     document = RoutingDocument.model_validate({"queues": policies})
     await publish(session, document, author_id=None, comment="demo: day-one routing")
+    return document
 
 
 def _queue_row(spec: QueueSpec, setup_at: datetime) -> Queue:
@@ -488,6 +501,7 @@ class CustomerRef:
     emails: tuple[str, ...]
     weight: int
     records_calls: bool
+    value_tags: tuple[str, ...] = ()  # as evaluated from the demo's orders
 
 
 def _ascii(text: str) -> str:
@@ -790,6 +804,7 @@ class ContactPlan:
             "provider_ref": self.provider_ref, "from_address": self.from_address,
             "to_address": self.to_address, "subject": self.subject,
             "attributes": self.attributes, "disposition": self.disposition,
+            "value_tags": list(self.customer.value_tags) if self.customer else None,
             "created_at": t.created, "updated_at": t.last, "queued_at": t.queued,
             "offered_at": t.offered, "answered_at": t.answered, "ended_at": t.ended,
             "wrap_up_ended_at": t.wrap_up_ended, "abandoned_at": t.abandoned,
@@ -798,8 +813,6 @@ class ContactPlan:
     def events(self, contact_id: int) -> list[dict[str, Any]]:
         if self.agent is None:
             return self._abandoned_events(contact_id)
-        if self.direction == "outbound":
-            return self._outbound_events(contact_id, self.agent.id)
         return self._handled_events(contact_id, self.agent.id)
 
     def _opening(self, contact_id: int, actor_id: int | None = None) -> dict[str, Any]:
@@ -835,16 +848,6 @@ class ContactPlan:
             *self._closing(contact_id, agent_id),
         ]  # fmt: skip
 
-    def _outbound_events(self, contact_id: int, agent_id: int) -> list[dict[str, Any]]:
-        assert self.times.offered is not None
-        assigned = {"queue": self.queue.spec.name}
-        return [
-            self._opening(contact_id, actor_id=agent_id),
-            _event(contact_id, "contact.assigned", self.times.offered, agent_id=agent_id,
-                   actor_id=agent_id, payload=assigned),
-            *self._closing(contact_id, agent_id),
-        ]  # fmt: skip
-
     def _closing(self, contact_id: int, agent_id: int) -> list[dict[str, Any]]:
         t = self.times
         assert t.ended is not None
@@ -862,7 +865,7 @@ class ContactPlan:
 
 
 def _event(
-    contact_id: int,
+    contact_id: int | None,
     kind: str,
     at: datetime,
     *,
@@ -880,28 +883,25 @@ def _event(
     }
 
 
-class Occupancy:
-    """Who is busy when, so agents hold no more calls and chats than their capacity."""
+@dataclass(frozen=True, slots=True)
+class _Drafted:
+    """What the planner drew for one contact before the engine routed it."""
 
-    def __init__(self) -> None:
-        self.busy: dict[tuple[int, str], list[tuple[datetime, datetime]]] = defaultdict(list)
-        self.counts: dict[int, int] = defaultdict(int)
-
-    def handled(self, agent: AgentRef) -> int:
-        return self.counts[agent.id]
-
-    def is_free(self, agent: AgentRef, channel: str, start: datetime, end: datetime) -> bool:
-        spans = self.busy[(agent.id, channel)]
-        overlapping = sum(1 for s, e in spans if s < end and start < e)
-        return overlapping < agent.spec.capacity[channel]
-
-    def take(self, agent: AgentRef, channel: str, start: datetime, end: datetime) -> None:
-        self.busy[(agent.id, channel)].append((start, end))
-        self.counts[agent.id] += 1
+    created: datetime
+    channel: str
+    customer: CustomerRef | None
+    queue: QueueRef
+    language: str
+    needs: tuple[tuple[str, int], ...]
+    draft: ContactDraft
 
 
 class HistoryPlanner:
-    """Turns arrival times into consistent past contacts across queues and agents."""
+    """Turns arrival times and agent shifts into past contacts the routing engine produced.
+
+    Contacts and shifts are drawn first; ``app.demo.history.run_history`` routes them under
+    the demo's routing configuration; what the engine did becomes each contact's timeline.
+    """
 
     def __init__(
         self,
@@ -918,42 +918,75 @@ class HistoryPlanner:
         self.callers = [c for c in customers if c.phones]
         self.writers = [c for c in customers if c.emails]
         self.hotlines = {queue.spec.name: _hotline(queue.spec) for queue in queues}
-        self.occupancy = Occupancy()
         self.refs: set[tuple[str, str]] = set()
 
-    def plan(self, times: list[datetime]) -> list[ContactPlan]:
-        return [self._contact(moment) for moment in times]
+    def plan(
+        self, times: list[datetime], routing: RoutingConfig, now: datetime
+    ) -> tuple[list[ContactPlan], list[dict[str, Any]]]:
+        """The contacts over by ``now``, and the agents' ``agent.state_changed`` events."""
+        drafted = [self._draft(moment) for moment in times]
+        agent_ids = [str(agent.id) for agent in self.agents]
+        today = now.astimezone(CENTER_TZ).date()
+        days = [today - timedelta(days=back) for back in range(HISTORY_DAYS + 1, -1, -1)]
+        shifts = [s for s in agent_shifts(self.rng, agent_ids, days, CENTER_TZ) if s[0] < now]
+        shifts += _signed_out_by(now, shifts)
+        origin = datetime.combine(days[0], time(0), CENTER_TZ).astimezone(UTC)
+        simulated = [_simulated_agent(agent) for agent in self.agents]
+        drafts = [d.draft for d in drafted]
+        run = run_history(routing, simulated, shifts, drafts, origin, now)
+        by_id = {agent.id: agent for agent in self.agents}
+        plans = []
+        for contact, outcome in zip(drafted, run.outcomes, strict=True):
+            times_ = _timeline(contact, outcome, run)
+            if times_ is not None and times_.last <= now:
+                agent = None if outcome.agent_id is None else by_id[int(outcome.agent_id)]
+                plans.append(self._contact(contact, times_, agent))
+        return plans, _presence_events(run, now)
 
-    def _contact(self, created: datetime) -> ContactPlan:
+    def _draft(self, created: datetime) -> _Drafted:
         rng = self.rng
         channel = rng.choices(list(CHANNEL_MIX), weights=list(CHANNEL_MIX.values()))[0]
         customer = self._customer(channel)
-        outbound = channel == "voice" and customer is not None and rng.random() < OUTBOUND_RATE
         queue = self._queue(channel, customer)
         language = customer.language if customer else self._stranger_language()
         needs = (*queue.spec.skills, (language_skill(language), LANGUAGE_LEVEL))
-        times, agent = self._handling(channel, queue, needs, created, outbound)
-        if outbound and agent is None:  # everyone was busy: the customer called in instead
-            outbound = False
-            times, agent = self._handling(channel, queue, needs, created, outbound)
+        queued = created + timedelta(seconds=self._pre_queue_seconds(channel))
+        mean_patience = PATIENCE_SECONDS[channel]
+        draft = ContactDraft(
+            queued=queued,
+            queue=queue.spec.name,
+            channel=channel,
+            skills=tuple(SkillRequirement(skill, level) for skill, level in needs),
+            priority=_priority(queue, customer),
+            value_tags=customer.value_tags if customer else (),
+            patience_seconds=None if mean_patience is None else rng.expovariate(1 / mean_patience),
+            talk_seconds=float(self._handle_seconds(channel)),
+            wrap_up_seconds=float(round(rng.triangular(10, 120, 35))),
+        )
+        return _Drafted(created, channel, customer, queue, language, needs, draft)
+
+    def _contact(self, drafted: _Drafted, times: Timeline, agent: AgentRef | None) -> ContactPlan:
+        channel, customer, queue, language = (
+            drafted.channel, drafted.customer, drafted.queue, drafted.language
+        )  # fmt: skip
         disposition = self._disposition(queue) if agent else None
-        from_address, to_address = self._addresses(channel, queue, customer, outbound)
+        from_address, to_address = self._addresses(channel, queue, customer)
         provider, ref = self._provider_ref(channel, from_address)
         return ContactPlan(
             channel=channel,
-            direction="outbound" if outbound else "inbound",
+            direction="inbound",
             queue=queue,
             customer=customer,
             agent=agent,
             times=times,
-            priority=queue.spec.priority + (5 if customer and customer.profile == "gold" else 0),
-            required_skills=[{"skill": skill, "level": level} for skill, level in needs],
+            priority=drafted.draft.priority,
+            required_skills=[{"skill": skill, "level": level} for skill, level in drafted.needs],
             provider=provider,
             provider_ref=ref,
             from_address=from_address,
             to_address=to_address,
             subject=self._subject(queue, language) if channel == "email" else None,
-            attributes=self._attributes(channel, language, customer, outbound, disposition),
+            attributes=self._attributes(channel, language, customer, disposition),
             disposition=disposition,
         )
 
@@ -976,77 +1009,15 @@ class HistoryPlanner:
         pool = [q for q in self.queues if channel in q.spec.channels and q.spec.share > 0]
         return self.rng.choices(pool, weights=[q.spec.share for q in pool])[0]
 
-    # when, and by whom
-
-    def _handling(
-        self,
-        channel: str,
-        queue: QueueRef,
-        needs: Sequence[tuple[str, int]],
-        created: datetime,
-        outbound: bool,
-    ) -> tuple[Timeline, AgentRef | None]:
-        if outbound:
-            return self._served(channel, needs, created, created, created)
-        queued = created + timedelta(seconds=self._pre_queue_seconds(channel))
-        if self.rng.random() < ABANDON_RATE[channel]:
-            return self._abandoned(created, queued), None
-        offered = queued + timedelta(seconds=self._queue_wait(queue.spec))
-        timeline, agent = self._served(channel, needs, created, queued, offered)
-        if agent is None:  # every qualified agent was busy: the caller gave up
-            return self._abandoned(created, queued), None
-        return timeline, agent
+    # how long
 
     def _pre_queue_seconds(self, channel: str) -> int:
         spans = {"voice": (8, 45), "chat": (1, 5), "email": (0, 2)}
         return self.rng.randint(*spans[channel])
 
-    def _queue_wait(self, spec: QueueSpec) -> int:
-        if self.rng.random() < spec.sl_percent / 100 + 0.02:
-            return self.rng.randint(5, spec.sl_seconds)
-        return round(self.rng.triangular(spec.sl_seconds + 1, 300, spec.sl_seconds + 40))
-
-    def _abandoned(self, created: datetime, queued: datetime) -> Timeline:
-        waited = round(self.rng.triangular(5, 300, 40))
-        return Timeline(created, queued, abandoned=queued + timedelta(seconds=waited))
-
-    def _served(
-        self,
-        channel: str,
-        needs: Sequence[tuple[str, int]],
-        created: datetime,
-        queued: datetime,
-        offered: datetime,
-    ) -> tuple[Timeline, AgentRef | None]:
-        answered = offered + timedelta(seconds=self._accept_seconds(channel))
-        ended = answered + timedelta(seconds=self._handle_seconds(channel))
-        wrap_up_ended = ended + timedelta(seconds=round(self.rng.triangular(10, 120, 35)))
-        timeline = Timeline(created, queued, offered, answered, ended, wrap_up_ended)
-        return timeline, self._agent(channel, needs, offered, wrap_up_ended)
-
-    def _accept_seconds(self, channel: str) -> int:
-        spans = {"voice": (2, 12), "chat": (2, 15), "email": (5, 60)}
-        return self.rng.randint(*spans[channel])
-
     def _handle_seconds(self, channel: str) -> int:
         modes = {"voice": 200, "chat": 420, "email": 180}
         return round(self.rng.triangular(60, 900, modes[channel]))
-
-    def _agent(
-        self, channel: str, needs: Sequence[tuple[str, int]], start: datetime, end: datetime
-    ) -> AgentRef | None:
-        qualified = [a for a in self.agents if a.masters(needs)]
-        if not qualified:  # nobody speaks the language: the queue's skills alone decide
-            qualified = [a for a in self.agents if a.masters(needs[:-1])]
-        free = [a for a in qualified if self.occupancy.is_free(a, channel, start, end)]
-        if not free and channel == "email":  # mail never hangs up; unseen at demo volumes
-            free = qualified
-        if not free:
-            return None
-        least_busy = sorted(free, key=self.occupancy.handled)[:2]  # spread the work
-        agent = self.rng.choice(least_busy)
-        self.occupancy.take(agent, channel, start, end)
-        return agent
 
     def _disposition(self, queue: QueueRef) -> str:
         weights = DISPOSITIONS[queue.spec.name]
@@ -1055,12 +1026,11 @@ class HistoryPlanner:
     # addresses and provider references
 
     def _addresses(
-        self, channel: str, queue: QueueRef, customer: CustomerRef | None, outbound: bool
+        self, channel: str, queue: QueueRef, customer: CustomerRef | None
     ) -> tuple[str, str]:
         if channel == "voice":
             caller = self.rng.choice(customer.phones) if customer else self._stranger_phone()
-            center = self.hotlines[queue.spec.name]
-            return (center, caller) if outbound else (caller, center)
+            return caller, self.hotlines[queue.spec.name]
         writer = self.rng.choice(customer.emails) if customer else self._stranger_email()
         center = queue.spec.email if channel == "email" else f"webchat:{queue.spec.name}"
         return writer, center
@@ -1109,22 +1079,19 @@ class HistoryPlanner:
         channel: str,
         language: str,
         customer: CustomerRef | None,
-        outbound: bool,
         disposition: str | None,
     ) -> dict[str, Any]:
-        attributes = self._channel_attributes(channel, language, customer, outbound)
+        attributes = self._channel_attributes(channel, language, customer)
         if disposition and self._takes_note(disposition):
             attributes["note"] = self.rng.choice(names.NOTES[disposition])
         return attributes
 
     def _channel_attributes(
-        self, channel: str, language: str, customer: CustomerRef | None, outbound: bool
+        self, channel: str, language: str, customer: CustomerRef | None
     ) -> dict[str, Any]:
         rng = self.rng
         if channel == "voice":
             recorded = customer.records_calls if customer else True
-            if outbound:
-                return {"reason": rng.choice(names.OUTBOUND_REASONS), "recorded": recorded}
             return {"ivr_language": IVR_LANGUAGE[language_skill(language)], "recorded": recorded}
         if channel == "chat":
             excerpts = names.CHAT_EXCERPTS.get(language, names.CHAT_EXCERPTS["en"])
@@ -1139,12 +1106,73 @@ class HistoryPlanner:
         return self.rng.random() < chance
 
 
-async def _add_history(session: AsyncSession, plans: list[ContactPlan]) -> int:
-    """Insert the contacts, then their events; returns how many events were written."""
+async def _add_history(
+    session: AsyncSession, plans: list[ContactPlan], presence: list[dict[str, Any]]
+) -> int:
+    """Insert the contacts, then their events and the agents' states, oldest first;
+    returns how many events were written."""
     ids = await _insert_returning_ids(session, Contact, [plan.row() for plan in plans])
     events = [event for cid, plan in zip(ids, plans, strict=True) for event in plan.events(cid)]
+    events = sorted(events + presence, key=lambda event: event["occurred_at"])
     await _insert_rows(session, ContactEvent, events)
     return len(events)
+
+
+def _priority(queue: QueueRef, customer: CustomerRef | None) -> int:
+    """The queue's priority: the customer's value adds its points in the engine."""
+    return queue.spec.priority
+
+
+def _simulated_agent(agent: AgentRef) -> SimulatedAgent:
+    return SimulatedAgent(str(agent.id), dict(agent.spec.skills), agent.spec.capacity)
+
+
+def _signed_out_by(
+    now: datetime, shifts: list[tuple[datetime, str, AgentState, str | None]]
+) -> list[tuple[datetime, str, AgentState, str | None]]:
+    """Nobody is left signed in at ``now``: the live roster starts empty."""
+    last: dict[str, AgentState] = {}
+    for _, agent_id, state, _ in shifts:
+        last[agent_id] = state
+    cut = now - MAX_CONTACT_LENGTH
+    return [
+        (cut, a, AgentState.OFFLINE, None) for a, s in last.items() if s is not AgentState.OFFLINE
+    ]
+
+
+def _timeline(contact: _Drafted, outcome: ContactOutcome, run: HistoryRun) -> Timeline | None:
+    """The engine's outcome as the contact's timestamps; None if it never resolved."""
+    queued = contact.draft.queued
+    if outcome.abandoned_at is not None:
+        return Timeline(contact.created, queued, abandoned=run.at(outcome.abandoned_at))
+    if outcome.answered_at is None or outcome.wrap_up_ended_at is None:
+        return None
+    assert outcome.ended_at is not None
+    offered = run.at(outcome.offered_at if outcome.offered_at is not None else outcome.answered_at)
+    return Timeline(
+        contact.created, queued, offered, run.at(outcome.answered_at),
+        run.at(outcome.ended_at), run.at(outcome.wrap_up_ended_at),
+    )  # fmt: skip
+
+
+def _presence_events(run: HistoryRun, now: datetime) -> list[dict[str, Any]]:
+    """The engine's agent states as ``agent.state_changed`` events, as the router logs them."""
+    previous: dict[str, str] = {}
+    events = []
+    for record in run.presence:
+        at = run.at(record.time)
+        if at > now:
+            break
+        payload = {
+            "state": record.state.value,
+            "reason": record.reason,
+            "previous": previous.get(record.agent_id, "offline"),
+        }
+        previous[record.agent_id] = record.state.value
+        events.append(
+            _event(None, "agent.state_changed", at, agent_id=int(record.agent_id), payload=payload)
+        )
+    return events
 
 
 # --- Bulk inserts ---------------------------------------------------------------------------

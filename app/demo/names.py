@@ -328,5 +328,3 @@ PAGE_URLS: tuple[str, ...] = (
     "https://shop.example.cn/pricing",
     "https://shop.example.cn/account/billing",
 )
-
-OUTBOUND_REASONS: tuple[str, ...] = ("callback", "renewal_offer", "delivery_follow_up")

@@ -65,17 +65,26 @@ CREATE TEMP TABLE IF NOT EXISTS order_import_stage (
 CHUNK_SQL = """
 WITH s AS (  -- an order repeated within the chunk: its last line applies
     SELECT DISTINCT ON (external_id) * FROM order_import_stage ORDER BY external_id, line DESC
-), cur AS (
-    SELECT o.external_id, o.customer_id, o.placed_at, o.status, o.items, o.amount, o.currency
-    FROM orders o WHERE o.source = $1 AND o.external_id IN (SELECT external_id FROM s)
+), cur AS (  -- one index probe a row, whatever the statistics say
+    SELECT o.* FROM s CROSS JOIN LATERAL (
+        SELECT o.external_id, o.customer_id, o.placed_at, o.status, o.items, o.amount,
+               o.currency
+        FROM orders o WHERE o.source = $1 AND o.external_id = s.external_id
+        LIMIT 1) o  -- LIMIT: kept a nested loop, not flattened into a join
 ), by_phone AS (
-    SELECT p.e164, min(p.customer_id) AS customer_id, count(DISTINCT p.customer_id) AS n
-    FROM customer_phones p WHERE p.e164 IN (SELECT phone FROM s) GROUP BY p.e164
+    SELECT ph.phone AS e164, x.customer_id, x.n
+    FROM (SELECT DISTINCT phone FROM s WHERE phone IS NOT NULL) ph CROSS JOIN LATERAL (
+        SELECT min(p.customer_id) AS customer_id, count(DISTINCT p.customer_id) AS n
+        FROM customer_phones p WHERE p.e164 = ph.phone) x
+    WHERE x.n > 0
 ), by_email AS (
-    SELECT e.email, min(e.customer_id) AS customer_id, count(DISTINCT e.customer_id) AS n
-    FROM customer_emails e WHERE e.email IN (SELECT email FROM s) GROUP BY e.email
+    SELECT em.email, x.customer_id, x.n
+    FROM (SELECT DISTINCT email FROM s WHERE email IS NOT NULL) em CROSS JOIN LATERAL (
+        SELECT min(e.customer_id) AS customer_id, count(DISTINCT e.customer_id) AS n
+        FROM customer_emails e WHERE e.email = em.email) x
+    WHERE x.n > 0
 ), m AS (
-    SELECT s.*, k.customer_id AS known_id, bp.n AS phone_n, be.n AS email_n,
+    SELECT s.*, k.customer_id AS known_id,
            CASE WHEN s.customer_id IS NOT NULL THEN k.customer_id
                 WHEN bp.n = 1 THEN bp.customer_id
                 WHEN bp.n IS NULL AND be.n = 1 THEN be.customer_id END AS matched,
@@ -86,7 +95,8 @@ WITH s AS (  -- an order repeated within the chunk: its last line applies
                 WHEN s.customer_id IS NULL AND bp.n IS NULL AND be.n > 1
                     THEN 'customer_email:several customers have this email' END AS problem
     FROM s
-    LEFT JOIN (SELECT id AS customer_id FROM customers) k ON k.customer_id = s.customer_id
+    LEFT JOIN LATERAL (SELECT c.id AS customer_id FROM customers c
+                       WHERE c.id = s.customer_id LIMIT 1) k ON true
     LEFT JOIN by_phone bp ON bp.e164 = s.phone
     LEFT JOIN by_email be ON be.email = s.email
 ), unknown AS (  -- rows naming nobody we know, whose order is not stored already
@@ -118,12 +128,12 @@ WITH s AS (  -- an order repeated within the chunk: its last line applies
            (cur.placed_at, cur.status, cur.items, cur.amount, cur.currency)
                IS DISTINCT FROM (m.placed_at, m.status, m.items, m.amount, m.currency)
                AS changed,
-           v.blocked_reason IS NOT NULL AS blocked
+           coalesce((SELECT v.blocked_reason IS NOT NULL FROM customer_values v
+                     WHERE v.customer_id = m.matched), false) AS blocked
     FROM m
     LEFT JOIN new_rows nr ON nr.line = m.line
     LEFT JOIN new_customers nc ON nc.key = nr.key
     LEFT JOIN cur ON cur.external_id = m.external_id
-    LEFT JOIN customer_values v ON v.customer_id = coalesce(m.matched, nc.id)
 ), k AS (
     SELECT r.*, CASE
         WHEN r.problem IS NOT NULL THEN r.problem

@@ -32,6 +32,8 @@ COLUMNS = (
 )
 MAX_CUSTOMER_ID = 2**63 - 1
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_PHONE_SEPARATORS = re.compile(r"[\s\-().]")
+_PLAIN_PHONE = re.compile(r"^\+?[\d\s\-().]+$")
 _STATUSES = frozenset(("paid", "completed", "cancelled", "refunded"))
 
 
@@ -178,6 +180,8 @@ class RowParser:
     def _phone(self, raw: str) -> str | None:
         if not raw:
             return None
+        if _PLAIN_PHONE.match(raw):  # digits and separators: one cache entry for any spacing
+            raw = _PHONE_SEPARATORS.sub("", raw)
         e164 = _phone(raw, self.region)
         if e164 is None:
             raise _Reject("customer_phone", "not a valid phone number")

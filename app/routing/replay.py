@@ -1,108 +1,168 @@
-"""Replaying a recorded period against another routing configuration.
+"""``--replay``'s shell: read a recorded period from the database, replay it, print it.
 
-The recorded contacts (arrival, queue, channel, skill override, handle time, and for those
-who hung up, how long they waited) and today's agents (skills, capacity) are read from the
-database; the simulator then runs them through the routing engine under the configuration
-to try, so an operator sees what a change would have done before making it.
-
-What a replay cannot know: how long a caller who was answered would have waited (they are
-taken as patient), and how long a call that was abandoned would have lasted (the queue's
-recorded mean handle time). Agents are those active now, all logged in for the whole period.
+The recording is the period's inbound contacts (when each entered its queue, channel,
+skills, priority, the customer's value at arrival, how long it waited, and for answered
+ones the talk and wrap-up), the agents' presence from the event log
+(``agent.state_changed``: sign-ins, not-ready periods with their reason, sign-outs) and
+their skills and capacity. The pure
+work is in ``app.routing.replay_core``; approximations are listed in docs/routing.md.
 """
 
 from __future__ import annotations
 
-import statistics
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import AgentSkill
-from app.contacts.models import Contact
+from app.contacts.models import Contact, ContactEvent
 from app.database import Database, create_engine
 from app.queues.models import Queue
 from app.routing.config_schemas import RoutingDocument, to_core
 from app.routing.config_service import routing_document
-from app.routing.core.model import Channel, RoutingConfig
-from app.routing.restore import contact_skills
-from app.routing.simulator import (
-    QueueLoad,
-    RecordedArrival,
-    SimulatedAgent,
-    SimulationSetup,
-    replay_arrivals,
+from app.routing.core.model import AgentState
+from app.routing.replay_core import (
+    DEFAULT_SEEDS,
+    METRICS,
+    Candidate,
+    Figures,
+    RecordedContact,
+    RecordedPeriod,
+    ReplayReport,
+    presence_schedule,
+    replay,
 )
+from app.routing.restore import contact_skills
+from app.routing.simulator import PresenceRecord, SimulatedAgent
 from app.skills.models import Skill
-from app.users.models import Role, User
-
-DEFAULT_HANDLE_SECONDS = 300.0
+from app.users.models import User
 
 
-async def recorded_arrivals(
-    session: AsyncSession, start: datetime, end: datetime
-) -> tuple[list[RecordedArrival], dict[int, float | None]]:
-    """The period's inbound contacts, and how long each really waited (None: hung up)."""
-    rows = (
-        await session.execute(
-            select(Contact, Queue.name)
-            .join(Queue, Queue.id == Contact.queue_id)
-            .where(
-                Contact.created_at >= start,
-                Contact.created_at < end,
-                Contact.direction == "inbound",
-            )
-            .order_by(Contact.created_at)
-        )
-    ).all()
-    handle_times: dict[str, list[float]] = defaultdict(list)
-    for contact, queue in rows:
-        if contact.answered_at is not None and contact.ended_at is not None:
-            handle_times[queue].append((contact.ended_at - contact.answered_at).total_seconds())
-    means = {queue: statistics.fmean(times) for queue, times in handle_times.items()}
-    arrivals: list[RecordedArrival] = []
-    waits: dict[int, float | None] = {}
-    for contact, queue in rows:
-        if contact.answered_at is not None and contact.ended_at is not None:
-            handle, patience = (contact.ended_at - contact.answered_at).total_seconds(), None
-        elif contact.abandoned_at is not None:
-            handle = means.get(queue, DEFAULT_HANDLE_SECONDS)
-            patience = (contact.abandoned_at - contact.created_at).total_seconds()
-        else:
-            continue  # still open, or never queued
-        waits[len(arrivals)] = (
-            None
-            if contact.answered_at is None
-            else (contact.answered_at - contact.created_at).total_seconds()
-        )
-        arrivals.append(
-            RecordedArrival(
-                time=(contact.created_at - start).total_seconds(),
-                queue=queue,
-                channel=contact.channel,
-                skills=contact_skills(contact.required_skills),
-                handle_seconds=max(handle, 1.0),
-                patience_seconds=patience,
-            )
-        )
-    return arrivals, waits
+def _seconds(later: datetime | None, earlier: datetime | None) -> float | None:
+    if later is None or earlier is None:
+        return None
+    return (later - earlier).total_seconds()
 
 
-async def current_agents(session: AsyncSession) -> list[SimulatedAgent]:
-    users = list(
-        await session.scalars(
-            select(User)
-            .where(User.role == Role.AGENT.value, User.is_active.is_(True))
-            .order_by(User.id)
-        )
+@dataclass(frozen=True, slots=True)
+class ContactRow:
+    """The columns of a contact a replay reads."""
+
+    created_at: datetime
+    queued_at: datetime | None
+    answered_at: datetime | None
+    ended_at: datetime | None
+    wrap_up_ended_at: datetime | None
+    abandoned_at: datetime | None
+    channel: str
+    priority: int
+    required_skills: list[Any]
+    queue: str
+    value_tags: list[str] | None
+
+
+def recorded_contact(row: ContactRow, start: datetime) -> RecordedContact | None:
+    """A closed inbound contact as the replay sees it; None for one never answered nor
+    abandoned in its queue (still open, transferred out before an answer)."""
+    queued = row.queued_at or row.created_at
+    answered = row.answered_at is not None and row.ended_at is not None
+    if answered:
+        assert row.answered_at is not None
+        wait = row.answered_at - queued
+    elif row.abandoned_at is not None:
+        wait = row.abandoned_at - queued
+    else:
+        return None
+    return RecordedContact(
+        time=(queued - start).total_seconds(),
+        queue=row.queue,
+        channel=row.channel,
+        skills=contact_skills(row.required_skills),
+        priority=row.priority,
+        value_tags=tuple(row.value_tags or ()),
+        wait_seconds=max(0.0, wait.total_seconds()),
+        answered=answered,
+        talk_seconds=_seconds(row.ended_at, row.answered_at) if answered else None,
+        wrap_up_seconds=_seconds(row.wrap_up_ended_at, row.ended_at) if answered else None,
     )
+
+
+async def recorded_contacts(
+    session: AsyncSession, start: datetime, end: datetime
+) -> list[RecordedContact]:
+    """The inbound contacts that arrived in [start, end), in arrival order."""
+    rows = await session.execute(
+        select(
+            Contact.created_at,
+            Contact.queued_at,
+            Contact.answered_at,
+            Contact.ended_at,
+            Contact.wrap_up_ended_at,
+            Contact.abandoned_at,
+            Contact.channel,
+            Contact.priority,
+            Contact.required_skills,
+            Queue.name,
+            Contact.value_tags,
+        )
+        .join(Queue, Queue.id == Contact.queue_id)
+        .where(
+            Contact.created_at >= start,
+            Contact.created_at < end,
+            Contact.direction == "inbound",
+        )
+        .order_by(Contact.created_at, Contact.id)
+    )
+    contacts = (recorded_contact(ContactRow(*row), start) for row in rows)
+    return [contact for contact in contacts if contact is not None]
+
+
+async def recorded_states(
+    session: AsyncSession, start: datetime, end: datetime
+) -> list[PresenceRecord]:
+    """Every ``agent.state_changed`` of the period, and each agent's last one before it."""
+    before = (
+        select(ContactEvent.agent_id, ContactEvent.occurred_at, ContactEvent.payload)
+        .where(ContactEvent.kind == "agent.state_changed", ContactEvent.occurred_at < start)
+        .order_by(ContactEvent.agent_id, ContactEvent.occurred_at.desc(), ContactEvent.id.desc())
+        .ext(distinct_on(ContactEvent.agent_id))
+    )
+    during = (
+        select(ContactEvent.agent_id, ContactEvent.occurred_at, ContactEvent.payload)
+        .where(
+            ContactEvent.kind == "agent.state_changed",
+            ContactEvent.occurred_at >= start,
+            ContactEvent.occurred_at < end,
+        )
+        .order_by(ContactEvent.occurred_at, ContactEvent.id)
+    )
+    records = []
+    for query in (before, during):
+        for agent_id, at, payload in await session.execute(query):
+            if agent_id is None:
+                continue
+            state = AgentState(str(payload.get("state", "offline")))
+            reason = payload.get("reason")
+            time = (at - start).total_seconds()
+            records.append(PresenceRecord(time, str(agent_id), state, reason))
+    return records
+
+
+async def recorded_agents(session: AsyncSession, agent_ids: Sequence[str]) -> list[SimulatedAgent]:
+    """The agents with recorded presence: their skills and capacity as stored now."""
+    ids = [int(agent_id) for agent_id in agent_ids]
+    users = list(await session.scalars(select(User).where(User.id.in_(ids)).order_by(User.id)))
     skills: dict[int, dict[str, int]] = defaultdict(dict)
     rows = await session.execute(
-        select(AgentSkill.user_id, Skill.name, AgentSkill.proficiency).join(
-            Skill, Skill.id == AgentSkill.skill_id
-        )
+        select(AgentSkill.user_id, Skill.name, AgentSkill.proficiency)
+        .join(Skill, Skill.id == AgentSkill.skill_id)
+        .where(AgentSkill.user_id.in_(ids))
     )
     for user_id, name, level in rows:
         skills[user_id][name] = level
@@ -116,94 +176,83 @@ async def current_agents(session: AsyncSession) -> list[SimulatedAgent]:
     ]
 
 
-async def queue_targets(session: AsyncSession) -> dict[str, tuple[float, list[Channel]]]:
-    rows = await session.execute(select(Queue.name, Queue.sl_target_seconds, Queue.channels))
-    return {name: (float(seconds), list(channels)) for name, seconds, channels in rows}
-
-
-def replay_setup(
-    routing: RoutingConfig,
-    arrivals: list[RecordedArrival],
-    agents: list[SimulatedAgent],
-    targets: dict[str, tuple[float, list[Channel]]],
-    period_seconds: float,
-) -> SimulationSetup:
-    queues = sorted({a.queue for a in arrivals})
-    loads = tuple(
-        QueueLoad(
-            queue=q,
-            arrival_rate_per_hour=0.0,
-            aht_seconds=1.0,
-            sl_seconds=targets.get(q, (20.0, []))[0],
-        )
-        for q in queues
+async def read_period(session: AsyncSession, start: datetime, end: datetime) -> RecordedPeriod:
+    contacts = await recorded_contacts(session, start, end)
+    states = await recorded_states(session, start, end)
+    agents = await recorded_agents(session, sorted({r.agent_id for r in states}))
+    known = {agent.agent_id for agent in agents}
+    states = [r for r in states if r.agent_id in known]
+    targets = list(
+        await session.execute(select(Queue.name, Queue.sl_target_seconds, Queue.sl_target_percent))
     )
-    return SimulationSetup(
-        routing=routing,
-        loads=loads,
+    return RecordedPeriod(
+        seconds=(end - start).total_seconds(),
+        contacts=tuple(contacts),
         agents=tuple(agents),
-        hours=max(period_seconds / 3600.0, 1e-6),
-        seed=1,
-        warmup_seconds=0.0,
+        presence=tuple(presence_schedule(states)),
+        states=tuple(states),
+        sl_seconds={name: float(seconds) for name, seconds, _ in targets},
+        sl_percent={name: float(percent) for name, _, percent in targets},
     )
-
-
-def recorded_figures(
-    arrivals: list[RecordedArrival], waits: dict[int, float | None], sl_seconds: dict[str, float]
-) -> dict[str, dict[str, float | int | None]]:
-    """What really happened, per queue, in the simulator's definitions."""
-    figures: dict[str, dict[str, float | int | None]] = {}
-    by_queue: dict[str, list[int]] = defaultdict(list)
-    for index, arrival in enumerate(arrivals):
-        by_queue[arrival.queue].append(index)
-    for queue, indexes in by_queue.items():
-        answered = [waits[i] for i in indexes if waits.get(i) is not None]
-        abandoned = [arrivals[i] for i in indexes if waits.get(i) is None]
-        threshold = sl_seconds.get(queue, 20.0)
-        within = sum(1 for w in answered if w is not None and w <= threshold)
-        late_abandons = sum(1 for a in abandoned if (a.patience_seconds or 0) > threshold)
-        figures[queue] = {
-            "offered": len(indexes),
-            "handled": len(answered),
-            "abandoned": len(abandoned),
-            "asa_seconds": statistics.fmean(w for w in answered if w is not None)
-            if answered
-            else None,
-            "service_level": within / (len(answered) + late_abandons)
-            if answered or late_abandons
-            else None,
-        }
-    return figures
 
 
 async def replay_period(
-    url: str, start: datetime, end: datetime, document: RoutingDocument | None
+    url: str,
+    start: datetime,
+    end: datetime,
+    document: RoutingDocument | None,
+    *,
+    agents_delta: dict[str, int] | None = None,
+    seeds: int = DEFAULT_SEEDS,
 ) -> dict[str, Any]:
-    """Replay [start, end) under ``document`` (default: the configuration in force)."""
+    """Replay [start, end): the fidelity check, then ``document`` / ``agents_delta`` if given."""
     db = Database(create_engine(url, pool_size=1, max_overflow=0))
     try:
         async with db.sessionmaker() as session:
-            arrivals, waits = await recorded_arrivals(session, start, end)
-            agents = await current_agents(session)
-            targets = await queue_targets(session)
+            period = await read_period(session, start, end)
             version, in_force = await routing_document(session)
     finally:
         await db.dispose()
-    tried = document if document is not None else in_force
-    routing = to_core(_with_missing_queues(tried, in_force), version)
-    setup = replay_setup(routing, arrivals, agents, targets, (end - start).total_seconds())
-    result = replay_arrivals(setup, arrivals)
-    recorded = recorded_figures(arrivals, waits, {q: t[0] for q, t in targets.items()})
-    return {
+    routing = to_core(in_force, version)
+    candidate = None
+    if document is not None or agents_delta:
+        tried = (
+            None if document is None else to_core(_with_missing_queues(document, in_force), version)
+        )
+        candidate = Candidate(tried, agents_delta or {})
+    report = replay(period, routing, candidate, tuple(range(1, seeds + 1)))
+    return report_document(report, start, end, period, version, document is not None, agents_delta)
+
+
+def report_document(
+    report: ReplayReport,
+    start: datetime,
+    end: datetime,
+    period: RecordedPeriod,
+    version: int,
+    with_document: bool,
+    agents_delta: dict[str, int] | None,
+) -> dict[str, Any]:
+    """The one serialization of a replay, for ``--json`` and the text table alike."""
+    document: dict[str, Any] = {
         "period": [start.isoformat(), end.isoformat()],
-        "contacts": len(arrivals),
-        "agents": len(agents),
-        "config": "file" if document is not None else f"version {version}",
-        "queues": [
-            {**stats.as_dict(), "recorded": recorded.get(stats.queue, {})}
-            for stats in result.queues
+        "contacts": len(period.contacts),
+        "agents": len(period.agents),
+        "config": f"version {version}",
+        "seeds": list(report.seeds),
+        "faithful": report.faithful,
+        "patience": [
+            {"queue": queue, "channel": channel, **curve.as_dict()}
+            for (queue, channel), curve in report.patience.items()
         ],
+        "queues": [queue.as_dict() for queue in report.queues],
     }
+    if with_document or agents_delta:
+        document["candidate"] = {
+            "routing_config": "file" if with_document else "in force",
+            "agents_delta": dict(agents_delta or {}),
+        }
+    return document
 
 
 def _with_missing_queues(document: RoutingDocument, in_force: RoutingDocument) -> RoutingDocument:
@@ -212,23 +261,84 @@ def _with_missing_queues(document: RoutingDocument, in_force: RoutingDocument) -
     return document.model_copy(update={"queues": queues})
 
 
+# ------------------------------------------------------------------ text
+
+
 def render_replay(report: dict[str, Any]) -> str:
+    """Fidelity first (recorded vs faithful replay, verdict), then the candidate's difference."""
+    seeds = len(report["seeds"])
     lines = [
         f"replayed {report['contacts']} contacts of {report['period'][0]} .. {report['period'][1]}"
-        f" with {report['agents']} agents under {report['config']}"
+        f" with the {report['agents']} agents as recorded, under {report['config']},"
+        f" over {seeds} seeds (mean ± spread)",
+        "",
+        "patience (Kaplan–Meier, per queue and channel):",
     ]
+    for curve in report["patience"]:
+        median = curve["median_seconds"]
+        lines.append(
+            f"  {curve['queue']}/{curve['channel']}: {curve['abandoned']} abandoned,"
+            f" {curve['censored']} answered (censored), median "
+            + ("beyond the longest wait" if median is None else f"{median:.0f} s")
+        )
+    candidate = report.get("candidate")
     for queue in report["queues"]:
-        lines.append(f"\nqueue {queue['queue']}{'':<8}{'recorded':>12}{'simulated':>12}")
-        for name in ("offered", "handled", "abandoned", "asa_seconds", "service_level"):
-            lines.append(
-                f"  {name:<20}{_fmt(queue['recorded'].get(name)):>12}{_fmt(queue.get(name)):>12}"
-            )
+        lines.append("")
+        lines.extend(_queue_lines(queue, candidate is not None))
+    lines.append("")
+    lines.append("fidelity: " + ("faithful" if report["faithful"] else "NOT faithful"))
     return "\n".join(lines)
 
 
-def _fmt(value: object) -> str:
+def _queue_lines(queue: dict[str, Any], with_candidate: bool) -> list[str]:
+    verdict = queue["fidelity"]
+    header = f"queue {queue['queue']}: {verdict['verdict']}"
+    columns = f"  {'':<16}{'recorded':>12}{'replayed':>20}"
+    if with_candidate:
+        columns += f"{'what-if - replayed':>24}"
+    lines = [header, columns]
+    for metric in METRICS:
+        row = f"  {metric:<16}{_fmt(metric, queue['recorded'].get(metric)):>12}"
+        row += f"{_with_spread(metric, queue['replayed']):>20}"
+        if with_candidate:
+            row += f"{_with_spread(metric, queue['difference'], signed=True):>24}"
+        lines.append(row)
+    if with_candidate:
+        lines.append(
+            f"  waited longer than the recorded worst: {queue['longer_than_recorded_worst']:.1f}"
+            " contacts per seed"
+        )
+    staffing = queue.get("erlang_c")
+    if staffing is not None:
+        lines.append(
+            f"  Erlang C over {staffing['intervals']} hours with contacts: needs"
+            f" {staffing['erlang_c_mean']:.1f} agents on average"
+            f" (peak {staffing['erlang_c_peak']});"
+            f" ready: {staffing['ready_mean']:.1f} recorded, short in"
+            f" {staffing['short_intervals']} hours; {staffing['ready_mean_with_delta']:.1f}"
+            f" with the delta, short in {staffing['short_intervals_with_delta']}"
+        )
+    lines.extend(f"  ! {problem}" for problem in verdict["problems"])
+    return lines
+
+
+def _with_spread(metric: str, figures: dict[str, Any], *, signed: bool = False) -> str:
+    value = figures.get(metric)
     if value is None:
         return "-"
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return str(value)
+    spread = figures.get("spread", {}).get(metric) or 0.0
+    return f"{_fmt(metric, value, signed=signed)} ± {_fmt(metric, spread)}"
+
+
+def _fmt(metric: str, value: object, *, signed: bool = False) -> str:
+    if not isinstance(value, int | float):
+        return "-"
+    sign = "+" if signed else ""
+    if metric in ("service_level", "occupancy"):
+        return f"{value:{sign}.3f}"
+    if metric == "asa_seconds":
+        return f"{value:{sign}.1f} s"
+    return f"{value:{sign}.1f}"
+
+
+__all__ = ["Figures", "read_period", "render_replay", "replay_period"]

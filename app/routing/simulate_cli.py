@@ -75,6 +75,16 @@ def simulate(
         Path | None,
         typer.Option(help="With --replay: routing document (JSON/YAML) to try; default: in force."),
     ] = None,
+    agents_delta: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="QUEUE=+N",
+            help="With --replay: N more (or, with -N, fewer) agents for a queue; repeatable.",
+        ),
+    ] = None,
+    seeds: Annotated[
+        int, typer.Option(min=1, max=100, help="With --replay: seeds to run (mean ± spread).")
+    ] = 5,
 ) -> None:
     """Simulate routing on a virtual clock; compare one-queue runs with Erlang C / A.
 
@@ -82,7 +92,7 @@ def simulate(
     configuration, beside what really happened.
     """
     if replay is not None:
-        _replay(replay, routing_config, json_output)
+        _replay(replay, routing_config, json_output, agents_delta or [], seeds)
         return
     flags = _OneQueueFlags(
         agents, arrival_rate_per_hour, aht_seconds, sl_seconds, patience_seconds, wrap_up_seconds
@@ -100,12 +110,19 @@ def simulate(
         typer.echo(render_table(setup, result, prediction))
 
 
-def _replay(period: tuple[datetime, datetime], config: Path | None, json_output: bool) -> None:
+def _replay(
+    period: tuple[datetime, datetime],
+    config: Path | None,
+    json_output: bool,
+    agents_delta: list[str],
+    seeds: int,
+) -> None:
     import asyncio
 
     from app.config import Settings
     from app.routing.config_schemas import RoutingDocument
     from app.routing.replay import render_replay, replay_period
+    from app.routing.replay_core import parse_agents_delta
     from app.runtime import resolve_database_url
 
     start, end = (moment if moment.tzinfo else moment.replace(tzinfo=UTC) for moment in period)
@@ -119,8 +136,19 @@ def _replay(period: tuple[datetime, datetime], config: Path | None, json_output:
         except (ScenarioError, ValueError, yaml.YAMLError) as error:
             typer.echo(f"error: {config}: {error}", err=True)
             raise typer.Exit(2) from error
+    try:
+        deltas = parse_agents_delta(agents_delta)
+    except ValueError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
     url = resolve_database_url(Settings())
-    report = asyncio.run(replay_period(url, start, end, document))
+    try:
+        report = asyncio.run(
+            replay_period(url, start, end, document, agents_delta=deltas, seeds=seeds)
+        )
+    except ValueError as error:  # e.g. a delta for a queue nobody serves
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
     typer.echo(json.dumps(report, indent=2) if json_output else render_replay(report))
 
 

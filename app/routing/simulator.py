@@ -25,9 +25,15 @@ Measurement, chosen so that steady-state figures are comparable with Erlang C/A:
   With no abandonment it is handled within sl_seconds / handled, i.e. Erlang C's figure.
   ``service_level_of_offered`` = handled within sl_seconds / offered is Erlang A's figure;
 * occupancy of a queue = time the agents able to serve it spent busy (at least one
-  contact or in wrap-up, whatever the contact's queue) / their staffed time, over
-  [warm-up end, run end). An agent can serve a queue if it lists it, or lists none and
-  has every skill the queue requires at the required level.
+  contact or in wrap-up, whatever the contact's queue) / their staffed time (signed in,
+  or busy finishing a contact after signing out), over [warm-up end, run end). An agent
+  can serve a queue if it lists it, or lists none and has every skill the queue requires
+  at the required level.
+
+Agents are all signed in and available for the whole run, or, with ``presence`` (replays,
+the demo's history), start offline and follow their recorded sign-ins, not-ready periods
+and sign-outs. A recorded contact's own wrap-up (``wrap_up_seconds``) is ended by the
+simulated agent with ``WrapUpEnded``, unless the queue's wrap-up timer ends it first.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ from app.routing.core.model import (
     AgentState,
     AgentStateChanged,
     AgentStateSet,
+    AgentView,
     Assigned,
     Channel,
     ContactAbandoned,
@@ -80,6 +87,8 @@ class Engine(Protocol):
     def handle(self, event: Event, now: float) -> list[Decision]: ...
 
     def next_timer(self) -> float | None: ...
+
+    def agent_view(self, agent_id: str) -> AgentView: ...
 
 
 EngineFactory = Callable[[RoutingConfig], Engine]
@@ -118,6 +127,21 @@ class SimulatedAgent:
 
 
 @dataclass(frozen=True, slots=True)
+class PresenceChange:
+    """An agent's own change of presence at ``time`` (seconds from the run's start).
+
+    ``AVAILABLE`` signs in (or ends a not-ready period), ``NOT_READY`` starts a break with
+    its reason, ``OFFLINE`` signs out. Being on a contact or in wrap-up is the engine's to
+    derive, never an input.
+    """
+
+    time: float
+    agent_id: str
+    state: AgentState
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SimulationSetup:
     routing: RoutingConfig
     loads: tuple[QueueLoad, ...]
@@ -125,6 +149,10 @@ class SimulationSetup:
     hours: float
     seed: int = 1
     warmup_seconds: float | None = None  # None = DEFAULT_WARMUP_FRACTION of the run
+    # None: every agent signs in at 0 and stays available; otherwise every agent starts
+    # offline and follows its changes (an agent with none never signs in)
+    presence: tuple[PresenceChange, ...] | None = None
+    record_presence: bool = False  # keep every presence the engine derives (slower)
 
     @property
     def duration_seconds(self) -> float:
@@ -145,8 +173,13 @@ class RecordedArrival:
     queue: str
     channel: Channel
     skills: tuple[SkillRequirement, ...] | None  # None = the queue's skills
-    handle_seconds: float
+    handle_seconds: float  # talk: from answer to the end of the contact
     patience_seconds: float | None = None  # None = waits as long as it takes
+    # the agent's own wrap-up after it (None: the queue's wrap-up timer alone ends it, or
+    # at once without one); the engine's timer still ends it first when shorter
+    wrap_up_seconds: float | None = None
+    priority: int | None = None  # None = the queue's default
+    value_tags: tuple[str, ...] = ()  # the customer's value at arrival (grade:P, vip, ...)
 
 
 # ----------------------------------------------------------------------- results
@@ -159,10 +192,24 @@ class ContactOutcome:
     arrived_at: float
     answered_at: float | None = None
     abandoned_at: float | None = None
+    agent_id: str | None = None  # who answered it
+    offered_at: float | None = None  # its first offer
+    ended_at: float | None = None
+    wrap_up_ended_at: float | None = None  # when its agent's wrap-up after it ended
 
     @property
     def wait(self) -> float | None:
         return None if self.answered_at is None else self.answered_at - self.arrived_at
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceRecord:
+    """An agent's presence as the engine reports it (``record_presence`` runs only)."""
+
+    time: float
+    agent_id: str
+    state: AgentState
+    reason: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +240,7 @@ class SimulationResult:
     measured_from: float
     measured_until: float
     contacts: tuple[ContactOutcome, ...] = field(repr=False)  # the measured ones
+    presence_log: tuple[PresenceRecord, ...] = field(default=(), repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -220,7 +268,18 @@ class _HandleDone:
     contact_id: str
 
 
-_Pending = _Arrival | _PatienceOver | _HandleDone
+@dataclass(frozen=True, slots=True)
+class _WrapUpDone:
+    agent_id: str
+    generation: int  # the agent's wrap-up this ends; a later contact's starts a new one
+
+
+@dataclass(frozen=True, slots=True)
+class _Presence:
+    change: PresenceChange
+
+
+_Pending = _Arrival | _PatienceOver | _HandleDone | _WrapUpDone | _Presence
 
 
 @dataclass(slots=True)
@@ -231,6 +290,9 @@ class _Contact:
     answered_at: float | None = None
     abandoned_at: float | None = None
     agent_id: str | None = None
+    offered_at: float | None = None
+    ended_at: float | None = None
+    wrap_up_ended_at: float | None = None
 
     @property
     def resolved(self) -> bool:
@@ -243,34 +305,73 @@ class _Contact:
             self.arrival.time,
             self.answered_at,
             self.abandoned_at,
+            self.agent_id,
+            self.offered_at,
+            self.ended_at,
+            self.wrap_up_ended_at,
         )
 
 
 @dataclass(slots=True)
+class _Span:
+    """Seconds during which something held, clipped to the measurement window."""
+
+    since: float | None = None
+    seconds: float = 0.0
+
+    def update(self, holds: bool, now: float, window: tuple[float, float]) -> None:
+        if holds and self.since is None:
+            self.since = now
+        elif not holds and self.since is not None:
+            self.close(now, window)
+            self.since = None
+
+    def close(self, now: float, window: tuple[float, float]) -> None:
+        if self.since is None:
+            return
+        start, end = max(self.since, window[0]), min(now, window[1])
+        self.seconds += max(0.0, end - start)
+
+
+@dataclass(slots=True)
 class _AgentClock:
-    """Busy time of one agent, clipped to the measurement window."""
+    """Busy and staffed time of one agent, clipped to the measurement window.
+
+    Busy: at least one contact or in wrap-up. Staffed: signed in, or busy (an agent who
+    signs out finishes the contact in hand).
+    """
 
     active_contacts: int = 0
     wrapping_up: bool = False
-    busy_since: float | None = None
-    busy_seconds: float = 0.0
+    signed_in: bool = False
+    wrap_generation: int = 0
+    awaiting_wrap_end: list[_Contact] = field(default_factory=list)
+    busy_span: _Span = field(default_factory=_Span)
+    staffed_span: _Span = field(default_factory=_Span)
 
     @property
     def busy(self) -> bool:
         return self.active_contacts > 0 or self.wrapping_up
 
+    @property
+    def busy_seconds(self) -> float:
+        return self.busy_span.seconds
+
+    @property
+    def staffed_seconds(self) -> float:
+        return self.staffed_span.seconds
+
     def update(self, now: float, window: tuple[float, float]) -> None:
-        if self.busy and self.busy_since is None:
-            self.busy_since = now
-        elif not self.busy and self.busy_since is not None:
-            self.close(now, window)
-            self.busy_since = None
+        busy = self.active_contacts > 0 or self.wrapping_up
+        if busy != (self.busy_span.since is not None):
+            self.busy_span.update(busy, now, window)
+        staffed = busy or self.signed_in
+        if staffed != (self.staffed_span.since is not None):
+            self.staffed_span.update(staffed, now, window)
 
     def close(self, now: float, window: tuple[float, float]) -> None:
-        if self.busy_since is None:
-            return
-        start, end = max(self.busy_since, window[0]), min(now, window[1])
-        self.busy_seconds += max(0.0, end - start)
+        self.busy_span.close(now, window)
+        self.staffed_span.close(now, window)
 
 
 # ------------------------------------------------------------------ the run
@@ -291,6 +392,10 @@ class _Simulation:
         self.measured: list[_Contact] = []
         self.unresolved_measured = 0
         self.clocks = {agent.agent_id: _AgentClock() for agent in setup.agents}
+        self.agents = {agent.agent_id: agent for agent in setup.agents}
+        self.presence_log: list[PresenceRecord] = []
+        self.record_presence = setup.record_presence
+        self.last_presence: dict[str, tuple[AgentState, str | None]] = {}
 
     # -- scheduling
 
@@ -307,23 +412,53 @@ class _Simulation:
     def feed(self, event: Event) -> None:
         """Hand one event to the engine and play out what it decides, in order."""
         events: list[Event] = [event]
+        touched: set[str] = set()
+        handle, react, now = self.engine.handle, self.react, self.now
         while events:
-            for decision in self.engine.handle(events.pop(0), self.now):
-                events.extend(self.react(decision))
+            next_event = events.pop(0)
+            decisions = handle(next_event, now)
+            if self.record_presence:
+                touched.update(_agents_named(next_event, decisions))
+            for decision in decisions:
+                follow_up = react(decision)
+                if follow_up is not None:
+                    events.append(follow_up)
+        if touched:
+            self.log_presence(sorted(touched))
 
-    def react(self, decision: Decision) -> list[Event]:
-        if isinstance(decision, Offer):
-            return [OfferAccepted(decision.contact_id, decision.agent_id)]
-        if isinstance(decision, Assigned):
+    def log_presence(self, agent_ids: Iterable[str]) -> None:
+        for agent_id in agent_ids:
+            view = self.engine.agent_view(agent_id)
+            now_state = (view.state, view.reason)
+            if self.last_presence.get(agent_id, (AgentState.OFFLINE, None)) != now_state:
+                self.last_presence[agent_id] = now_state
+                self.presence_log.append(PresenceRecord(self.now, agent_id, *now_state))
+
+    def react(self, decision: Decision) -> Event | None:
+        """Simulated agents accept every offer at once: the one event a decision may cause."""
+        kind = type(decision)
+        if kind is Offer:
+            assert isinstance(decision, Offer)
+            contact = self.contacts[decision.contact_id]
+            if contact.offered_at is None:
+                contact.offered_at = self.now
+            return OfferAccepted(decision.contact_id, decision.agent_id)
+        if kind is Assigned:
+            assert isinstance(decision, Assigned)
             self.on_assigned(decision.contact_id, decision.agent_id)
-        elif isinstance(decision, AgentStateSet):
+        elif kind is AgentStateSet:
+            assert isinstance(decision, AgentStateSet)
             self.set_wrapping_up(decision.agent_id, decision.state is AgentState.WRAP_UP)
-        return []
+        return None
 
     def set_wrapping_up(self, agent_id: str, wrapping_up: bool) -> None:
         clock = self.clocks[agent_id]
         clock.wrapping_up = wrapping_up
         clock.update(self.now, self.window)
+        if not wrapping_up:
+            for contact in clock.awaiting_wrap_end:
+                contact.wrap_up_ended_at = self.now
+            clock.awaiting_wrap_end.clear()
 
     def on_assigned(self, contact_id: str, agent_id: str) -> None:
         contact = self.contacts[contact_id]
@@ -344,7 +479,12 @@ class _Simulation:
     # -- pending events
 
     def run(self) -> None:
-        self.log_agents_in()
+        if self.setup.presence is None:
+            self.log_agents_in()
+        else:
+            self.register_agents_offline()
+            for change in sorted(self.setup.presence, key=lambda change: change.time):
+                self.schedule(change.time, _Presence(change))
         self.schedule_next_arrival()
         stalled_ticks = 0
         while not self.finished():
@@ -371,22 +511,54 @@ class _Simulation:
         return (self.now >= end or not self.heap) and self.unresolved_measured == 0
 
     def process(self, pending: _Pending) -> None:
-        match pending:
-            case _Arrival(contact=arrival):
-                self.on_arrival(arrival)
-            case _PatienceOver(contact_id=contact_id):
-                self.on_patience_over(contact_id)
-            case _HandleDone(contact_id=contact_id):
-                self.on_handle_done(contact_id)
+        kind = type(pending)  # a type test per kind: the hottest line of a long replay
+        if kind is _Arrival:
+            self.on_arrival(pending.contact)  # type: ignore[union-attr]
+        elif kind is _HandleDone:
+            self.on_handle_done(pending.contact_id)  # type: ignore[union-attr]
+        elif kind is _WrapUpDone:
+            self.on_wrap_up_done(pending.agent_id, pending.generation)  # type: ignore[union-attr]
+        elif kind is _PatienceOver:
+            self.on_patience_over(pending.contact_id)  # type: ignore[union-attr]
+        else:
+            assert isinstance(pending, _Presence)
+            self.on_presence(pending.change)
 
     def log_agents_in(self) -> None:
         for agent in self.setup.agents:
-            self.feed(
-                AgentLoggedIn(
-                    agent.agent_id, dict(agent.skills), dict(agent.capacity), agent.queues
-                )
-            )
+            self.log_in(agent.agent_id)
             self.feed(AgentStateChanged(agent.agent_id, AgentState.AVAILABLE))
+
+    def log_in(self, agent_id: str) -> None:
+        agent = self.agents[agent_id]
+        clock = self.clocks[agent_id]
+        clock.signed_in = True
+        clock.update(self.now, self.window)
+        self.feed(
+            AgentLoggedIn(agent.agent_id, dict(agent.skills), dict(agent.capacity), agent.queues)
+        )
+
+    def register_agents_offline(self) -> None:
+        """Every agent known to the engine and offline before anything happens, so that a
+        first change to not-ready never passes through available (and an offer)."""
+        recording, self.record_presence = self.record_presence, False
+        for agent_id in self.agents:
+            self.log_in(agent_id)
+            self.feed(AgentStateChanged(agent_id, AgentState.OFFLINE))
+            self.clocks[agent_id].signed_in = False
+            self.clocks[agent_id].update(self.now, self.window)
+        self.record_presence = recording
+
+    def on_presence(self, change: PresenceChange) -> None:
+        """Follow an agent's own change; an agent made unavailable ends its wrap-up."""
+        clock = self.clocks.get(change.agent_id)
+        if clock is None:
+            raise ValueError(f"presence of an unknown agent {change.agent_id!r}")
+        self.feed(AgentStateChanged(change.agent_id, change.state, change.reason))
+        clock.signed_in = change.state is not AgentState.OFFLINE
+        if change.state is not AgentState.AVAILABLE:
+            self.set_wrapping_up(change.agent_id, False)
+        clock.update(self.now, self.window)
 
     def on_arrival(self, arrival: RecordedArrival) -> None:
         contact_id = f"c{len(self.contacts) + 1}"
@@ -401,7 +573,13 @@ class _Simulation:
         self.schedule_next_arrival()
         self.feed(
             ContactEnqueued(
-                contact_id, arrival.queue, arrival.channel, arrival.time, skills=arrival.skills
+                contact_id,
+                arrival.queue,
+                arrival.channel,
+                arrival.time,
+                priority=arrival.priority,
+                skills=arrival.skills,
+                value_tags=arrival.value_tags,
             )
         )
 
@@ -414,25 +592,55 @@ class _Simulation:
         self.feed(ContactAbandoned(contact_id))
 
     def on_handle_done(self, contact_id: str) -> None:
-        """End the contact; without a wrap-up time the agent is done at once.
+        """End the contact, then its wrap-up: the agent's own (recorded) or the queue's.
 
-        With one, the engine's own wrap-up timer (fired by Ticks) ends it and says so with
-        ``AgentStateSet``, which is also how overlapping wrap-ups are resolved.
+        The engine's wrap-up timer (fired by Ticks) ends a wrap-up with ``AgentStateSet``,
+        which is also how overlapping wrap-ups are resolved; a recorded wrap-up sends
+        ``WrapUpEnded`` when it is over unless the timer or another contact came first.
         """
         contact = self.contacts[contact_id]
         agent_id = contact.agent_id
         assert agent_id is not None
+        contact.ended_at = self.now
         clock = self.clocks[agent_id]
         clock.active_contacts -= 1
         clock.update(self.now, self.window)
+        clock.wrap_generation += 1
         self.feed(ContactEnded(contact_id))
-        if self.setup.routing.queues[contact.arrival.queue].wrap_up_seconds <= 0:
-            self.set_wrapping_up(agent_id, False)
-            self.feed(WrapUpEnded(agent_id))
+        if not clock.wrapping_up:
+            contact.wrap_up_ended_at = self.now  # not available: no wrap-up
+            return
+        clock.awaiting_wrap_end.append(contact)
+        wrap_up = contact.arrival.wrap_up_seconds
+        if wrap_up is not None:
+            self.schedule(self.now + wrap_up, _WrapUpDone(agent_id, clock.wrap_generation))
+        elif self.setup.routing.queues[contact.arrival.queue].wrap_up_seconds <= 0:
+            self.end_wrap_up(agent_id)
+
+    def on_wrap_up_done(self, agent_id: str, generation: int) -> None:
+        clock = self.clocks[agent_id]
+        if clock.wrapping_up and clock.wrap_generation == generation:
+            self.end_wrap_up(agent_id)
+
+    def end_wrap_up(self, agent_id: str) -> None:
+        self.set_wrapping_up(agent_id, False)
+        self.feed(WrapUpEnded(agent_id))
 
     def close_clocks(self) -> None:
+        """States still running when the run stops run on until the window's end."""
+        until = max(self.now, self.window[1])
         for clock in self.clocks.values():
-            clock.close(self.now, self.window)
+            clock.close(until, self.window)
+
+
+def _agents_named(event: Event, decisions: Iterable[Decision]) -> Iterator[str]:
+    agent_id = getattr(event, "agent_id", None)
+    if isinstance(agent_id, str):
+        yield agent_id
+    for decision in decisions:
+        agent_id = getattr(decision, "agent_id", None)
+        if isinstance(agent_id, str):
+            yield agent_id
 
 
 # ------------------------------------------------------------------ statistics
@@ -492,16 +700,14 @@ def serves(agent: SimulatedAgent, queue: QueueConfig) -> bool:
     return _meets(agent, queue.skills)
 
 
-def _occupancy(
-    agent_ids: Sequence[str], clocks: Mapping[str, _AgentClock], staffed: float
-) -> float | None:
+def _occupancy(agent_ids: Sequence[str], clocks: Mapping[str, _AgentClock]) -> float | None:
     busy = math.fsum(clocks[agent_id].busy_seconds for agent_id in agent_ids)
-    return _ratio(busy, staffed * len(agent_ids))
+    staffed = math.fsum(clocks[agent_id].staffed_seconds for agent_id in agent_ids)
+    return _ratio(busy, staffed)
 
 
 def _summarise(setup: SimulationSetup, simulation: _Simulation) -> SimulationResult:
     outcomes = [contact.outcome() for contact in simulation.measured]
-    staffed = setup.duration_seconds - setup.measured_from
     sl_by_queue = {load.queue: load.sl_seconds for load in setup.loads}
     names = list(sl_by_queue) + sorted({o.queue for o in outcomes} - set(sl_by_queue))
     stats = []
@@ -513,16 +719,17 @@ def _summarise(setup: SimulationSetup, simulation: _Simulation) -> SimulationRes
                 name,
                 [o for o in outcomes if o.queue == name],
                 sl_by_queue.get(name, DEFAULT_SL_SECONDS),
-                _occupancy(pool, simulation.clocks, staffed),
+                _occupancy(pool, simulation.clocks),
             )
         )
     everyone = [agent.agent_id for agent in setup.agents]
     return SimulationResult(
         queues=tuple(stats),
-        occupancy=_occupancy(everyone, simulation.clocks, staffed),
+        occupancy=_occupancy(everyone, simulation.clocks),
         measured_from=setup.measured_from,
         measured_until=setup.duration_seconds,
         contacts=tuple(outcomes),
+        presence_log=tuple(simulation.presence_log),
     )
 
 
@@ -561,7 +768,7 @@ def _merged_poisson(setup: SimulationSetup) -> Iterator[RecordedArrival]:
 
 
 def _default_engine(config: RoutingConfig) -> Engine:
-    return RoutingEngine(config)
+    return RoutingEngine(config, explain=False)  # nobody reads a simulated offer's why
 
 
 def _run(

@@ -1,0 +1,594 @@
+"""The pure part of ``--replay``: a recorded period in, faithful and what-if figures out.
+
+A replay first runs the recorded period under the configuration that was in force, with
+the agents as they were (their recorded sign-ins, not-ready periods and sign-outs), each
+answered contact's recorded talk and wrap-up, and patience drawn from each queue's
+Kaplan–Meier estimate; it compares that with the recording per queue (the fidelity check).
+A candidate configuration or staffing change is then reported as a difference from the
+faithful replay, seed by seed, never from the recording. No I/O: ``app.routing.replay``
+reads the database and prints.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from app.routing.core.model import (
+    AgentState,
+    Channel,
+    QueueConfig,
+    RoutingConfig,
+    SkillRequirement,
+)
+from app.routing.simulator import (
+    PresenceChange,
+    PresenceRecord,
+    QueueLoad,
+    RecordedArrival,
+    SimulatedAgent,
+    SimulationResult,
+    SimulationSetup,
+    replay_arrivals,
+    serves,
+)
+from app.staffing.erlang import agents_needed
+from app.staffing.patience import PatienceCurve, WaitObservation, kaplan_meier
+
+DEFAULT_SEEDS = 5
+DEFAULT_SL_SECONDS = 20.0
+FALLBACK_HANDLE = (300.0, 0.0)  # talk, wrap-up: a queue with nothing answered to draw from
+FALLBACK_POOL = (FALLBACK_HANDLE,)
+METRICS = ("offered", "handled", "abandoned", "service_level", "asa_seconds", "occupancy")
+
+# the fidelity goal: how far a faithful replay may be from the recording, per queue
+SL_TOLERANCE = 0.05
+ASA_RELATIVE_TOLERANCE = 0.15
+ASA_ABSOLUTE_TOLERANCE = 5.0  # seconds, used while the recorded ASA is under 30 s
+ASA_ABSOLUTE_BELOW = 30.0
+ABANDON_TOLERANCE = 0.03  # of the abandonment rate
+
+
+# ------------------------------------------------------------------ the recording
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedContact:
+    """One inbound contact of the period as it happened. Times in seconds."""
+
+    time: float  # entered its queue, from the period's start
+    queue: str
+    channel: Channel
+    skills: tuple[SkillRequirement, ...] | None
+    priority: int | None
+    value_tags: tuple[str, ...]  # the customer's value at arrival, as routing weighed it
+    wait_seconds: float  # until answered, or until it hung up
+    answered: bool
+    talk_seconds: float | None = None  # answered: answer to end
+    wrap_up_seconds: float | None = None  # answered: end to the end of wrap-up
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedPeriod:
+    seconds: float
+    contacts: tuple[RecordedContact, ...]
+    agents: tuple[SimulatedAgent, ...]  # everyone with presence in the period
+    presence: tuple[PresenceChange, ...]  # their own changes, from ``presence_schedule``
+    states: tuple[PresenceRecord, ...]  # every recorded state, for recorded occupancy
+    sl_seconds: Mapping[str, float] = field(default_factory=dict)
+    sl_percent: Mapping[str, float] = field(default_factory=dict)  # the queues' targets
+
+
+def own_state(state: str) -> AgentState:
+    """What an agent chose: on a contact or in wrap-up an agent is signed in and ready."""
+    if state == AgentState.OFFLINE.value:
+        return AgentState.OFFLINE
+    if state == AgentState.NOT_READY.value:
+        return AgentState.NOT_READY
+    return AgentState.AVAILABLE
+
+
+def presence_schedule(states: Iterable[PresenceRecord]) -> list[PresenceChange]:
+    """The agents' own presence changes within a log of every recorded state.
+
+    Records before the period (negative times) give each agent's state at its start.
+    """
+    current: dict[str, tuple[AgentState, str | None]] = {}
+    changes: list[PresenceChange] = []
+    for record in sorted(states, key=lambda r: r.time):
+        state = own_state(record.state.value)
+        reason = record.reason if state is AgentState.NOT_READY else None
+        if current.get(record.agent_id, (AgentState.OFFLINE, None)) == (state, reason):
+            continue
+        current[record.agent_id] = (state, reason)
+        changes.append(PresenceChange(max(record.time, 0.0), record.agent_id, state, reason))
+    return changes
+
+
+def patience_curves(
+    contacts: Iterable[RecordedContact],
+) -> dict[tuple[str, Channel], PatienceCurve]:
+    """Kaplan–Meier per queue and channel: abandons are events, answers censor."""
+    observations: dict[tuple[str, Channel], list[WaitObservation]] = defaultdict(list)
+    for contact in contacts:
+        observations[(contact.queue, contact.channel)].append(
+            WaitObservation(contact.wait_seconds, abandoned=not contact.answered)
+        )
+    return {key: kaplan_meier(values) for key, values in sorted(observations.items())}
+
+
+def handle_pools(
+    contacts: Iterable[RecordedContact],
+) -> dict[tuple[str, Channel], list[tuple[float, float]]]:
+    """Each queue and channel's recorded (talk, wrap-up) pairs, in recorded order."""
+    pools: dict[tuple[str, Channel], list[tuple[float, float]]] = defaultdict(list)
+    for contact in contacts:
+        if contact.answered and contact.talk_seconds is not None:
+            pools[(contact.queue, contact.channel)].append(
+                (contact.talk_seconds, contact.wrap_up_seconds or 0.0)
+            )
+    return pools
+
+
+def seeded_arrivals(
+    period: RecordedPeriod,
+    curves: Mapping[tuple[str, Channel], PatienceCurve],
+    pools: Mapping[tuple[str, Channel], Sequence[tuple[float, float]]],
+    seed: int,
+) -> list[RecordedArrival]:
+    """The period's contacts for one seed.
+
+    Answered: recorded talk and wrap-up; a patience drawn from the curve knowing it
+    outlasted the recorded wait (it only matters if the replay makes it wait longer).
+    Abandoned: the recorded wait is the patience; talk and wrap-up are drawn from the
+    queue's recorded ones.
+    """
+    rng = random.Random(seed)
+    arrivals = []
+    for contact in period.contacts:
+        key = (contact.queue, contact.channel)
+        if contact.answered:
+            talk, wrap_up = contact.talk_seconds or 0.0, contact.wrap_up_seconds
+            curve = curves.get(key)
+            patience = None if curve is None else curve.draw(rng, contact.wait_seconds)
+        else:
+            pool = pools.get(key) or FALLBACK_POOL
+            talk, wrap_up = pool[rng.randrange(len(pool))]
+            patience = contact.wait_seconds
+        arrivals.append(
+            RecordedArrival(
+                time=contact.time,
+                queue=contact.queue,
+                channel=contact.channel,
+                skills=contact.skills,
+                handle_seconds=max(talk, 0.001),
+                patience_seconds=patience,
+                wrap_up_seconds=wrap_up,
+                priority=contact.priority,
+                value_tags=contact.value_tags,
+            )
+        )
+    return arrivals
+
+
+def replay_once(
+    period: RecordedPeriod, routing: RoutingConfig, arrivals: Sequence[RecordedArrival]
+) -> SimulationResult:
+    """One seed: the agents' recorded presence, the seed's contacts, under ``routing``."""
+    queues = sorted({contact.queue for contact in period.contacts})
+    loads = tuple(
+        QueueLoad(q, 0.0, 1.0, sl_seconds=period.sl_seconds.get(q, DEFAULT_SL_SECONDS))
+        for q in queues
+    )
+    setup = SimulationSetup(
+        routing=routing,
+        loads=loads,
+        agents=period.agents,
+        hours=max(period.seconds / 3600.0, 1e-6),
+        warmup_seconds=0.0,
+        presence=period.presence,
+    )
+    return replay_arrivals(setup, arrivals)
+
+
+# ------------------------------------------------------------------ figures
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """One queue's figures: recorded, or the means over seeds with their spread."""
+
+    values: dict[str, float | None]
+    spread: dict[str, float | None] = field(default_factory=dict)  # sample std. dev.
+
+    def as_dict(self) -> dict[str, Any]:
+        document: dict[str, Any] = dict(self.values)
+        if self.spread:
+            document["spread"] = dict(self.spread)
+        return document
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator > 0 else None
+
+
+def recorded_figures(
+    period: RecordedPeriod, routing: RoutingConfig
+) -> dict[str, dict[str, float | None]]:
+    """What really happened per queue, in the simulator's definitions."""
+    occupancy = recorded_occupancy(period, routing)
+    by_queue: dict[str, list[RecordedContact]] = defaultdict(list)
+    for contact in period.contacts:
+        by_queue[contact.queue].append(contact)
+    figures = {}
+    for queue, contacts in sorted(by_queue.items()):
+        threshold = period.sl_seconds.get(queue, DEFAULT_SL_SECONDS)
+        waits = [c.wait_seconds for c in contacts if c.answered]
+        late = sum(1 for c in contacts if not c.answered and c.wait_seconds > threshold)
+        within = sum(1 for wait in waits if wait <= threshold)
+        figures[queue] = {
+            "offered": float(len(contacts)),
+            "handled": float(len(waits)),
+            "abandoned": float(len(contacts) - len(waits)),
+            "service_level": _ratio(within, len(waits) + late),
+            "asa_seconds": _ratio(math.fsum(waits), len(waits)),
+            "occupancy": occupancy.get(queue),
+        }
+    return figures
+
+
+def recorded_occupancy(period: RecordedPeriod, routing: RoutingConfig) -> dict[str, float | None]:
+    """Per queue: busy time (on a contact, in wrap-up) / staffed time (not offline) of the
+    agents able to serve it, from the recorded states, clipped to the period."""
+    busy: dict[str, float] = defaultdict(float)
+    staffed: dict[str, float] = defaultdict(float)
+    by_agent: dict[str, list[PresenceRecord]] = defaultdict(list)
+    for record in sorted(period.states, key=lambda r: r.time):
+        by_agent[record.agent_id].append(record)
+    for agent_id, records in by_agent.items():
+        ends = [r.time for r in records[1:]] + [period.seconds]
+        for record, end in zip(records, ends, strict=True):
+            seconds = max(0.0, min(end, period.seconds) - max(record.time, 0.0))
+            if record.state is not AgentState.OFFLINE:
+                staffed[agent_id] += seconds
+            if record.state in (AgentState.ON_CONTACT, AgentState.WRAP_UP):
+                busy[agent_id] += seconds
+    result: dict[str, float | None] = {}
+    for name, queue in routing.queues.items():
+        pool = [a.agent_id for a in period.agents if serves(a, queue)]
+        result[name] = _ratio(sum(busy[a] for a in pool), sum(staffed[a] for a in pool))
+    return result
+
+
+def seed_figures(result: SimulationResult) -> dict[str, dict[str, float | None]]:
+    return {
+        stats.queue: {
+            "offered": float(stats.offered),
+            "handled": float(stats.handled),
+            "abandoned": float(stats.abandoned),
+            "service_level": stats.service_level,
+            "asa_seconds": stats.asa_seconds,
+            "occupancy": stats.occupancy,
+        }
+        for stats in result.queues
+    }
+
+
+def summarise(runs: Sequence[Mapping[str, Mapping[str, float | None]]], queue: str) -> Figures:
+    """Mean and sample standard deviation of each metric over seeds (None where undefined)."""
+    values: dict[str, float | None] = {}
+    spread: dict[str, float | None] = {}
+    for metric in METRICS:
+        samples = [v for run in runs if (v := run.get(queue, {}).get(metric)) is not None]
+        values[metric] = statistics.fmean(samples) if samples else None
+        spread[metric] = statistics.stdev(samples) if len(samples) > 1 else 0.0 if samples else None
+    return Figures(values, spread)
+
+
+def differences(
+    candidate: Sequence[Mapping[str, Mapping[str, float | None]]],
+    replayed: Sequence[Mapping[str, Mapping[str, float | None]]],
+    queue: str,
+) -> Figures:
+    """Candidate minus faithful replay, seed by seed (same contacts, same draws)."""
+    paired = []
+    for after, before in zip(candidate, replayed, strict=True):
+        a, b = after.get(queue, {}), before.get(queue, {})
+        paired.append(
+            {
+                queue: {
+                    m: (
+                        x - y
+                        if (x := a.get(m)) is not None and (y := b.get(m)) is not None
+                        else None
+                    )
+                    for m in METRICS
+                }
+            }
+        )
+    return summarise(paired, queue)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    faithful: bool
+    problems: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"verdict": "faithful" if self.faithful else "not faithful",
+                "problems": list(self.problems)}  # fmt: skip
+
+
+def fidelity(recorded: Mapping[str, float | None], replayed: Figures) -> Verdict:
+    """The goal: offered exact, SL within ±0.05, ASA within ±15 % (±5 s under 30 s),
+    abandonment rate within ±0.03."""
+    problems = []
+    got = replayed.values
+    if recorded["offered"] != got["offered"]:
+        problems.append(f"offered {got['offered']} vs {recorded['offered']} recorded")
+    sl, sl_now = recorded["service_level"], got["service_level"]
+    if sl is not None and sl_now is not None and abs(sl_now - sl) > SL_TOLERANCE:
+        problems.append(f"service level {sl_now:.3f} vs {sl:.3f} recorded (±{SL_TOLERANCE})")
+    asa, asa_now = recorded["asa_seconds"], got["asa_seconds"]
+    if asa is not None and asa_now is not None:
+        allowed = (
+            ASA_ABSOLUTE_TOLERANCE if asa < ASA_ABSOLUTE_BELOW else asa * ASA_RELATIVE_TOLERANCE
+        )
+        if abs(asa_now - asa) > allowed:
+            problems.append(f"ASA {asa_now:.1f} s vs {asa:.1f} s recorded (±{allowed:.1f} s)")
+    offered = recorded["offered"] or 0.0
+    if offered > 0 and got["abandoned"] is not None and recorded["abandoned"] is not None:
+        rate, rate_now = recorded["abandoned"] / offered, got["abandoned"] / offered
+        if abs(rate_now - rate) > ABANDON_TOLERANCE:
+            problems.append(
+                f"abandonment {rate_now:.3f} vs {rate:.3f} recorded (±{ABANDON_TOLERANCE})"
+            )
+    return Verdict(not problems, tuple(problems))
+
+
+def worst_waits(period: RecordedPeriod) -> dict[str, float]:
+    """Each queue's longest recorded wait, answered or not."""
+    worst: dict[str, float] = defaultdict(float)
+    for contact in period.contacts:
+        worst[contact.queue] = max(worst[contact.queue], contact.wait_seconds)
+    return dict(worst)
+
+
+def waited_longer_than(result: SimulationResult, worst: Mapping[str, float]) -> dict[str, int]:
+    """Per queue, contacts that waited (answered or not) longer than the recorded worst."""
+    counts: dict[str, int] = defaultdict(int)
+    for outcome in result.contacts:
+        end = outcome.answered_at if outcome.answered_at is not None else outcome.abandoned_at
+        waited = (end if end is not None else result.measured_until) - outcome.arrived_at
+        if waited > worst.get(outcome.queue, math.inf):
+            counts[outcome.queue] += 1
+    return dict(counts)
+
+
+# ------------------------------------------------------------------ staffing what-if
+
+
+def with_agents_delta(
+    period: RecordedPeriod, routing: RoutingConfig, deltas: Mapping[str, int]
+) -> RecordedPeriod:
+    """``queue=+n``: n more agents for that queue, each a copy of one of the queue's
+    recorded agents (skills, capacity, shifts) serving only that queue; ``-n``: the queue's
+    last n agents (by id) never sign in."""
+    agents = list(period.agents)
+    presence = list(period.presence)
+    for queue_name, delta in sorted(deltas.items()):
+        queue = routing.queues.get(queue_name)
+        if queue is None:
+            raise ValueError(f"--agents-delta names an unknown queue {queue_name!r}")
+        pool = sorted((a for a in agents if serves(a, queue)), key=lambda a: a.agent_id)
+        if not pool:
+            raise ValueError(f"no recorded agent serves {queue_name!r} to copy")
+        if delta < 0:
+            gone = {a.agent_id for a in pool[delta:]}
+            presence = [p for p in presence if p.agent_id not in gone]
+            continue
+        for n in range(delta):
+            model = pool[n % len(pool)]
+            extra = f"extra-{queue_name}-{n + 1}"
+            agents.append(replace(model, agent_id=extra, queues=(queue_name,)))
+            presence += [
+                replace(p, agent_id=extra) for p in presence if p.agent_id == model.agent_id
+            ]
+    return replace(period, agents=tuple(agents), presence=tuple(presence))
+
+
+def parse_agents_delta(texts: Iterable[str]) -> dict[str, int]:
+    """``["support=+2", "sales=-1"]`` -> ``{"support": 2, "sales": -1}``."""
+    deltas: dict[str, int] = {}
+    for text in texts:
+        name, sign, number = text.partition("=")
+        try:
+            count = int(number)
+        except ValueError:
+            count = 0
+        if not sign or not name.strip() or count == 0:
+            raise ValueError(f"--agents-delta wants QUEUE=+N or QUEUE=-N, got {text!r}")
+        deltas[name.strip()] = deltas.get(name.strip(), 0) + count
+    return deltas
+
+
+INTERVAL_SECONDS = 3600.0
+DEFAULT_SL_PERCENT = 80.0
+
+
+@dataclass(frozen=True, slots=True)
+class StaffingComparison:
+    """Erlang C beside a staffing what-if, over the period's hours with contacts.
+
+    Per hour: the agents Erlang C needs for the queue's service level target at that hour's
+    arrivals and the queue's recorded mean talk + wrap-up, against the mean number of agents
+    able to serve the queue who were signed in and ready (recorded, and with the delta).
+    Agents who serve several queues count fully for each: the figure is the queue's own.
+    """
+
+    queue: str
+    intervals: int
+    erlang_c_peak: int
+    erlang_c_mean: float
+    ready_mean: float
+    ready_mean_with_delta: float
+    short_intervals: int  # hours with fewer ready agents than Erlang C needs
+    short_intervals_with_delta: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+def ready_agents_per_interval(period: RecordedPeriod, queue: QueueConfig) -> dict[int, float]:
+    """Mean ready agents able to serve ``queue`` in each hour of the period."""
+    able = {a.agent_id for a in period.agents if serves(a, queue)}
+    seconds: dict[int, float] = defaultdict(float)
+    since: dict[str, float] = {}
+    for change in sorted(period.presence, key=lambda c: c.time):
+        if change.agent_id not in able:
+            continue
+        start = since.pop(change.agent_id, None)
+        if start is not None:
+            _spread_over_hours(seconds, start, change.time)
+        if change.state is AgentState.AVAILABLE:
+            since[change.agent_id] = change.time
+    for start in since.values():
+        _spread_over_hours(seconds, start, period.seconds)
+    return {hour: total / INTERVAL_SECONDS for hour, total in seconds.items()}
+
+
+def _spread_over_hours(seconds: dict[int, float], start: float, end: float) -> None:
+    while start < end:
+        hour = int(start // INTERVAL_SECONDS)
+        until = min(end, (hour + 1) * INTERVAL_SECONDS)
+        seconds[hour] += until - start
+        start = until
+
+
+def staffing_comparison(
+    period: RecordedPeriod, routing: RoutingConfig, queue_name: str, delta: int
+) -> StaffingComparison:
+    queue = routing.queues[queue_name]
+    contacts = [c for c in period.contacts if c.queue == queue_name]
+    handled = [(c.talk_seconds or 0.0) + (c.wrap_up_seconds or 0.0) for c in contacts if c.answered]
+    aht = statistics.fmean(handled) if handled else FALLBACK_HANDLE[0]
+    arrivals: dict[int, int] = defaultdict(int)
+    for contact in contacts:
+        arrivals[int(contact.time // INTERVAL_SECONDS)] += 1
+    ready = ready_agents_per_interval(period, queue)
+    target = period.sl_percent.get(queue_name, DEFAULT_SL_PERCENT) / 100.0
+    seconds = period.sl_seconds.get(queue_name, DEFAULT_SL_SECONDS)
+    needs = {
+        hour: agents_needed(
+            count * 3600.0 / INTERVAL_SECONDS, max(aht, 1.0), target, seconds
+        ).agents
+        for hour, count in arrivals.items()
+    }
+    hours = sorted(needs)
+    return StaffingComparison(
+        queue=queue_name,
+        intervals=len(hours),
+        erlang_c_peak=max(needs.values(), default=0),
+        erlang_c_mean=statistics.fmean(needs.values()) if needs else 0.0,
+        ready_mean=statistics.fmean(ready.get(h, 0.0) for h in hours) if hours else 0.0,
+        ready_mean_with_delta=(
+            statistics.fmean(ready.get(h, 0.0) for h in hours) + delta if hours else 0.0
+        ),
+        short_intervals=sum(1 for h in hours if ready.get(h, 0.0) < needs[h]),
+        short_intervals_with_delta=sum(1 for h in hours if ready.get(h, 0.0) + delta < needs[h]),
+    )
+
+
+# ------------------------------------------------------------------ the report
+
+
+@dataclass(frozen=True, slots=True)
+class QueueReport:
+    queue: str
+    recorded: dict[str, float | None]
+    replayed: Figures
+    fidelity: Verdict
+    candidate: Figures | None = None
+    difference: Figures | None = None
+    longer_than_recorded_worst: float | None = None  # mean contacts per seed, candidate
+    erlang_c: StaffingComparison | None = None  # with an agents delta for this queue
+
+    def as_dict(self) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            "queue": self.queue,
+            "recorded": dict(self.recorded),
+            "replayed": self.replayed.as_dict(),
+            "fidelity": self.fidelity.as_dict(),
+        }
+        if self.candidate is not None and self.difference is not None:
+            document["candidate"] = self.candidate.as_dict()
+            document["difference"] = self.difference.as_dict()
+            document["longer_than_recorded_worst"] = self.longer_than_recorded_worst
+        if self.erlang_c is not None:
+            document["erlang_c"] = self.erlang_c.as_dict()
+        return document
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayReport:
+    seeds: tuple[int, ...]
+    patience: dict[tuple[str, Channel], PatienceCurve]
+    queues: tuple[QueueReport, ...]
+
+    @property
+    def faithful(self) -> bool:
+        return all(queue.fidelity.faithful for queue in self.queues)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """What to try: another configuration, another staffing, or both."""
+
+    routing: RoutingConfig | None = None  # None: the configuration in force
+    agents_delta: Mapping[str, int] = field(default_factory=dict)
+
+
+def replay(
+    period: RecordedPeriod,
+    in_force: RoutingConfig,
+    candidate: Candidate | None = None,
+    seeds: Sequence[int] = tuple(range(1, DEFAULT_SEEDS + 1)),
+) -> ReplayReport:
+    """The fidelity check over ``seeds``, then the candidate as a difference from it."""
+    curves = patience_curves(period.contacts)
+    pools = handle_pools(period.contacts)
+    recorded = recorded_figures(period, in_force)
+    draws = [seeded_arrivals(period, curves, pools, seed) for seed in seeds]
+    faithful_runs = [seed_figures(replay_once(period, in_force, a)) for a in draws]
+    tried_runs: list[dict[str, dict[str, float | None]]] = []
+    longer: list[dict[str, int]] = []
+    if candidate is not None:
+        routing = candidate.routing or in_force
+        staffed = with_agents_delta(period, routing, candidate.agents_delta)
+        worst = worst_waits(period)
+        for arrivals in draws:
+            result = replay_once(staffed, routing, arrivals)
+            tried_runs.append(seed_figures(result))
+            longer.append(waited_longer_than(result, worst))
+    reports = []
+    for queue, figures in recorded.items():
+        replayed = summarise(faithful_runs, queue)
+        report = QueueReport(queue, figures, replayed, fidelity(figures, replayed))
+        if candidate is not None:
+            report = replace(
+                report,
+                candidate=summarise(tried_runs, queue),
+                difference=differences(tried_runs, faithful_runs, queue),
+                longer_than_recorded_worst=statistics.fmean(c.get(queue, 0) for c in longer),
+            )
+            delta = candidate.agents_delta.get(queue)
+            if delta is not None:
+                comparison = staffing_comparison(period, in_force, queue, delta)
+                report = replace(report, erlang_c=comparison)
+        reports.append(report)
+    return ReplayReport(tuple(seeds), curves, tuple(reports))

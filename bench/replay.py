@@ -1,0 +1,200 @@
+"""Replay of a large center's week: time and memory per seed.
+
+A synthetic center (``--agents`` agents over 20 skill queues, three 8-hour shifts a day
+with a 30-minute break, voice contacts around the clock, about ``--contacts`` of them in a
+week) is first run once through the simulator and the routing engine to make the
+recording (its contacts' waits, talk and wrap-up, every agent state); then the recording is
+replayed as ``contactd simulate --replay`` does after reading the database: Kaplan–Meier
+patience, each seed's draws, one engine run per seed. Prints the seconds per seed beside a
+same-run ceiling (a 10-million-step Python loop, for the machine's speed that minute),
+the process's CPU seconds (the machine is shared: wall time includes other work), the peak
+resident memory, and the fidelity check's verdicts.
+
+    .venv/bin/python bench/replay.py [--agents 1000] [--contacts 700000] [--seeds 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import time
+
+from app.routing.core.model import AgentState, QueueConfig, RoutingConfig, SkillRequirement
+from app.routing.replay_core import (
+    RecordedContact,
+    RecordedPeriod,
+    fidelity,
+    handle_pools,
+    patience_curves,
+    presence_schedule,
+    recorded_figures,
+    replay_once,
+    seed_figures,
+    seeded_arrivals,
+    summarise,
+)
+from app.routing.simulator import (
+    PresenceChange,
+    QueueLoad,
+    RecordedArrival,
+    SimulatedAgent,
+    SimulationResult,
+    SimulationSetup,
+    replay_arrivals,
+)
+
+WEEK = 7 * 86400.0
+QUEUES = [f"q{i}" for i in range(20)]
+AHT = 240.0
+WRAP = 20.0
+PATIENCE = 120.0
+SL = 20.0
+
+
+def center(agent_count: int, rng: random.Random) -> tuple[RoutingConfig, list[SimulatedAgent]]:
+    routing = RoutingConfig(
+        queues={
+            q: QueueConfig(q, skills=(SkillRequirement(q, 1),), wrap_up_seconds=60) for q in QUEUES
+        }
+    )
+    agents = []
+    for i in range(agent_count):
+        skills = {q: rng.randint(1, 5) for q in rng.sample(QUEUES, rng.randint(2, 4))}
+        agents.append(SimulatedAgent(f"a{i}", skills=skills))
+    return routing, agents
+
+
+def shifts(agents: list[SimulatedAgent], rng: random.Random) -> list[PresenceChange]:
+    """Each agent works one of three shifts a day (a third each), with a 30-minute break."""
+    changes = []
+    for day in range(7):
+        for index, agent in enumerate(agents):
+            start = day * 86400 + ((index + day) % 3) * 8 * 3600 + rng.uniform(-300, 300)
+            start = max(start, 0.0)
+            pause = start + rng.uniform(3, 5) * 3600
+            changes += [
+                PresenceChange(start, agent.agent_id, AgentState.AVAILABLE),
+                PresenceChange(pause, agent.agent_id, AgentState.NOT_READY, "break"),
+                PresenceChange(pause + 1800, agent.agent_id, AgentState.AVAILABLE),
+                PresenceChange(start + 8 * 3600, agent.agent_id, AgentState.OFFLINE),
+            ]
+    return changes
+
+
+def arrivals(count: int, rng: random.Random) -> list[RecordedArrival]:
+    rate = count / WEEK
+    contacts = []
+    now = 0.0
+    while (now := now + rng.expovariate(rate)) < WEEK:
+        contacts.append(
+            RecordedArrival(
+                now,
+                rng.choice(QUEUES),
+                "voice",
+                None,
+                rng.expovariate(1 / AHT),
+                patience_seconds=rng.expovariate(1 / PATIENCE),
+                wrap_up_seconds=rng.expovariate(1 / WRAP),
+            )
+        )
+    return contacts
+
+
+def record(
+    routing: RoutingConfig,
+    agents: list[SimulatedAgent],
+    presence: list[PresenceChange],
+    contacts: list[RecordedArrival],
+) -> RecordedPeriod:
+    """Run the week once and keep what the database would hold."""
+    setup = SimulationSetup(
+        routing=routing,
+        loads=tuple(QueueLoad(q, 0, 1, sl_seconds=SL) for q in QUEUES),
+        agents=tuple(agents),
+        hours=WEEK / 3600,
+        warmup_seconds=0.0,
+        presence=tuple(presence),
+        record_presence=True,
+    )
+    result = replay_arrivals(setup, contacts)
+    states = list(result.presence_log)
+    return RecordedPeriod(
+        seconds=WEEK,
+        contacts=tuple(_recorded(result)),
+        agents=tuple(agents),
+        presence=tuple(presence_schedule(states)),
+        states=tuple(states),
+        sl_seconds=dict.fromkeys(QUEUES, SL),
+    )
+
+
+def _recorded(result: SimulationResult) -> list[RecordedContact]:
+    contacts = []
+    for o in result.contacts:
+        answered = o.answered_at is not None and o.ended_at is not None
+        end = o.answered_at if answered else o.abandoned_at
+        if end is None:
+            continue
+        talk = wrap = None
+        if answered and o.ended_at is not None and o.answered_at is not None:
+            talk = o.ended_at - o.answered_at
+            wrap = (o.wrap_up_ended_at or o.ended_at) - o.ended_at
+        contacts.append(
+            RecordedContact(
+                o.arrived_at, o.queue, "voice", None, None, None,
+                end - o.arrived_at, answered, talk, wrap,
+            )
+        )  # fmt: skip
+    return contacts
+
+
+def python_loop_seconds(steps: int = 10_000_000) -> float:
+    started = time.perf_counter()
+    total = 0
+    for i in range(steps):
+        total += i
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--agents", type=int, default=1000)
+    parser.add_argument("--contacts", type=int, default=700_000)
+    parser.add_argument("--seeds", type=int, default=1)
+    args = parser.parse_args()
+    rng = random.Random(7)
+    routing, agents = center(args.agents, rng)
+    presence = shifts(agents, rng)
+    contacts = arrivals(args.contacts, rng)
+    started = time.perf_counter()
+    period = record(routing, agents, presence, contacts)
+    recording = time.perf_counter() - started
+    del contacts
+    print(
+        f"{len(period.contacts):,} contacts, {len(agents):,} agents, "
+        f"{len(period.presence):,} presence changes, {len(period.states):,} recorded states; "
+        f"recording run {recording:.1f} s"
+    )
+    recorded = recorded_figures(period, routing)
+    curves = patience_curves(period.contacts)
+    pools = handle_pools(period.contacts)
+    runs = []
+    for seed in range(1, args.seeds + 1):
+        ceiling = python_loop_seconds()
+        started, cpu = time.perf_counter(), time.process_time()
+        draws = seeded_arrivals(period, curves, pools, seed)
+        runs.append(seed_figures(replay_once(period, routing, draws)))
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        print(
+            f"seed {seed}: replay {seconds:.1f} s wall, {cpu:.1f} s CPU (target <= 60 s); "
+            f"ceiling: 10M-step Python loop {ceiling:.2f} s"
+        )
+    faithful = sum(fidelity(recorded[q], summarise(runs, q)).faithful for q in recorded)
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"fidelity: {faithful} of {len(recorded)} queues faithful")
+    print(f"peak resident memory {peak_mib:,.0f} MiB (target <= 2,048 MiB)")
+
+
+if __name__ == "__main__":
+    main()

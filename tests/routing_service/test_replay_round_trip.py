@@ -1,0 +1,96 @@
+"""A period recorded by the running service, replayed by ``contactd simulate --replay``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+
+from typer.testing import CliRunner
+
+from app.cli import cli
+from tests.routing_service.conftest import Center, eventually
+
+GAP = 0.4  # seconds between what callers and agents do, well above the service's latencies
+
+
+def _replay(database_url: str, start: datetime, end: datetime) -> dict[str, object]:
+    period = [moment.strftime("%Y-%m-%dT%H:%M:%S.%f") for moment in (start, end)]
+    result = CliRunner().invoke(
+        cli,
+        ["simulate", "--replay", *period, "--seeds", "3", "--json"],
+        env={"CONTACTD_DATABASE_URL": database_url, "CONTACTD_LOG_LEVEL": "WARNING"},
+    )
+    assert result.exit_code == 0, result.output
+    report: dict[str, object] = json.loads(result.output)
+    return report
+
+
+async def _handle(center: Center, agent: str, contact_id: int) -> None:
+    await center.wait_state(contact_id, "offered", agent)
+    accepted = await center.act(agent, contact_id, "accept")
+    assert accepted.status_code == 200, accepted.text
+
+
+async def _finish(center: Center, agent: str, contact_id: int) -> None:
+    ended = await center.act(agent, contact_id, "end", {"disposition": "resolved"})
+    assert ended.status_code == 200, ended.text
+    done = await center.client.post("/api/v1/agents/me/wrap-up/end", headers=center.headers(agent))
+    assert done.status_code == 200, done.text
+
+
+async def test_a_period_run_through_the_service_replays_as_recorded(
+    clean_db: str, center: Center
+) -> None:
+    """Two agents, five callers: one waits for a free agent, one hangs up while both are
+    busy; an agent goes to lunch, the other signs out. The replay, reading only what the
+    service recorded (contacts, ``agent.state_changed`` events), gives the same figures."""
+    start = datetime.now(UTC) - timedelta(seconds=1)
+    await center.queue("support", [("support", 1)])
+    await center.agent("ann", {"support": 3})
+    await center.agent("bob", {"support": 3})
+    await center.available("ann")
+    await center.available("bob")
+    first = await center.contact("support")
+    await _handle(center, "ann", first)
+    second = await center.contact("support")
+    await _handle(center, "bob", second)
+    waiting = await center.contact("support")
+    gone = await center.contact("support")
+    await center.wait_state(gone, "queued")
+    await asyncio.sleep(GAP)
+    abandoned = await center.client.post(f"/api/v1/contacts/{gone}/abandon", headers=center.admin)
+    assert abandoned.status_code == 200, abandoned.text
+    await asyncio.sleep(GAP)
+    await _finish(center, "ann", first)
+    await _handle(center, "ann", waiting)
+    await asyncio.sleep(GAP)
+    await _finish(center, "bob", second)
+    lunch = await center.set_state("bob", "not_ready", "lunch")
+    assert lunch.status_code == 200, lunch.text
+    await _finish(center, "ann", waiting)
+    last = await center.contact("support")
+    await _handle(center, "ann", last)
+    await _finish(center, "ann", last)
+    offline = await center.set_state("ann", "offline")
+    assert offline.status_code == 200, offline.text
+
+    async def settled() -> bool:
+        contact = await center.get(last)
+        return contact["wrap_up_ended_at"] is not None
+
+    await eventually(settled)
+    end = datetime.now(UTC) + timedelta(seconds=1)
+    report = await asyncio.to_thread(_replay, clean_db, start, end)
+
+    assert report["agents"] == 2
+    assert report["contacts"] == 5
+    assert report["faithful"] is True, report
+    (support,) = report["queues"]  # type: ignore[misc]
+    assert support["recorded"]["offered"] == support["replayed"]["offered"] == 5
+    assert support["recorded"]["handled"] == support["replayed"]["handled"] == 4
+    assert support["recorded"]["abandoned"] == support["replayed"]["abandoned"] == 1
+    # the caller who waited for Ann waited about as long in the replay
+    assert abs(support["replayed"]["asa_seconds"] - support["recorded"]["asa_seconds"]) < 0.5
+    (voice,) = report["patience"]  # type: ignore[misc]
+    assert (voice["abandoned"], voice["censored"]) == (1, 4)
