@@ -3,7 +3,7 @@ value classes and segments. No database: the scorer is pure."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,7 @@ from app.customers.value.core.scorer import (
 )
 from app.customers.value.core.segments import CustomerFacts, segments_of
 from app.customers.value.rules_schemas import ValueRulesDocument, to_core
+from app.customers.value.schedule import next_run
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 AS_OF = datetime(2026, 6, 15, 12, 0, tzinfo=SHANGHAI)
@@ -351,3 +352,21 @@ def test_routing_tags_name_grade_status_vip_class_and_segments() -> None:
 def test_rules_documents_that_make_no_sense_are_refused(document: dict[str, object]) -> None:
     with pytest.raises(ValueError, match=r"."):
         ValueRulesDocument.model_validate(document)
+
+
+# ------------------------------------------------------------------ the daily schedule
+
+
+@pytest.mark.parametrize(
+    ("now", "due"),
+    [
+        (datetime(2026, 6, 15, 2, 59, tzinfo=SHANGHAI), datetime(2026, 6, 15, 3, 0)),
+        (datetime(2026, 6, 15, 3, 0, tzinfo=SHANGHAI), datetime(2026, 6, 16, 3, 0)),
+        (datetime(2026, 6, 14, 20, 0, tzinfo=ZoneInfo("UTC")), datetime(2026, 6, 16, 3, 0)),
+        (datetime(2026, 6, 14, 18, 0, tzinfo=ZoneInfo("UTC")), datetime(2026, 6, 15, 3, 0)),
+    ],
+)
+def test_the_daily_evaluation_runs_at_the_next_configured_time_in_the_shops_zone(
+    now: datetime, due: datetime
+) -> None:
+    assert next_run(now, time(3, 0), SHANGHAI) == due.replace(tzinfo=SHANGHAI)
