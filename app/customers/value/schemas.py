@@ -59,7 +59,10 @@ class CustomerValueOut(BaseModel):
 
 def value_json_sql(customer_id: str) -> str:
     """A SQL expression: the ``CustomerValueOut`` of the customer whose id is the SQL
-    expression ``customer_id``, as JSON (one serializer for the profile and the pop)."""
+    expression ``customer_id``, as JSON (one serializer for the profile and the pop).
+
+    A full evaluation rewrites only the rows it changes, so a row's ``evaluated_at`` is the
+    later of its own and the last full evaluation's."""
     return f"""(SELECT json_build_object(
         'grade', v.grade, 'status', coalesce(v.status, 'prospect'),
         'rfm', CASE WHEN v.score IS NOT NULL THEN
@@ -68,7 +71,10 @@ def value_json_sql(customer_id: str) -> str:
                                  'since', v.vip_since, 'until', v.vip_until),
         'value_class', coalesce(v.value_class, 'normal'),
         'segments', coalesce(to_json(v.segments), '[]'::json),
-        'evaluated_at', v.evaluated_at, 'reason', coalesce(v.reason, 'no sale yet'),
+        'evaluated_at', greatest(v.evaluated_at, (
+            SELECT e.as_of FROM value_evaluations e WHERE e.finished_at IS NOT NULL
+            ORDER BY e.as_of_day DESC LIMIT 1)),
+        'reason', coalesce(v.reason, 'no sale yet'),
         'lifetime_sales', coalesce(v.lifetime_sales, 0),
         'lifetime_amount', coalesce(v.lifetime_amount, 0),
         'blocked_reason', v.blocked_reason,

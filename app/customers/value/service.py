@@ -134,7 +134,14 @@ SELECT c.id AS customer_id, c.language,
        a.first_sale_at, a.lifetime_sales, a.lifetime_amount,
        r.rank, (SELECT count(*) FROM ranked) AS ranked,
        v.status AS old_status, v.grade AS old_grade, v.value_class AS old_class,
-       v.vip_since, v.vip_until, v.blocked_reason
+       v.vip_since, v.vip_until, v.blocked_reason,
+       v.r AS old_r, v.f AS old_f, v.m AS old_m, v.score AS old_score, v.sales AS old_sales,
+       v.items AS old_items, v.sales_amount AS old_sales_amount,
+       v.last_sale_at AS old_last_sale_at, v.lifetime_sales AS old_lifetime_sales,
+       v.lifetime_amount AS old_lifetime_amount, v.vip_since AS old_vip_since,
+       v.vip_until AS old_vip_until, v.value_class AS old_value_class,
+       v.segments AS old_segments, v.routing_tags AS old_routing_tags, v.reason AS old_reason,
+       v.blocked_reason AS old_blocked_reason, v.rules_version AS old_rules_version
 FROM customers c
 LEFT JOIN agg a ON a.customer_id = c.id
 LEFT JOIN ranked r ON r.customer_id = c.id
@@ -190,6 +197,7 @@ class Scored:
 
     record: tuple[Any, ...]  # in VALUE_COLUMNS order
     changes: list[dict[str, Any]]
+    stored: bool  # the customer's row holds this already (but for evaluated_at)
 
     def values(self) -> dict[str, Any]:
         return dict(zip(VALUE_COLUMNS, self.record, strict=True))
@@ -348,7 +356,9 @@ def score_row(
         rules.version,
         as_of,
     )
-    return Scored(record, _changes(row, evaluation, new_class, summary, rules, as_of))
+    stored = tuple(row[key] for key in _STORED_KEYS) == record[1:-1]
+    changes = _changes(row, evaluation, new_class, summary, rules, as_of)
+    return Scored(record, stored=stored, changes=changes)
 
 
 VALUE_COLUMNS = (
@@ -375,6 +385,8 @@ VALUE_COLUMNS = (
     "rules_version",
     "evaluated_at",
 )
+_STORED_KEYS = tuple(f"old_{c}" for c in VALUE_COLUMNS[1:-1])
+"""The summary statement's columns of the stored row, in VALUE_COLUMNS order."""
 CHANGE_COLUMNS = ("customer_id", "kind", "old", "new", "reason", "figures", "changed_at")
 
 
@@ -447,9 +459,9 @@ _MERGE_STAGE_SQL = text(  # built from the column constants
 
 async def _write_chunk(driver: asyncpg.Connection, scored: list[Scored]) -> int:
     """Copy one scored chunk into the staging table and its changes into the log."""
-    await driver.copy_records_to_table(
-        "value_stage", records=[s.record for s in scored], columns=VALUE_COLUMNS
-    )
+    changed = [s.record for s in scored if not s.stored]
+    if changed:
+        await driver.copy_records_to_table("value_stage", records=changed, columns=VALUE_COLUMNS)
     found = [_change_record(c) for s in scored for c in s.changes]
     if found:
         await driver.copy_records_to_table(
@@ -467,7 +479,8 @@ async def run_full_evaluation(
     that day was evaluated already (by this or another instance) return None and do
     nothing; otherwise that day's evaluation is replaced. Rows are read through a
     server-side cursor, scored a chunk at a time and copied into a staging table, so memory
-    stays flat; one statement merges them.
+    stays flat; one statement merges them. Only rows that change are written (a day's
+    evaluation changes a few thousand of a million); the others keep their row.
     """
     as_of = as_of.astimezone(shop_zone())
     rules = await rules_in_force(session)
