@@ -30,6 +30,13 @@ class Settings(BaseSettings):
     log_json: bool | None = Field(default=None, description="None: JSON unless on a TTY.")
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     default_region: str = Field(default="CN", description="Region for national phone numbers.")
+    bus_url: str | None = Field(
+        default=None,
+        description="Events between instances: unset in-process (one instance), redis://host:port/db.",
+    )
+    bus_prefix: str = Field(
+        default="contactd:", description="Prefix of the bus's channel names (one per deployment)."
+    )
     router_enabled: bool = Field(
         default=True, description="Take part in routing (one instance routes, the others stand by)."
     )

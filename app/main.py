@@ -25,7 +25,7 @@ from app.contacts.router import router as contacts_router
 from app.customers.router import router as customers_router
 from app.database import Database, create_engine
 from app.errors import install_error_handlers
-from app.events.bus import InProcessBus
+from app.events.bus import bus_from_url
 from app.health.router import router as health_router
 from app.ivr import runtime as ivr_runtime
 from app.ivr.router import router as ivr_router
@@ -119,7 +119,11 @@ def create_app(
             )
         )
         app.state.db = db
-        app.state.bus = InProcessBus()
+        app.state.instance = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        app.state.bus = bus_from_url(
+            settings.bus_url, origin=app.state.instance, prefix=settings.bus_prefix
+        )
+        await app.state.bus.start()
         app.state.migration_head = head_revision()
         app.state.database_url = url
         distributor = Distributor(
@@ -145,6 +149,7 @@ def create_app(
         finally:
             if app.state.distributor is not None:  # tests may swap it for another
                 await app.state.distributor.stop()
+            await app.state.bus.close()
             await db.dispose()
 
     configure_logging(settings.log_level, settings.log_json)

@@ -137,6 +137,7 @@ async def serve(ws: WebSocket, hub: ConsoleHub) -> None:
             return
         line = hub.lines.get(user.id)
         resumed = await line.attach(sink, hello.last_seq, hub.welcome(user.id))
+        await hub.announce_attached(user.id)
         log.info("console_connected", agent_id=user.id, resumed=resumed)
         try:
             if not resumed:
@@ -155,6 +156,7 @@ async def _read_loop(
     pinged = False
     while line.sink is sink:
         raw = await sink.receive(hub.settings.heartbeat_seconds)
+        await hub.reconcile_if_due(line)
         if raw is None:
             if pinged:  # a whole heartbeat period without a word: the client is gone
                 await sink.close(CLOSE_TIMEOUT, "heartbeat timeout")
