@@ -74,6 +74,11 @@ class _CurrentRouter:
             await distributor.ring()
 
 
+def _consoles_here(app: FastAPI) -> list[int]:
+    console = getattr(app.state, "console", None)
+    return [] if console is None else console.lines.connected_agents()
+
+
 # Young-generation size and how many young passes make an older one (CPython: 700, 10, 10).
 GC_THRESHOLDS = (20_000, 20, 20)
 
@@ -133,6 +138,7 @@ def create_app(
             instance=f"{socket.gethostname()}:{os.getpid()}",
             telemetry=app.state.telemetry,
             may_lead=settings.router_enabled,
+            consoles_here=lambda: _consoles_here(app),
         )
         await distributor.start()
         app.state.distributor = distributor

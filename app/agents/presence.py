@@ -235,6 +235,9 @@ class Lines:
     def find(self, agent_id: int) -> AgentLine | None:
         return self._lines.get(agent_id)
 
+    def connected_agents(self) -> list[int]:
+        return [agent_id for agent_id, line in self._lines.items() if line.connected]
+
     def connected_count(self) -> int:
         return sum(1 for line in self._lines.values() if line.connected)
 

@@ -124,7 +124,7 @@ async def proxy() -> AsyncIterator[RedisProxy]:
 
 @asynccontextmanager
 async def running_instance(
-    database_url: str, bus_url: str, prefix: str, *, router: bool
+    database_url: str, bus_url: str, prefix: str, *, router: bool = True
 ) -> AsyncIterator[Instance]:
     settings = make_settings(bus_url=bus_url, bus_prefix=prefix, router_enabled=router)
     app = create_app(settings, database_url=database_url)
@@ -136,7 +136,7 @@ async def running_instance(
         yield Instance(app, url, client)
 
 
-def _user_factory(instance: Instance) -> UserFactory:
+def user_factory(instance: Instance) -> UserFactory:
     async def factory(
         username: str,
         role: str = "agent",
@@ -163,7 +163,7 @@ async def pair(clean_db: str, proxy: RedisProxy) -> AsyncIterator[Pair]:
         running_instance(clean_db, proxy.url, prefix, router=True) as a,
         running_instance(clean_db, proxy.url, prefix, router=False) as b,
     ):
-        make_user = _user_factory(a)
+        make_user = user_factory(a)
         admin = await make_user("root.admin", "admin")
         desk = Desk(a.app, a.client, admin, make_user)
         await desk.queue()
