@@ -26,6 +26,14 @@ class Settings(BaseSettings):
         default=None, description="HMAC key for access tokens. Required with several workers."
     )
     jwt_ttl_seconds: int = Field(default=8 * 3600, ge=60)
+    sign_in_max_failures: int = Field(
+        default=5, ge=1, description="Failed sign-ins of one user that lock it out."
+    )
+    sign_in_max_failures_per_address: int = Field(
+        default=20, ge=1, description="Failed sign-ins from one address that lock it out."
+    )
+    sign_in_window_seconds: float = Field(default=900, gt=0)
+    sign_in_lockout_seconds: float = Field(default=900, gt=0)
     log_level: str = "INFO"
     log_json: bool | None = Field(default=None, description="None: JSON unless on a TTY.")
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
