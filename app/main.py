@@ -30,7 +30,7 @@ from app.health.router import router as health_router
 from app.ivr import runtime as ivr_runtime
 from app.ivr.router import router as ivr_router
 from app.logs import configure_logging
-from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from app.middleware import BodySizeLimitMiddleware, NulRejectMiddleware, RequestIdMiddleware
 from app.migrations import head_revision
 from app.queues.router import router as queues_router
 from app.routing.distributor import Distributor
@@ -181,6 +181,7 @@ def create_app(
         supervisor_router,
     ):
         app.include_router(router)
+    app.add_middleware(NulRejectMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -23,6 +23,7 @@ from app.auth.security import InvalidToken, read_token
 from app.errors import AppError
 from app.events.frames import ref_of
 from app.users.models import User
+from app.validation import NUL_CODE, NUL_MESSAGE, json_has_nul
 
 log = structlog.get_logger(__name__)
 
@@ -169,6 +170,9 @@ async def _read_loop(
 
 
 async def _handle(raw: str, line: AgentLine, commands: Commands) -> None:
+    if json_has_nul(raw):
+        await line.emit(_error(NUL_CODE, NUL_MESSAGE, ref_of(raw)))
+        return
     try:
         frame = _parse(raw)
     except ValidationError as exc:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Query, Request, Response, WebSocket, WebSocketDisconnect
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.dependencies import SupervisorUser
@@ -47,7 +47,8 @@ def hub_of(app: Any) -> Hub | None:
 
 
 async def _authenticate(websocket: WebSocket) -> User | None:
-    """The first message must be {"type": "auth", "token": "<JWT>"} of a supervisor."""
+    """The first message must be {"type": "auth", "token": "<JWT>"} of a supervisor.
+    Raises WebSocketDisconnect when the client leaves first."""
     try:
         raw = await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT_SECONDS)
         message = json.loads(raw)
@@ -65,7 +66,11 @@ async def _authenticate(websocket: WebSocket) -> User | None:
 async def supervisor_socket(websocket: WebSocket) -> None:
     await websocket.accept()
     hub = hub_of(websocket.app)
-    user = await _authenticate(websocket)
+    try:
+        user = await _authenticate(websocket)
+    except WebSocketDisconnect:  # gone before authenticating: nothing to say or log
+        log.info("supervisor_socket_left_before_auth")
+        return
     if user is None or hub is None:
         await websocket.send_json({"type": "error", "code": "unauthorized"})
         await websocket.close(code=4401)
@@ -297,29 +302,50 @@ def _aware(moment: datetime) -> datetime:
 # ------------------------------------------------------------------ staffing
 
 
+MAX_TRAFFIC_ERLANGS = 20_000.0
+"""Offered load the staffing calculator takes (20,000 agents busy at once): its work grows
+with the load, and a request must never hold the event loop for long."""
+
+
 class ErlangQuery(BaseModel):
-    arrivals_per_hour: float = Field(ge=0)
-    aht_seconds: float = Field(gt=0)
-    target_service_level: float = Field(80, gt=0, lt=100, description="percent")
-    target_seconds: float = Field(20, ge=0)
-    shrinkage: float = Field(0, ge=0, lt=100, description="percent")
-    max_occupancy: float = Field(100, gt=0, le=100, description="percent")
-    patience_seconds: float | None = Field(None, gt=0, description="Erlang A when given")
+    arrivals_per_hour: float = Field(ge=0, le=1_000_000)
+    aht_seconds: float = Field(ge=1, le=86_400)
+    target_service_level: float = Field(80, ge=1, le=99.9, description="percent")
+    target_seconds: float = Field(20, ge=0, le=86_400)
+    shrinkage: float = Field(0, ge=0, le=95, description="percent")
+    max_occupancy: float = Field(100, ge=1, le=100, description="percent")
+    patience_seconds: float | None = Field(
+        None, ge=1, le=86_400, description="Erlang A when given"
+    )
+
+    @model_validator(mode="after")
+    def _bounded_load(self) -> ErlangQuery:
+        traffic = self.arrivals_per_hour * self.aht_seconds / 3600.0
+        if traffic > MAX_TRAFFIC_ERLANGS:
+            raise ValueError(
+                f"arrivals_per_hour x aht_seconds / 3600 is {traffic:.0f} erlangs;"
+                f" at most {MAX_TRAFFIC_ERLANGS:.0f}"
+            )
+        return self
 
 
 @router.get("/api/v1/staffing/erlang-c")
 async def erlang_c_staffing(
     _: SupervisorUser, query: Annotated[ErlangQuery, Query()]
 ) -> dict[str, Any]:
-    result = agents_needed(
-        query.arrivals_per_hour,
-        query.aht_seconds,
-        query.target_service_level / 100.0,
-        query.target_seconds,
-        query.shrinkage / 100.0,
-        query.max_occupancy / 100.0,
-        query.patience_seconds,
-    )
+    try:  # pure work, off the event loop
+        result = await asyncio.to_thread(
+            agents_needed,
+            query.arrivals_per_hour,
+            query.aht_seconds,
+            query.target_service_level / 100.0,
+            query.target_seconds,
+            query.shrinkage / 100.0,
+            query.max_occupancy / 100.0,
+            query.patience_seconds,
+        )
+    except ValueError as exc:  # a target no staffing meets (e.g. Erlang A's limits)
+        raise InvalidInput(str(exc), code="unsatisfiable_target") from None
     return {
         "model": "erlang_c" if query.patience_seconds is None else "erlang_a",
         "traffic_erlangs": result.traffic_erlangs,
