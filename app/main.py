@@ -30,7 +30,12 @@ from app.health.router import router as health_router
 from app.ivr import runtime as ivr_runtime
 from app.ivr.router import router as ivr_router
 from app.logs import configure_logging
-from app.middleware import BodySizeLimitMiddleware, NulRejectMiddleware, RequestIdMiddleware
+from app.middleware import (
+    BodySizeLimitMiddleware,
+    NulRejectMiddleware,
+    OriginMiddleware,
+    RequestIdMiddleware,
+)
 from app.migrations import head_revision
 from app.queues.router import router as queues_router
 from app.routing.distributor import Distributor
@@ -182,6 +187,7 @@ def create_app(
     ):
         app.include_router(router)
     app.add_middleware(NulRejectMiddleware)
+    app.add_middleware(OriginMiddleware, origins=settings.origins)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     return app

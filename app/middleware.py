@@ -8,6 +8,7 @@ import time
 import uuid
 
 import structlog
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PayloadTooLarge, error_response
@@ -195,3 +196,51 @@ async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
         return await receive()
 
     return body, replay
+
+
+CHAT_API_PREFIX = "/api/v1/chat/"
+
+
+class OriginMiddleware(_ConnectionMiddleware):
+    """The web origins allowed to use the service from a browser (``origins``; None: any).
+
+    * A websocket whose handshake carries an ``Origin`` not allowed is refused (HTTP 403)
+      before any endpoint runs: ``/ws/chat``, ``/ws/agent`` and ``/ws/supervisor`` alike.
+      Clients that send no ``Origin`` (not browsers) are not concerned.
+    * The chat API (``/api/v1/chat/...``, what the widget calls from the shop's page)
+      answers CORS preflights and carries CORS headers for the allowed origins.
+    """
+
+    def __init__(self, app: ASGIApp, origins: frozenset[str] | None) -> None:
+        super().__init__(app)
+        self.origins = origins
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=["*"] if origins is None else sorted(origins),
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["content-type", "x-request-id"],
+            max_age=3600,
+        )
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            origin = _header(scope, b"origin")
+            if origin is not None and not self._allowed(origin):
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            await self.app(scope, receive, send)
+            return
+        if str(scope.get("path", "")).startswith(CHAT_API_PREFIX):
+            await self.cors(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _allowed(self, origin: str) -> bool:
+        return self.origins is None or origin.rstrip("/").lower() in self.origins
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None

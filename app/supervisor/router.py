@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import secrets
 import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -19,7 +20,7 @@ from app.auth.security import InvalidToken, read_token
 from app.contacts.events import record
 from app.contacts.models import Contact
 from app.dependencies import SessionDep
-from app.errors import AppError, Conflict, InvalidInput, NotFound
+from app.errors import AppError, Conflict, InvalidInput, NotFound, Unauthorized
 from app.events.frames import ref_of
 from app.routing import inbox
 from app.routing.models import RoutingInbox
@@ -388,6 +389,13 @@ async def staffing_table(
 
 @router.get("/metrics", include_in_schema=False)
 async def prometheus(request: Request) -> Response:
+    """Prometheus exposition; with ``CONTACTD_METRICS_TOKEN`` set, only for its bearer."""
+    token = request.app.state.settings.metrics_token
+    if token is not None and not secrets.compare_digest(
+        request.headers.get("authorization", "").encode(),
+        f"Bearer {token.get_secret_value()}".encode(),
+    ):
+        raise Unauthorized("The metrics need CONTACTD_METRICS_TOKEN as a bearer token.")
     hub = hub_of(request.app)
     if hub is None:
         return Response("", media_type="text/plain; version=0.0.4; charset=utf-8")
