@@ -28,6 +28,14 @@ class Settings(BaseSettings):
         default=None, description="HMAC key for access tokens. Required with several workers."
     )
     jwt_ttl_seconds: int = Field(default=8 * 3600, ge=60)
+    sign_in_max_failures: int = Field(
+        default=5, ge=1, description="Failed sign-ins of one user that lock it out."
+    )
+    sign_in_max_failures_per_address: int = Field(
+        default=20, ge=1, description="Failed sign-ins from one address that lock it out."
+    )
+    sign_in_window_seconds: float = Field(default=900, gt=0)
+    sign_in_lockout_seconds: float = Field(default=900, gt=0)
     log_level: str = "INFO"
     log_json: bool | None = Field(default=None, description="None: JSON unless on a TTY.")
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
@@ -39,6 +47,13 @@ class Settings(BaseSettings):
     value_evaluation_time: time = Field(
         default=time(3, 0),
         description="Daily time (in timezone) of the full customer-value evaluation.",
+    )
+    bus_url: str | None = Field(
+        default=None,
+        description="Events between instances: unset in-process (one instance), redis://host:port/db.",
+    )
+    bus_prefix: str = Field(
+        default="contactd:", description="Prefix of the bus's channel names (one per deployment)."
     )
     router_enabled: bool = Field(
         default=True, description="Take part in routing (one instance routes, the others stand by)."
@@ -59,6 +74,10 @@ class Settings(BaseSettings):
     )
     cti_secret: SecretStr | None = Field(default=None, description="HMAC key of the CTI API.")
     cti_command_url: str | None = Field(default=None, description="Where commands to the PBX go.")
+    ivr_lookup_allowed_hosts: str | None = Field(
+        default=None,
+        description="Comma-separated hosts IVR HTTP lookups may call besides the lookup base.",
+    )
     # --- email
     smtp_port: int | None = Field(default=None, description="Inbound SMTP listener port.")
     smtp_hostname: str = "127.0.0.1"
@@ -83,6 +102,13 @@ class Settings(BaseSettings):
     ws_per_message_deflate: bool = Field(
         default=False, description="Compress websocket frames (costs memory per socket)."
     )
+    metrics_token: SecretStr | None = Field(
+        default=None, description="Bearer token GET /metrics requires; unset: open."
+    )
+    allowed_origins: str | None = Field(
+        default=None,
+        description="Comma-separated web origins the chat widget runs on (CORS, websocket Origin).",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -98,8 +124,27 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
     @property
+    def origins(self) -> frozenset[str] | None:
+        """The allowed origins, ours (``public_base_url``) included; None: any."""
+        if not self.allowed_origins:
+            return None
+        listed = {o.strip().rstrip("/").lower() for o in self.allowed_origins.split(",")}
+        return frozenset({*listed, origin_of(self.public_base_url)} - {""})
+
+    @property
+    def ivr_lookup_hosts(self) -> frozenset[str]:
+        listed = (self.ivr_lookup_allowed_hosts or "").split(",")
+        return frozenset(h.strip().lower() for h in listed if h.strip())
+
+    @property
     def embedded_pg_dir(self) -> Path:
         return self.data_dir / "pg"
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of a URL, lower-case."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}".lower()
 
 
 @lru_cache

@@ -69,6 +69,7 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> A
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_recycle=1800,
+        hide_parameters=True,  # errors and logs never show bound values: personal data
     )
 
 

@@ -51,6 +51,17 @@ class Forbidden(AppError):
     code = "forbidden"
 
 
+class TooManyRequests(AppError):
+    """429 with ``Retry-After``: the client may try again after ``retry_after`` seconds."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: float, code: str | None = None) -> None:
+        super().__init__(message, details={"retry_after": int(retry_after) + 1}, code=code)
+        self.retry_after = int(retry_after) + 1
+
+
 class InvalidInput(AppError):
     status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
     code = "invalid_input"
@@ -96,6 +107,8 @@ _HTTP_CODES = {
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    if isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}
     return error_response(exc.status_code, exc.code, exc.message, exc.details, headers)
 
 

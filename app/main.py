@@ -27,12 +27,17 @@ from app.customers.value import runtime as value_runtime
 from app.customers.value.router import router as customer_value_router
 from app.database import Database, create_engine
 from app.errors import install_error_handlers
-from app.events.bus import InProcessBus
+from app.events.bus import bus_from_url
 from app.health.router import router as health_router
 from app.ivr import runtime as ivr_runtime
 from app.ivr.router import router as ivr_router
 from app.logs import configure_logging
-from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from app.middleware import (
+    BodySizeLimitMiddleware,
+    NulRejectMiddleware,
+    OriginMiddleware,
+    RequestIdMiddleware,
+)
 from app.migrations import head_revision
 from app.orders.router import router as orders_router
 from app.queues.router import router as queues_router
@@ -75,6 +80,11 @@ class _CurrentRouter:
         distributor: Distributor | None = self.app.state.distributor
         if distributor is not None:
             await distributor.ring()
+
+
+def _consoles_here(app: FastAPI) -> list[int]:
+    console = getattr(app.state, "console", None)
+    return [] if console is None else console.lines.connected_agents()
 
 
 # Young-generation size and how many young passes make an older one (CPython: 700, 10, 10).
@@ -122,7 +132,11 @@ def create_app(
             )
         )
         app.state.db = db
-        app.state.bus = InProcessBus()
+        app.state.instance = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        app.state.bus = bus_from_url(
+            settings.bus_url, origin=app.state.instance, prefix=settings.bus_prefix
+        )
+        await app.state.bus.start()
         app.state.migration_head = head_revision()
         app.state.database_url = url
         distributor = Distributor(
@@ -132,6 +146,7 @@ def create_app(
             instance=f"{socket.gethostname()}:{os.getpid()}",
             telemetry=app.state.telemetry,
             may_lead=settings.router_enabled,
+            consoles_here=lambda: _consoles_here(app),
         )
         await distributor.start()
         app.state.distributor = distributor
@@ -149,6 +164,7 @@ def create_app(
         finally:
             if app.state.distributor is not None:  # tests may swap it for another
                 await app.state.distributor.stop()
+            await app.state.bus.close()
             await db.dispose()
 
     configure_logging(settings.log_level, settings.log_json)
@@ -176,6 +192,8 @@ def create_app(
         supervisor_router,
     ):
         app.include_router(router)
+    app.add_middleware(NulRejectMiddleware)
+    app.add_middleware(OriginMiddleware, origins=settings.origins)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     return app

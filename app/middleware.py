@@ -1,4 +1,5 @@
-"""ASGI middleware: a request id on every request and log line, and a body size limit."""
+"""ASGI middleware: a request id on every request and log line, a body size limit, and
+NUL characters refused in every text input."""
 
 from __future__ import annotations
 
@@ -7,15 +8,19 @@ import time
 import uuid
 
 import structlog
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PayloadTooLarge, error_response
+from app.validation import NUL_CODE, NUL_MESSAGE, json_has_nul, urlencoded_has_nul
 
 log = structlog.get_logger("contactd.request")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-class RequestIdMiddleware:
+class _ConnectionMiddleware:
+    """A middleware for HTTP requests and websockets; lifespan events pass through."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -23,6 +28,14 @@ class RequestIdMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
+        await self.handle(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class RequestIdMiddleware(_ConnectionMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = _incoming_request_id(scope) or uuid.uuid4().hex
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
@@ -117,4 +130,117 @@ def _content_length(scope: Scope) -> int | None:
                 return int(value)
             except ValueError:
                 return None
+    return None
+
+
+_TEXT_BODIES = {
+    b"application/json": json_has_nul,
+    b"application/x-www-form-urlencoded": urlencoded_has_nul,
+}
+
+
+class NulRejectMiddleware(_ConnectionMiddleware):
+    """422 ``invalid_text`` for a NUL character in the path, the query string, or a JSON or
+    form body, before any endpoint runs: PostgreSQL cannot store it in text, so it would
+    otherwise fail deep in a unit of work. Websocket frames use the same checks
+    (``app.validation``). Other bodies (multipart, raw MIME) pass untouched."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        target = scope.get("raw_path", b"") + b"?" + scope.get("query_string", b"")
+        if urlencoded_has_nul(target):
+            await self._refuse(scope, receive, send)
+            return
+        check = _TEXT_BODIES.get(_media_type(scope)) if scope["type"] == "http" else None
+        if check is None:
+            await self.app(scope, receive, send)
+            return
+        body, replay = await _read_body(receive)
+        if check(body):
+            await self._refuse(scope, receive, send)
+            return
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        await error_response(422, NUL_CODE, NUL_MESSAGE)(scope, receive, send)
+
+
+def _media_type(scope: Scope) -> bytes:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            return bytes(value).split(b";", 1)[0].strip().lower()
+    return b""
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
+    """The whole body, and a ``receive`` that hands it to the app again."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return body, replay
+
+
+CHAT_API_PREFIX = "/api/v1/chat/"
+
+
+class OriginMiddleware(_ConnectionMiddleware):
+    """The web origins allowed to use the service from a browser (``origins``; None: any).
+
+    * A websocket whose handshake carries an ``Origin`` not allowed is refused (HTTP 403)
+      before any endpoint runs: ``/ws/chat``, ``/ws/agent`` and ``/ws/supervisor`` alike.
+      Clients that send no ``Origin`` (not browsers) are not concerned.
+    * The chat API (``/api/v1/chat/...``, what the widget calls from the shop's page)
+      answers CORS preflights and carries CORS headers for the allowed origins.
+    """
+
+    def __init__(self, app: ASGIApp, origins: frozenset[str] | None) -> None:
+        super().__init__(app)
+        self.origins = origins
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=["*"] if origins is None else sorted(origins),
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["content-type", "x-request-id"],
+            max_age=3600,
+        )
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            origin = _header(scope, b"origin")
+            if origin is not None and not self._allowed(origin):
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            await self.app(scope, receive, send)
+            return
+        if str(scope.get("path", "")).startswith(CHAT_API_PREFIX):
+            await self.cors(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _allowed(self, origin: str) -> bool:
+        return self.origins is None or origin.rstrip("/").lower() in self.origins
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return bytes(value).decode("latin-1")
     return None

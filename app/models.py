@@ -2,6 +2,7 @@
 
 from app.agents.models import AgentSkill
 from app.audit.models import AuditEntry
+from app.auth.models import SignInThrottle
 from app.channels.models import (
     Attachment,
     ChatSession,
@@ -55,6 +56,7 @@ __all__ = [
     "RouterLease",
     "RoutingConfigVersion",
     "RoutingInbox",
+    "SignInThrottle",
     "Skill",
     "User",
     "ValueEvaluation",

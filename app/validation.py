@@ -1,6 +1,26 @@
-"""Small input normalizers shared by the pydantic schemas."""
+"""Small input normalizers shared by the pydantic schemas, and the one check that keeps
+NUL characters (which PostgreSQL cannot store in text) out of every input."""
 
 from __future__ import annotations
+
+import re
+
+NUL_CODE = "invalid_text"
+NUL_MESSAGE = "Text may not contain the NUL character (U+0000)."
+# ``\u0000`` escaped in JSON, its backslash not itself escaped (an even run before it).
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def json_has_nul(raw: str | bytes) -> bool:
+    """Whether a JSON document holds a NUL in any string (escaped, or raw, which JSON
+    forbids anyway)."""
+    data = raw.encode() if isinstance(raw, str) else raw
+    return b"\x00" in data or _JSON_NUL.search(data) is not None
+
+
+def urlencoded_has_nul(raw: bytes) -> bool:
+    """Whether a query string, path or form body holds a NUL (``%00`` or a raw byte)."""
+    return b"%00" in raw or b"\x00" in raw
 
 
 def lower_stripped(value: object) -> object:

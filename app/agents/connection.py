@@ -23,6 +23,7 @@ from app.auth.security import InvalidToken, read_token
 from app.errors import AppError
 from app.events.frames import ref_of
 from app.users.models import User
+from app.validation import NUL_CODE, NUL_MESSAGE, json_has_nul
 
 log = structlog.get_logger(__name__)
 
@@ -137,6 +138,7 @@ async def serve(ws: WebSocket, hub: ConsoleHub) -> None:
             return
         line = hub.lines.get(user.id)
         resumed = await line.attach(sink, hello.last_seq, hub.welcome(user.id))
+        await hub.announce_attached(user.id)
         log.info("console_connected", agent_id=user.id, resumed=resumed)
         try:
             if not resumed:
@@ -155,6 +157,7 @@ async def _read_loop(
     pinged = False
     while line.sink is sink:
         raw = await sink.receive(hub.settings.heartbeat_seconds)
+        await hub.reconcile_if_due(line)
         if raw is None:
             if pinged:  # a whole heartbeat period without a word: the client is gone
                 await sink.close(CLOSE_TIMEOUT, "heartbeat timeout")
@@ -167,6 +170,9 @@ async def _read_loop(
 
 
 async def _handle(raw: str, line: AgentLine, commands: Commands) -> None:
+    if json_has_nul(raw):
+        await line.emit(_error(NUL_CODE, NUL_MESSAGE, ref_of(raw)))
+        return
     try:
         frame = _parse(raw)
     except ValidationError as exc:

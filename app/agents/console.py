@@ -11,8 +11,10 @@ offer that was rolled back is never shown.
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from fastapi import FastAPI
@@ -34,6 +36,34 @@ from app.users.models import User
 log = structlog.get_logger(__name__)
 
 LIVE_STATES = ("offered", "assigned", "wrap_up")
+
+
+@dataclasses.dataclass(frozen=True)
+class ConsoleAttached:
+    """On ``agent:{id}``: the agent's console attached on ``instance``; every other instance
+    lets go of the agent (closes its socket as taken over, runs no grace period)."""
+
+    agent_id: int
+    instance: str
+    type: Literal["console_attached"] = "console_attached"
+
+    def payload(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _deadline(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _shown(line: AgentLine, contact_id: int, deadline: float | None) -> bool:
+    """Whether this offer (the contact and its deadline: a new offer of the same contact has
+    a new deadline) was shown on the line already."""
+    if contact_id not in line.offers_shown:
+        return False
+    before = line.offers_shown[contact_id]
+    if before is None or deadline is None:
+        return before is deadline
+    return abs(before - deadline) < 0.5
 
 
 class ConsoleHub:
@@ -70,13 +100,33 @@ class ConsoleHub:
 
     # ------------------------------------------------------------ bus → console
 
+    @property
+    def instance(self) -> str:
+        instance: str = getattr(self.app.state, "instance", "")
+        return instance
+
+    async def announce_attached(self, agent_id: int) -> None:
+        """Tell the other instances that this one holds the agent's console now."""
+        bus: EventBus = self.app.state.bus
+        await bus.publish(f"agent:{agent_id}", ConsoleAttached(agent_id, self.instance).payload())
+
     async def deliver(self, line: AgentLine, message: dict[str, Any]) -> None:
         kind = message.get("type")
+        if kind == "console_attached":
+            if message.get("instance") != self.instance:
+                await line.moved_elsewhere()
+            return
+        if kind == "bus_resync":
+            if line.connected:
+                await self.reconcile(line)
+            return
         if kind == "offer" and line.away and not line.connected:
             await self.turn_down(line.agent_id, int(message["contact_id"]))
             return
         if kind == "offer":
-            await self.send_offer(line, int(message["contact_id"]), message.get("deadline"))
+            contact_id, deadline = int(message["contact_id"]), message.get("deadline")
+            if not _shown(line, contact_id, _deadline(deadline)):
+                await self.send_offer(line, contact_id, deadline)
             return
         frame = _plain_frame(message)
         if frame is None:
@@ -85,6 +135,7 @@ class ConsoleHub:
         await line.emit(frame)
 
     async def send_offer(self, line: AgentLine, contact_id: int, deadline: Any) -> None:
+        line.offers_shown[contact_id] = _deadline(deadline)
         pop, error = await self.pop_for(line.agent_id, contact_id)
         await line.emit(
             lambda seq: p.Offer(
@@ -120,6 +171,31 @@ class ConsoleHub:
             log.exception("screen_pop_failed", contact_id=contact_id)
             return None, "pop_unavailable"
 
+    async def reconcile_if_due(self, line: AgentLine) -> None:
+        """Every ``heartbeat_seconds`` of a connected console: ``reconcile``."""
+        if time.monotonic() - line.reconciled_at >= self.settings.heartbeat_seconds:
+            await self.reconcile(line)
+
+    async def reconcile(self, line: AgentLine) -> None:
+        """Show the offers PostgreSQL holds for the agent that the console was not shown
+        (their bus message was lost), and forget those no longer out."""
+        line.reconciled_at = time.monotonic()
+        async with self.db.sessionmaker() as session:
+            rows = await session.execute(
+                select(Contact.id, Contact.offer_deadline).where(
+                    Contact.agent_id == line.agent_id, Contact.state == "offered"
+                )
+            )
+            offered = {
+                contact_id: None if until is None else until.timestamp()
+                for contact_id, until in rows
+            }
+        for gone in line.offers_shown.keys() - offered.keys():
+            del line.offers_shown[gone]
+        for contact_id, deadline in sorted(offered.items()):
+            if not _shown(line, contact_id, deadline):
+                await self.send_offer(line, contact_id, deadline)
+
     async def snapshot(self, line: AgentLine, resync: bool) -> None:
         async with self.db.unit_of_work() as session:
             rows = await session.scalars(
@@ -141,6 +217,7 @@ class ConsoleHub:
             if live.state == "offered":
                 deadline = live.offer_deadline.timestamp() if live.offer_deadline else None
                 await self.send_offer(line, live.contact_id, deadline)
+        line.reconciled_at = time.monotonic()
 
     # ------------------------------------------------------------ lost sockets
 

@@ -80,6 +80,9 @@ class AgentLine:
     grace: asyncio.Task[None] | None = None
     disconnected_at: float | None = None
     away: bool = False  # the grace period ran out: offers are turned down until a login
+    elsewhere: bool = False  # the console is on another instance: no grace period here
+    offers_shown: dict[int, float | None] = field(default_factory=dict)  # contact: deadline
+    reconciled_at: float = 0.0  # monotonic time of the last read of the offers in PostgreSQL
 
     # ------------------------------------------------------------ events
 
@@ -121,6 +124,7 @@ class AgentLine:
         async with self.lock:
             self._cancel_grace()
             self.away = False
+            self.elsewhere = False
             previous, self.sink = self.sink, None
             if previous is not None and previous is not sink:
                 await previous.send_text(TakenOver(seq=self.seq).model_dump_json())
@@ -136,12 +140,24 @@ class AgentLine:
 
     async def detach(self, sink: Sink) -> None:
         async with self.lock:
-            if self.sink is not None and self.sink is not sink:
+            if (self.sink is not None and self.sink is not sink) or self.elsewhere:
                 return  # taken over: the new socket owns the line
             self.sink = None
             self.disconnected_at = time.monotonic()
             self._cancel_grace()
             self.grace = asyncio.create_task(self._grace_period())
+
+    async def moved_elsewhere(self) -> None:
+        """The agent's console attached on another instance: that one owns the agent now.
+        A socket here is told it was taken over and closed; no grace period runs here."""
+        async with self.lock:
+            self._cancel_grace()
+            self.away = False
+            self.elsewhere = True
+            previous, self.sink = self.sink, None
+            if previous is not None:
+                await previous.send_text(TakenOver(seq=self.seq).model_dump_json())
+                await previous.close(4409, "taken over by another login")
 
     @property
     def connected(self) -> bool:
@@ -218,6 +234,9 @@ class Lines:
 
     def find(self, agent_id: int) -> AgentLine | None:
         return self._lines.get(agent_id)
+
+    def connected_agents(self) -> list[int]:
+        return [agent_id for agent_id, line in self._lines.items() if line.connected]
 
     def connected_count(self) -> int:
         return sum(1 for line in self._lines.values() if line.connected)

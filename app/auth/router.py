@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -13,13 +14,28 @@ from app.dependencies import SessionDep, SettingsDep
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 
-@router.post("/token", response_model=TokenResponse, summary="Sign in (OAuth2 password flow)")
+@router.post(
+    "/token",
+    response_model=TokenResponse,
+    summary="Sign in (OAuth2 password flow)",
+    responses={
+        401: {"description": "Wrong username or password (counted)."},
+        429: {"description": "Too many failed sign-ins for the user or address: locked out."},
+    },
+)
 async def issue_token(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
 ) -> TokenResponse:
+    address = request.client.host if request.client is not None else "unknown"
+    attempt = service.Attempt(form.username, form.password, address, datetime.now(UTC))
     return await service.sign_in(
-        session, form.username, form.password, jwt_secret(request), settings.jwt_ttl_seconds
+        session,
+        request.app.state.db,
+        attempt,
+        service.SignInLimits.from_settings(settings),
+        jwt_secret(request),
+        settings.jwt_ttl_seconds,
     )

@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from app.database import Database
 from app.errors import error_response
+from app.events.bus import EventBus
 from app.migrations import current_revision
 
 router = APIRouter(tags=["health"])
@@ -21,6 +22,11 @@ async def healthz() -> dict[str, str]:
 @router.get(
     "/readyz",
     summary="The database answers and its schema is at the migrations' head",
+    description=(
+        "200 while the database answers at the migrations' head. `bus` is `in_process`"
+        " (one instance), `up`, or `down`: with the bus down the instance still serves its"
+        " own sockets and the database, so it stays ready and says `down` here."
+    ),
     responses={503: {"description": "Not ready: the error says why."}},
 )
 async def readyz(request: Request) -> Any:
@@ -44,4 +50,7 @@ async def readyz(request: Request) -> Any:
         role = "off"
     else:
         role = "leader" if distributor.is_leader else "standby"
-    return JSONResponse({"status": "ready", "migration": revision, "router": role})
+    bus: EventBus = request.app.state.bus
+    return JSONResponse(
+        {"status": "ready", "migration": revision, "router": role, "bus": bus.state}
+    )

@@ -1,9 +1,19 @@
-"""The HTTP lookup node's call: httpx with a timeout and retries; the JSON result or a miss."""
+"""The HTTP lookup node's call: httpx with a timeout and retries; the JSON result or a miss.
+
+Where a lookup may go (SSRF): the lookup base's host and the hosts of
+``CONTACTD_IVR_LOOKUP_ALLOWED_HOSTS`` always; with no list, any other host too, but only
+if every address it resolves to is global (not private, loopback, link-local, reserved).
+A refused URL is a miss (``http_failed``, value ``host_not_allowed``) and takes the node's
+fallback.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import ipaddress
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -22,12 +32,17 @@ class Lookups:
 
     base_url: str
     transport: httpx.AsyncBaseTransport | None = None
+    allowed_hosts: frozenset[str] = field(default_factory=frozenset)  # empty: any global host
 
     async def fetch(self, request: Fetch) -> CallerInput:
         """Try ``1 + retries`` times on network errors and 5xx; a 4xx is a miss at once."""
         async with httpx.AsyncClient(
             base_url=self.base_url, transport=self.transport, timeout=request.timeout_seconds
         ) as client:
+            host = client.build_request(request.method, request.url).url.host
+            if not await self._may_reach(host):
+                log.info("ivr_lookup_refused")
+                return CallerInput(kind="http_failed", value="host_not_allowed")
             for attempt in range(request.retries + 1):
                 if attempt:
                     await asyncio.sleep(RETRY_BACKOFF_SECONDS * attempt)
@@ -40,6 +55,32 @@ class Lookups:
                     continue
                 return _result(response)
         return CallerInput(kind="http_failed")
+
+
+    async def _may_reach(self, host: str) -> bool:
+        base_host = httpx.URL(self.base_url).host
+        if host_listed(host, {base_host, *self.allowed_hosts}):
+            return True
+        if self.allowed_hosts:
+            return False
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, None)
+        except (OSError, UnicodeError):
+            return False
+        return all_global(str(info[4][0]) for info in infos if info[0] in _FAMILIES)
+
+
+_FAMILIES = (socket.AF_INET, socket.AF_INET6)
+
+
+def host_listed(host: str, listed: Iterable[str]) -> bool:
+    return host.lower().rstrip(".") in {h.lower().rstrip(".") for h in listed}
+
+
+def all_global(addresses: Iterable[str]) -> bool:
+    """True when there is at least one address and every one is globally routable."""
+    found = [ipaddress.ip_address(a.split("%", 1)[0]) for a in addresses]
+    return bool(found) and all(a.is_global and not a.is_multicast for a in found)
 
 
 def _result(response: httpx.Response) -> CallerInput:

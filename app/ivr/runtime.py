@@ -28,7 +28,11 @@ def ivr_state(app: FastAPI) -> IvrState:
     """The package's state; before the lifespan ran (a bare app in a test), defaults."""
     state = getattr(app.state, "ivr", None)
     if state is None:
-        state = IvrState(lookups=Lookups(base_url=app.state.settings.public_base_url))
+        settings = app.state.settings
+        lookups = Lookups(
+            base_url=settings.public_base_url, allowed_hosts=settings.ivr_lookup_hosts
+        )
+        state = IvrState(lookups=lookups)
         app.state.ivr = state
     return state
 

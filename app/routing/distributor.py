@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,6 +134,7 @@ class Distributor:
         batch_size: int = 500,
         telemetry: Telemetry | None = None,
         may_lead: bool = True,
+        consoles_here: Callable[[], Iterable[int]] | None = None,
     ) -> None:
         self.db = db
         self.bus = bus
@@ -146,6 +147,10 @@ class Distributor:
         # False: this instance never routes, but still rings the leader's doorbell and waits
         # for its answers (CONTACTD_ROUTER_ENABLED=false).
         self.may_lead = may_lead
+        # The agents whose consoles are connected to this instance. Given, a router taking
+        # the lease withdraws (and re-offers at once) the offers out to every other agent:
+        # their consoles may have been on the instance that died (``OffersReclaimed``).
+        self.consoles_here = consoles_here
         self.engine: RoutingEngine | None = None
         self.epoch: int | None = None
         self.config_version = 0
@@ -257,7 +262,7 @@ class Distributor:
 
     async def _lead(self) -> None:
         self._next_rows = None
-        await self._rebuild()
+        await self._rebuild(taking_over=True)
         while True:
             if self._lock_conn is None or self._lock_conn.is_closed():
                 raise LeaseLost("the lock connection is gone")
@@ -280,7 +285,7 @@ class Distributor:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)
 
-    async def _rebuild(self) -> None:
+    async def _rebuild(self, *, taking_over: bool = False) -> None:
         now = self._now()
         async with self.db.unit_of_work() as session:
             await self._check_epoch(session)
@@ -288,6 +293,9 @@ class Distributor:
             engine = RoutingEngine(to_core(document, version))
             snapshot = await load_snapshot(session)
             decisions = engine.restore(snapshot.agents, snapshot.contacts, now)
+            if taking_over and self.consoles_here is not None:
+                keep = frozenset(str(agent) for agent in self.consoles_here())
+                decisions += engine.handle(core.OffersReclaimed(keep), now)
             self.engine, self.config_version = engine, version
             self.queue_ids = snapshot.queue_ids
             self._presence = {a.agent_id: (a.state.value, a.reason) for a in engine.agents()}

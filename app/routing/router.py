@@ -263,15 +263,10 @@ async def routing_history(
     summary="Place in line and expected wait",
     tags=["contacts"],
 )
-async def position(request: Request, _: AgentUser, contact_id: int) -> PositionOut:
+async def position(request: Request, user: AgentUser, contact_id: int) -> PositionOut:
     engine = leader_engine(request).engine
     assert engine is not None
-    try:
-        found = engine.position(str(contact_id), time.time())
-    except RoutingError as exc:
-        raise NotFound(
-            f"Contact {contact_id} is not being routed.", details={"contact_id": contact_id}
-        ) from exc
+    found = service.contact_position(engine, contact_id, user, time.time())
     return PositionOut(
         contact_id=contact_id,
         queue=found.queue,
@@ -291,7 +286,11 @@ async def waiting(request: Request, _: SupervisorUser, queue: str) -> list[Waiti
     assert engine is not None
     now = time.time()
     result = []
-    for index, view in enumerate(engine.waiting_contacts(queue, now=now), start=1):
+    try:
+        waiting_views = engine.waiting_contacts(queue, now=now)
+    except RoutingError as exc:
+        raise NotFound(f"No queue {queue!r} is routed.", details={"queue": queue}) from exc
+    for index, view in enumerate(waiting_views, start=1):
         expected = engine.position(view.contact_id, now).expected_wait_seconds
         result.append(
             WaitingOut(

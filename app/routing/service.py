@@ -23,6 +23,8 @@ from app.queues.models import Queue
 from app.routing import inbox
 from app.routing.config_schemas import QueuePolicy
 from app.routing.config_service import active_version, document_of
+from app.routing.core.engine import RoutingEngine
+from app.routing.core.model import QueuePosition
 from app.routing.hours import is_open
 from app.routing.inbox import ring_after_commit
 from app.routing.models import RoutingInbox
@@ -526,3 +528,19 @@ async def routing_history(session: AsyncSession, contact_id: int) -> list[Contac
         .order_by(ContactEvent.id)
     )
     return list(await session.scalars(query))
+
+
+def contact_position(
+    engine: RoutingEngine, contact_id: int, user: User, now: float
+) -> QueuePosition:
+    """The contact's place in line, for a supervisor or the agent it is offered or assigned
+    to (as every other read of a contact); NotFound when it is not being routed."""
+    view = engine.contact_view(str(contact_id))
+    if view is None:
+        raise NotFound(
+            f"Contact {contact_id} is not being routed.", details={"contact_id": contact_id}
+        )
+    if not Role(user.role).at_least(Role.SUPERVISOR) and view.agent_id != str(user.id):
+        raise Forbidden(f"Contact {contact_id} is not yours.", details={"contact_id": contact_id})
+    position: QueuePosition = engine.position(str(contact_id), now)
+    return position

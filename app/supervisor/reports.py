@@ -215,7 +215,7 @@ def staffing_table(
     rows = []
     for (name, slot), count in sorted(offered.items()):
         seconds, handled = work[(name, slot)]
-        aht = seconds / handled if handled else DEFAULT_AHT_SECONDS
+        aht = seconds / handled if handled and seconds > 0 else DEFAULT_AHT_SECONDS
         per_hour = count / weeks * 3600.0 / width
         target = agg.target(name)
         result = agents_needed(

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import secrets
 import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Query, Request, Response, WebSocket, WebSocketDisconnect
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.dependencies import SupervisorUser
@@ -19,7 +20,7 @@ from app.auth.security import InvalidToken, read_token
 from app.contacts.events import record
 from app.contacts.models import Contact
 from app.dependencies import SessionDep
-from app.errors import AppError, Conflict, InvalidInput, NotFound
+from app.errors import AppError, Conflict, InvalidInput, NotFound, Unauthorized
 from app.events.frames import ref_of
 from app.routing import inbox
 from app.routing.models import RoutingInbox
@@ -47,7 +48,8 @@ def hub_of(app: Any) -> Hub | None:
 
 
 async def _authenticate(websocket: WebSocket) -> User | None:
-    """The first message must be {"type": "auth", "token": "<JWT>"} of a supervisor."""
+    """The first message must be {"type": "auth", "token": "<JWT>"} of a supervisor.
+    Raises WebSocketDisconnect when the client leaves first."""
     try:
         raw = await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT_SECONDS)
         message = json.loads(raw)
@@ -65,7 +67,11 @@ async def _authenticate(websocket: WebSocket) -> User | None:
 async def supervisor_socket(websocket: WebSocket) -> None:
     await websocket.accept()
     hub = hub_of(websocket.app)
-    user = await _authenticate(websocket)
+    try:
+        user = await _authenticate(websocket)
+    except WebSocketDisconnect:  # gone before authenticating: nothing to say or log
+        log.info("supervisor_socket_left_before_auth")
+        return
     if user is None or hub is None:
         await websocket.send_json({"type": "error", "code": "unauthorized"})
         await websocket.close(code=4401)
@@ -320,29 +326,50 @@ def _aware(moment: datetime) -> datetime:
 # ------------------------------------------------------------------ staffing
 
 
+MAX_TRAFFIC_ERLANGS = 20_000.0
+"""Offered load the staffing calculator takes (20,000 agents busy at once): its work grows
+with the load, and a request must never hold the event loop for long."""
+
+
 class ErlangQuery(BaseModel):
-    arrivals_per_hour: float = Field(ge=0)
-    aht_seconds: float = Field(gt=0)
-    target_service_level: float = Field(80, gt=0, lt=100, description="percent")
-    target_seconds: float = Field(20, ge=0)
-    shrinkage: float = Field(0, ge=0, lt=100, description="percent")
-    max_occupancy: float = Field(100, gt=0, le=100, description="percent")
-    patience_seconds: float | None = Field(None, gt=0, description="Erlang A when given")
+    arrivals_per_hour: float = Field(ge=0, le=1_000_000)
+    aht_seconds: float = Field(ge=1, le=86_400)
+    target_service_level: float = Field(80, ge=1, le=99.9, description="percent")
+    target_seconds: float = Field(20, ge=0, le=86_400)
+    shrinkage: float = Field(0, ge=0, le=95, description="percent")
+    max_occupancy: float = Field(100, ge=1, le=100, description="percent")
+    patience_seconds: float | None = Field(
+        None, ge=1, le=86_400, description="Erlang A when given"
+    )
+
+    @model_validator(mode="after")
+    def _bounded_load(self) -> ErlangQuery:
+        traffic = self.arrivals_per_hour * self.aht_seconds / 3600.0
+        if traffic > MAX_TRAFFIC_ERLANGS:
+            raise ValueError(
+                f"arrivals_per_hour x aht_seconds / 3600 is {traffic:.0f} erlangs;"
+                f" at most {MAX_TRAFFIC_ERLANGS:.0f}"
+            )
+        return self
 
 
 @router.get("/api/v1/staffing/erlang-c")
 async def erlang_c_staffing(
     _: SupervisorUser, query: Annotated[ErlangQuery, Query()]
 ) -> dict[str, Any]:
-    result = agents_needed(
-        query.arrivals_per_hour,
-        query.aht_seconds,
-        query.target_service_level / 100.0,
-        query.target_seconds,
-        query.shrinkage / 100.0,
-        query.max_occupancy / 100.0,
-        query.patience_seconds,
-    )
+    try:  # pure work, off the event loop
+        result = await asyncio.to_thread(
+            agents_needed,
+            query.arrivals_per_hour,
+            query.aht_seconds,
+            query.target_service_level / 100.0,
+            query.target_seconds,
+            query.shrinkage / 100.0,
+            query.max_occupancy / 100.0,
+            query.patience_seconds,
+        )
+    except ValueError as exc:  # a target no staffing meets (e.g. Erlang A's limits)
+        raise InvalidInput(str(exc), code="unsatisfiable_target") from None
     return {
         "model": "erlang_c" if query.patience_seconds is None else "erlang_a",
         "traffic_erlangs": result.traffic_erlangs,
@@ -385,6 +412,13 @@ async def staffing_table(
 
 @router.get("/metrics", include_in_schema=False)
 async def prometheus(request: Request) -> Response:
+    """Prometheus exposition; with ``CONTACTD_METRICS_TOKEN`` set, only for its bearer."""
+    token = request.app.state.settings.metrics_token
+    if token is not None and not secrets.compare_digest(
+        request.headers.get("authorization", "").encode(),
+        f"Bearer {token.get_secret_value()}".encode(),
+    ):
+        raise Unauthorized("The metrics need CONTACTD_METRICS_TOKEN as a bearer token.")
     hub = hub_of(request.app)
     if hub is None:
         return Response("", media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -31,6 +31,7 @@ from app.routing.core import (
     Offer,
     OfferAccepted,
     OfferRejected,
+    OffersReclaimed,
     OfferWithdrawn,
     QueueConfig,
     Requeued,
@@ -406,6 +407,22 @@ def test_rejected_contact_keeps_its_place_and_the_agent_cools_down() -> None:
     assert offers(decisions) == [("c2", "a1")]  # not c1 again: cooling down
     assert [v.contact_id for v in h.engine.waiting_contacts(now=4)] == ["c1", "c3"]
     assert offers(h.login("a2", at=5)) == [("c1", "a2")]  # c1 is still first in line
+
+
+def test_reclaimed_offers_go_to_another_agent_at_once_and_are_not_missed() -> None:
+    h = Harness(config(QueueConfig("q", EN2, reject_cooldown_seconds=60)))
+    h.login("gone", at=0)
+    h.login("here", at=0)
+    busy(h, "here")
+    assert offers(h.enqueue("c1", at=1)) == [("c1", "gone")]
+    assert offers(h.enqueue("c2", at=1)) == []
+    ready(h, "here", at=2)  # takes c2
+    decisions = h(OffersReclaimed(frozenset({"here"})), 3)
+    assert decisions[0] == OfferWithdrawn("c1", "gone", "router took over")
+    assert h.engine.agent_view("gone").missed_in_row == 0
+    assert h.engine.agent_view("gone").state is AgentState.AVAILABLE
+    assert h.engine.contact_view("c2").agent_id == "here"  # kept: its console is here
+    assert offers(h.login("other", at=4)) == [("c1", "other")]  # not back to "gone"
 
 
 def test_cooldown_end_is_a_timer_and_reopens_the_pair() -> None:

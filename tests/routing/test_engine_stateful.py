@@ -55,6 +55,7 @@ from app.routing.core import (
     Offer,
     OfferAccepted,
     OfferRejected,
+    OffersReclaimed,
     OfferWithdrawn,
     QueueConfig,
     Requeued,
@@ -443,6 +444,10 @@ class RoutingMachine(RuleBasedStateMachine):
                 c.cooldowns[d.agent_id] = self.now + cooldown
         elif d.reason == "abandoned":
             assert self.event == ContactAbandoned(c.id)
+        elif isinstance(self.event, OffersReclaimed) and d.reason == self.event.reason:
+            assert d.agent_id not in self.event.keep_agents
+            if cooldown > 0:
+                c.cooldowns[d.agent_id] = self.now + cooldown
         else:
             assert a.presence is not AgentState.AVAILABLE, f"withdrawn ({d.reason}) for nothing"
         a.offers.remove(c.id)
@@ -642,6 +647,20 @@ class RoutingMachine(RuleBasedStateMachine):
         if to_queue is None and agent_id is None:
             to_queue = self.contacts[contact_id].queue
         self.send(ContactTransferred(contact_id, to_queue, agent_id), dt)
+
+    @precondition(lambda self: self.contact_ids(ContactStatus.OFFERED))
+    @rule(data=st.data(), dt=DT)
+    def reclaim_offers(self, data: st.DataObject, dt: float) -> None:
+        keep = data.draw(st.frozensets(st.sampled_from(sorted(self.agents))))
+        out = {c.id for c in self.contacts.values() if c.status is ContactStatus.OFFERED}
+        decisions = self.send(OffersReclaimed(keep), dt)
+        withdrawn = {d.contact_id for d in decisions if isinstance(d, OfferWithdrawn)}
+        for contact_id in out - withdrawn:  # kept, or answered by a timer that fired first
+            assert contact_id not in self.contacts or (
+                self.contacts[contact_id].agent in keep
+                or self.contacts[contact_id].status is not ContactStatus.OFFERED
+                or contact_id in withdrawn
+            )
 
     @precondition(lambda self: any(a.wrap_until is not None for a in self.agents.values()))
     @rule(data=st.data(), dt=DT)

@@ -4,8 +4,11 @@ After the hello the socket subscribes to the bus (``chat:{contact_id}`` for the 
 ``contact:{contact_id}`` for the router's news, ``routing`` to know when the line moved),
 then sends what the visitor missed, so nothing falls between the catch-up read and the
 live stream. ``last_sent`` makes the stream exactly-once per socket: older seqs are
-dropped, a gap is filled from the database. Four tasks run per socket (reader, two pumps,
-position pusher); when any ends, all are cancelled and the subscriptions released.
+dropped, a gap is filled from the database. A message the bus lost reaches the visitor by
+the next of: a later message (the gap), the visitor's ping (each ping reads what is newer
+than ``last_sent``; the widget pings every ~20 s), or the bus's ``bus_resync``. Four tasks
+run per socket (reader, two pumps, position pusher); when any ends, all are cancelled and
+the subscriptions released.
 """
 
 from __future__ import annotations
@@ -214,6 +217,7 @@ class VisitorSocket:
         match frame:
             case Ping():
                 await self._send(Pong().frame())
+                await self._send_missed()
             case SendMessage():
                 return await self._message(frame)
             case Typing():
@@ -291,6 +295,8 @@ class VisitorSocket:
             elif kind == "ended":
                 await self._send(event)
                 self.ended = True
+                return CLOSE_NORMAL
+            elif kind == "bus_resync" and await self._catch_up(self.last_sent):
                 return CLOSE_NORMAL
 
     async def _deliver(self, event: dict[str, Any]) -> None:

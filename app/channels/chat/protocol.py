@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
+from app.validation import NUL_CODE, NUL_MESSAGE, json_has_nul
+
 ClientId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
@@ -65,6 +67,8 @@ class ProtocolError(Exception):
 def parse_frame(raw: str, max_frame_chars: int) -> Hello | SendMessage | Typing | End | Ping:
     if len(raw) > max_frame_chars:
         raise ProtocolError("message_too_long", "The frame is larger than any valid message.")
+    if json_has_nul(raw):
+        raise ProtocolError(NUL_CODE, NUL_MESSAGE)
     try:
         return _FRAME.validate_json(raw)
     except ValidationError as exc:

@@ -3,6 +3,11 @@
 * Which visitors are connected to this instance, and a grace timer for each chat whose
   visitor is gone while still waiting: a visitor who closed the tab is taken out of line
   (abandoned) instead of being offered to an agent who would talk to nobody.
+* Visitors connected to other instances: each instance announces its visitors on the bus
+  topic ``visitors`` (``VisitorPresent``), and a visitor announced elsewhere has no timer
+  here. With the bus down a timer that runs out waits another period instead of abandoning
+  (the visitor may be connected elsewhere); when the bus is back every instance announces
+  its visitors again.
 * A watch on ``channel:chat``: a chat the visitor ended while an agent's accept was on its
   way arrives assigned; it is ended at once so the agent is not left with an empty chat.
 """
@@ -11,11 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 import uuid
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from fastapi import FastAPI
@@ -27,6 +33,20 @@ from app.routing.core.engine import RoutingError
 from app.routing.core.model import QueuePosition
 
 log = structlog.get_logger(__name__)
+
+PRESENCE_TOPIC = "visitors"
+
+
+@dataclasses.dataclass(frozen=True)
+class VisitorPresent:
+    """On ``visitors``: the visitor of ``session_id`` is connected to ``instance``."""
+
+    session_id: str
+    instance: str
+    type: Literal["visitor_present"] = "visitor_present"
+
+    def payload(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
 
 
 class ChatRuntime:
@@ -47,6 +67,7 @@ class ChatRuntime:
         self._present: dict[uuid.UUID, int] = {}  # session -> sockets open here
         self._timers: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._stop_listening: Callable[[], None] | None = None
 
     @property
     def db(self) -> Database:
@@ -81,10 +102,34 @@ class ChatRuntime:
 
     # ------------------------------------------------------------------ lifecycle
 
+    @property
+    def instance(self) -> str:
+        instance: str = getattr(self.app.state, "instance", "")
+        return instance
+
     def start(self) -> None:
         self._spawn(self._watch_assignments())
+        self._stop_listening = self.bus.listen(PRESENCE_TOPIC, self._on_presence)
+
+    def _on_presence(self, message: dict[str, Any]) -> None:
+        if message.get("type") == "bus_resync":
+            for session_id in self._present:
+                self._announce(session_id)
+            return
+        if message.get("type") != "visitor_present" or message.get("instance") == self.instance:
+            return
+        with contextlib.suppress(ValueError, TypeError):
+            timer = self._timers.pop(uuid.UUID(str(message.get("session_id"))), None)
+            if timer is not None:
+                timer.cancel()
+
+    def _announce(self, session_id: uuid.UUID) -> None:
+        present = VisitorPresent(str(session_id), self.instance)
+        self._spawn(self.bus.publish(PRESENCE_TOPIC, present.payload()))
 
     async def stop(self) -> None:
+        if self._stop_listening is not None:
+            self._stop_listening()
         tasks = [*self._tasks, *self._timers.values()]
         for task in tasks:
             task.cancel()
@@ -107,6 +152,7 @@ class ChatRuntime:
         timer = self._timers.pop(session_id, None)
         if timer is not None:
             timer.cancel()
+        self._announce(session_id)
 
     def visitor_left(self, session_id: uuid.UUID, contact_id: int, *, ended: bool) -> None:
         left = self._present.get(session_id, 1) - 1
@@ -133,6 +179,9 @@ class ChatRuntime:
         await asyncio.sleep(self.abandon_after_seconds)
         if self._present.get(session_id):
             return
+        if self.bus.state == "down":  # the visitor may be on an instance we cannot hear
+            self._spawn(self._rearm_later(session_id, contact_id))
+            return
         try:
             async with self.db.unit_of_work() as session:
                 outcome = await service.end_chat(
@@ -143,6 +192,11 @@ class ChatRuntime:
             return
         if outcome is not None and not outcome.already:
             log.info("chat_visitor_gone", contact_id=contact_id, routing=outcome.routing)
+
+    async def _rearm_later(self, session_id: uuid.UUID, contact_id: int) -> None:
+        await asyncio.sleep(0)  # after the finished timer forgot itself
+        if session_id not in self._timers and not self._present.get(session_id):
+            self._arm(session_id, contact_id)
 
     # ------------------------------------------------------------------ assignments
 

@@ -351,13 +351,29 @@ def message_ids(raw: str | None) -> list[str]:
 
 
 def _addresses(values: list[str]) -> list[tuple[str, str]]:
-    """(display name, lower-case address) pairs; unparsable entries are skipped."""
+    """(display name, lower-case address) pairs; unparsable entries are skipped. A value
+    that is one encoded word holding the whole mailbox (``=?utf-8?b?...?=``, as Python's
+    email package writes a From with a non-ASCII name) is read from inside the word."""
     result = []
-    for name, address in email.utils.getaddresses([_FOLD.sub("", v) for v in values]):
-        address = _unescape_surrogates(address).strip().lower()
-        if "@" in address and " " not in address:
-            result.append((decode_header_text(name), address))
+    for value in values:
+        unfolded = _FOLD.sub("", value)
+        found = _mailboxes(unfolded) or _mailboxes(decode_header_text(unfolded), decoded=True)
+        result.extend(found)
     return result
+
+
+def _mailboxes(value: str, *, decoded: bool = False) -> list[tuple[str, str]]:
+    found = []
+    for name, address in email.utils.getaddresses([value]):
+        address = _no_nul(_unescape_surrogates(address)).strip().lower()
+        if "@" in address and " " not in address:
+            found.append((_no_nul(name if decoded else decode_header_text(name)), address))
+    return found
+
+
+def _no_nul(text: str) -> str:
+    """NUL characters removed: PostgreSQL cannot store them, and no mail means them."""
+    return text.replace("\x00", "")
 
 
 def _date(raw: str | None) -> datetime | None:
@@ -531,13 +547,30 @@ def _normalize_newlines(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.replace("\r\n", "\n").split("\n")).strip()
 
 
+_MAX_MULTIPARTS = 200
+_MULTIPART_HEADER = re.compile(rb"^content-type:[ \t]*multipart/", re.IGNORECASE | re.MULTILINE)
+
+
 def parse_email(raw: bytes, *, max_attachment_bytes: int) -> ParsedEmail:
-    """Parse an RFC 5322 message. Raises MalformedEmail or AttachmentTooLarge."""
+    """Parse an RFC 5322 message. Raises MalformedEmail or AttachmentTooLarge.
+
+    NUL characters are removed from every text the message yields (stored cleaned, not
+    refused). A message of more than ``_MAX_MULTIPARTS`` multipart sections, or nested
+    deeper than the parser can follow, is malformed: counted before parsing, since the
+    standard library's parser recurses once a level."""
+    if len(_MULTIPART_HEADER.findall(raw)) > _MAX_MULTIPARTS:
+        raise MalformedEmail("too many multipart sections")
     try:
         message = email.message_from_bytes(raw, policy=email.policy.default)
-    except (ValueError, TypeError, IndexError, email_errors.MessageError) as exc:
-        raise MalformedEmail(str(exc)) from exc
-    _check_structure(message)
+        _check_structure(message)
+    except (ValueError, TypeError, IndexError, RecursionError, email_errors.MessageError) as exc:
+        if isinstance(exc, MalformedEmail):
+            raise
+        raise MalformedEmail(type(exc).__name__) from exc
+    return _parsed(raw, message, max_attachment_bytes)
+
+
+def _parsed(raw: bytes, message: email.message.Message, max_attachment_bytes: int) -> ParsedEmail:
     senders = _addresses(_raw_headers(message, "From"))
     if not senders:
         raise MalformedEmail("no sender address")
@@ -545,7 +578,7 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int) -> ParsedEmail:
     collector = _Collector(max_attachment_bytes)
     try:
         collector.walk(message)
-    except (ValueError, TypeError, LookupError, email_errors.MessageError) as exc:
+    except (ValueError, TypeError, LookupError, RecursionError, email_errors.MessageError) as exc:
         if isinstance(exc, (MalformedEmail, AttachmentTooLarge)):
             raise
         raise MalformedEmail(str(exc)) from exc
@@ -560,7 +593,7 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int) -> ParsedEmail:
         message_id_derived=not own_id,
         in_reply_to=message_ids(_first_raw(message, "In-Reply-To")),
         references=message_ids(" ".join(_raw_headers(message, "References"))),
-        subject=decode_header_text(_first_raw(message, "Subject")),
+        subject=_no_nul(decode_header_text(_first_raw(message, "Subject"))),
         from_address=from_address,
         from_name=from_name or None,
         reply_to=reply_to[0][1] if reply_to else None,
@@ -568,8 +601,8 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int) -> ParsedEmail:
         cc=[a for _, a in _addresses(_raw_headers(message, "Cc"))],
         delivered_to=[a for _, a in _addresses(_raw_headers(message, "Delivered-To"))],
         date=_date(_first_raw(message, "Date")),
-        text=_normalize_newlines(text),
-        html=None if html_body is None else sanitize_html(html_body),
+        text=_no_nul(_normalize_newlines(text)),
+        html=None if html_body is None else _no_nul(sanitize_html(html_body)),
         attachments=collector.attachments,
         automatic=_automatic_reason(message, from_address),
         loop_marks=[v.strip().lower() for v in _raw_headers(message, LOOP_HEADER)],

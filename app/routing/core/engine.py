@@ -94,6 +94,7 @@ from .model import (
     Offer,
     OfferAccepted,
     OfferRejected,
+    OffersReclaimed,
     OfferWithdrawn,
     QueueConfig,
     QueuePosition,
@@ -223,6 +224,7 @@ class RoutingEngine:
             AgentCapacityChanged: self._on_capacity_changed,
             OfferAccepted: self._on_accepted,
             OfferRejected: self._on_rejected,
+            OffersReclaimed: self._on_reclaimed,
             WrapUpEnded: self._on_wrap_up_ended,
             ConfigChanged: self._on_config_changed,
             Tick: self._on_tick,
@@ -638,6 +640,16 @@ class RoutingEngine:
     def _on_rejected(self, event: OfferRejected, now: float, out: list[Decision]) -> None:
         contact, agent = self._offered(event.contact_id, event.agent_id)
         self._withdraw(contact, agent, "rejected", now, out, cooldown_from=now)
+
+    def _on_reclaimed(self, event: OffersReclaimed, now: float, out: list[Decision]) -> None:
+        offered = sorted(
+            (c for c in self._contacts.values() if c.status is OFFERED),
+            key=lambda c: c.id,
+        )
+        for contact in offered:
+            if contact.agent_id is not None and contact.agent_id not in event.keep_agents:
+                agent = self._agents[contact.agent_id]
+                self._withdraw(contact, agent, event.reason, now, out, cooldown_from=now)
 
     def _on_wrap_up_ended(self, event: WrapUpEnded, now: float, out: list[Decision]) -> None:
         agent = self._agent(event.agent_id)

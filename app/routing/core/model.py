@@ -210,6 +210,17 @@ class ConfigChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class OffersReclaimed:
+    """The consoles of every agent not in ``keep_agents`` may be gone (a new router took
+    over from one whose instance died): their outstanding offers are withdrawn at once,
+    with the reject cooldown (so the contact goes to another agent first) and without
+    counting as missed, instead of waiting out their deadlines."""
+
+    keep_agents: frozenset[str]
+    reason: str = "router took over"
+
+
+@dataclass(frozen=True, slots=True)
 class Tick:
     """Nothing happened but time passed: fire due deadlines and timers."""
 
@@ -229,6 +240,7 @@ Event = (
     | OfferRejected
     | WrapUpEnded
     | ConfigChanged
+    | OffersReclaimed
     | Tick
 )
 
