@@ -63,3 +63,17 @@ async def make_vip(client: Any, admin: dict[str, str], customer_id: int) -> None
             headers=admin,
         )
         assert response.status_code in (200, 201), response.text
+
+
+def invoke_cli(database_url: str, *args: str) -> tuple[int, str]:
+    """Run ``contactd ARGS`` against the database, as an operator would: exit code, output."""
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    result = CliRunner().invoke(
+        cli,
+        list(args),
+        env={"CONTACTD_DATABASE_URL": database_url, "CONTACTD_LOG_LEVEL": "WARNING"},
+    )
+    return result.exit_code, result.output

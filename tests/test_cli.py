@@ -9,19 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from typer.testing import CliRunner
 
-from app.cli import cli
 from app.routing.replay_core import METRICS
-
-
-def _invoke(database_url: str, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(
-        cli,
-        list(args),
-        env={"CONTACTD_DATABASE_URL": database_url, "CONTACTD_LOG_LEVEL": "WARNING"},
-    )
-    return result.exit_code, result.output
+from tests.helpers import invoke_cli as _invoke
 
 
 async def test_migrate_is_idempotent(clean_db: str) -> None:

@@ -6,18 +6,8 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from typer.testing import CliRunner
 
-from app.cli import cli
-
-
-def _invoke(database_url: str, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(
-        cli,
-        list(args),
-        env={"CONTACTD_DATABASE_URL": database_url, "CONTACTD_LOG_LEVEL": "WARNING"},
-    )
-    return result.exit_code, result.output
+from tests.helpers import invoke_cli
 
 
 async def _count(client: httpx.AsyncClient, headers: dict[str, str], **params: str) -> int:
@@ -31,7 +21,7 @@ async def _count(client: httpx.AsyncClient, headers: dict[str, str], **params: s
 async def test_the_demo_shows_every_grade_vip_and_class_then_a_score_run_grades_the_new(
     clean_db: str, client: httpx.AsyncClient
 ) -> None:
-    code, output = await asyncio.to_thread(_invoke, clean_db, "demo")
+    code, output = await asyncio.to_thread(invoke_cli, clean_db, "demo")
     assert code == 0, output
     assert " orders, " in output
     token = await client.post(
@@ -57,7 +47,7 @@ async def test_the_demo_shows_every_grade_vip_and_class_then_a_score_run_grades_
     }
     assert statuses == {"graded", "new", "no_sale", "dormant", "prospect", "blocked"}
 
-    code, output = await asyncio.to_thread(_invoke, clean_db, "customers", "score")
+    code, output = await asyncio.to_thread(invoke_cli, clean_db, "customers", "score")
     assert code == 0, output
     assert "evaluated 200 customers" in output
     segments = {
@@ -69,12 +59,12 @@ async def test_the_demo_shows_every_grade_vip_and_class_then_a_score_run_grades_
 
 async def test_score_as_of_a_date_and_a_bad_date(clean_db: str) -> None:
     code, output = await asyncio.to_thread(
-        _invoke, clean_db, "customers", "score", "--as-of", "2026-06-30"
+        invoke_cli, clean_db, "customers", "score", "--as-of", "2026-06-30"
     )
     assert code == 0, output
     assert "evaluated 0 customers as of 2026-06-30T23:59:59+08:00" in output
     code, output = await asyncio.to_thread(
-        _invoke, clean_db, "customers", "score", "--as-of", "last tuesday"
+        invoke_cli, clean_db, "customers", "score", "--as-of", "last tuesday"
     )
     assert code == 2
     assert "--as-of" in output

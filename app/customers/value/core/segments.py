@@ -12,25 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, reduce
 from operator import attrgetter
-from typing import Literal
+from typing import Literal, get_args
 
 Scalar = str | int | float | bool
-FACTS = (
-    "grade",
-    "status",
-    "vip",
-    "value_class",
-    "r",
-    "f",
-    "m",
-    "score",
-    "sales",
-    "days_since_last_sale",
-    "days_since_last_contact",
-    "language",
-    "region",
-    "tags",
-)
 Fact = Literal[
     "grade",
     "status",
@@ -47,6 +31,7 @@ Fact = Literal[
     "region",
     "tags",
 ]
+FACTS: tuple[str, ...] = get_args(Fact)
 Op = Literal["eq", "ne", "in", "gte", "lte", "contains"]
 
 
