@@ -843,8 +843,7 @@ class ContactPlan:
             self._opening(contact_id),
             self._queued(contact_id),
             _event(contact_id, "contact.offered", t.offered, agent_id=agent_id, payload=offer),
-            _event(contact_id, "contact.accepted", t.answered, agent_id=agent_id,
-                   actor_id=agent_id),
+            _event(contact_id, "contact.assigned", t.answered, agent_id=agent_id),
             *self._closing(contact_id, agent_id),
         ]  # fmt: skip
 

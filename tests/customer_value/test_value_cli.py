@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -46,6 +47,22 @@ async def test_the_demo_shows_every_grade_vip_and_class_then_a_score_run_grades_
         ).json()["items"]
     }
     assert statuses == {"graded", "new", "no_sale", "dormant", "prospect", "blocked"}
+
+    until = datetime.now(UTC)
+    report = await client.get(
+        "/api/v1/reports/value",
+        params={
+            "by": "grade",
+            "from": (until - timedelta(days=31)).isoformat(),
+            "to": until.isoformat(),
+        },
+        headers=admin,
+    )
+    assert report.status_code == 200, report.text
+    totals = {row["grade"]: row for row in report.json()["totals"]}
+    assert totals["P"]["offered"] > 0
+    assert sum(row["answered"] for row in totals.values()) > 0  # answers recorded as live ones
+    assert all(row["asa_seconds"] is not None for row in totals.values() if row["answered"])
 
     code, output = await asyncio.to_thread(invoke_cli, clean_db, "customers", "score")
     assert code == 0, output
