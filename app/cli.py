@@ -11,6 +11,7 @@ import typer
 import uvicorn
 
 from app.config import Settings
+from app.entry_points.cli import entry_points_app
 from app.ivr.cli import ivr_app
 from app.logs import configure_logging
 from app.routing.simulate_cli import simulate
@@ -156,6 +157,11 @@ def _load_demo(url: str, settings: Settings) -> None:
 
 cli.command("simulate")(simulate)
 cli.add_typer(ivr_app, name="ivr", help="Try IVR call flows without a phone.")
+cli.add_typer(
+    entry_points_app,
+    name="entry-points",
+    help="Numbers, mailboxes and chat widgets leading into queues.",
+)
 
 
 def main() -> None:

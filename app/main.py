@@ -24,6 +24,7 @@ from app.config import Settings, get_settings
 from app.contacts.router import router as contacts_router
 from app.customers.router import router as customers_router
 from app.database import Database, create_engine
+from app.entry_points.router import router as entry_points_router
 from app.errors import install_error_handlers
 from app.events.bus import InProcessBus
 from app.health.router import router as health_router
@@ -163,6 +164,7 @@ def create_app(
         customers_router,
         routing_router,
         contacts_router,
+        entry_points_router,
         *CHANNEL_ROUTERS,
         ivr_router,
         console_router,
