@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     log_json: bool | None = Field(default=None, description="None: JSON unless on a TTY.")
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     default_region: str = Field(default="CN", description="Region for national phone numbers.")
+    demo: bool = Field(
+        default=False,
+        description="Demo mode (`contactd serve --demo` sets it): the published demo Twilio "
+        "token and CTI secret are accepted only then.",
+    )
     router_enabled: bool = Field(
         default=True, description="Take part in routing (one instance routes, the others stand by)."
     )

@@ -24,6 +24,7 @@ from app.config import Settings, get_settings
 from app.contacts.router import router as contacts_router
 from app.customers.router import router as customers_router
 from app.database import Database, create_engine
+from app.demo.mode import refuse_demo_credentials
 from app.entry_points.router import router as entry_points_router
 from app.errors import install_error_handlers
 from app.events.bus import InProcessBus
@@ -110,6 +111,7 @@ def create_app(
     settings: Settings | None = None, database_url: str | None = None, *, tune_gc: bool = False
 ) -> FastAPI:
     settings = settings or get_settings()
+    refuse_demo_credentials(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

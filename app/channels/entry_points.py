@@ -7,7 +7,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.channels.models import EntryPoint
 from app.entry_points.schemas import EntryChannel, EntryPointCreate, EntryPointOut
-from app.entry_points.service import create_entry_point
 from app.queues.models import Queue
 
 
@@ -37,6 +36,8 @@ async def add_entry_point(
 ) -> EntryPointOut:
     """Add an entry point through the same validation as ``POST /api/v1/entry-points``
     (raises InvalidInput, Conflict); national numbers are read in ``region``."""
+    from app.entry_points.service import create_entry_point  # it imports the channels
+
     data = EntryPointCreate(
         channel=channel, address=address, queue=queue_name, language=language, greeting=greeting
     )

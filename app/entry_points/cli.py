@@ -79,16 +79,7 @@ def list_points(
     """List entry points."""
 
     async def work(session: AsyncSession, _: Settings) -> list[EntryPointOut]:
-        found: list[EntryPointOut] = []
-        after: int | None = None
-        while True:
-            rows = await service.list_entry_points(
-                session, after_id=after, limit=200, channel=channel, queue=queue
-            )
-            found.extend(rows[:200])
-            if len(rows) <= 200:
-                return found
-            after = rows[199].id
+        return await service.all_entry_points(session, channel=channel, queue=queue)
 
     for point in _run(work):
         typer.echo(describe(point))

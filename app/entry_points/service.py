@@ -20,6 +20,8 @@ from app.entry_points.schemas import (
 from app.errors import Conflict, InvalidInput, NotFound
 from app.queues.models import Queue
 
+PAGE = 500
+
 
 def normalized_address(channel: EntryChannel, raw: str, region: str) -> str:
     """The stored form of an entry point's address, or InvalidInput (422).
@@ -96,6 +98,22 @@ async def list_entry_points(
         query = query.where(Queue.name == queue)
     rows = (await session.execute(query)).all()
     return [entry_point_out(point, name) for point, name in rows]
+
+
+async def all_entry_points(
+    session: AsyncSession, *, channel: EntryChannel | None = None, queue: str | None = None
+) -> list[EntryPointOut]:
+    """Every entry point by id, read a page at a time."""
+    found: list[EntryPointOut] = []
+    after: int | None = None
+    while True:
+        page = await list_entry_points(
+            session, after_id=after, limit=PAGE, channel=channel, queue=queue
+        )
+        found.extend(page[:PAGE])
+        if len(page) <= PAGE:
+            return found
+        after = page[PAGE - 1].id
 
 
 async def get_entry_point(session: AsyncSession, entry_point_id: int) -> EntryPointOut:
