@@ -23,6 +23,7 @@ from app.ivr.cli import ivr_app
 from app.logs import configure_logging
 from app.routing.simulate_cli import simulate
 from app.runtime import resolve_database_url
+from app.tryout.cli import try_app
 from app.users.models import Role
 
 cli = typer.Typer(help="contactd: an open-source contact-center backend.", no_args_is_help=True)
@@ -200,6 +201,7 @@ def _load_demo(url: str, settings: Settings) -> None:
 
 cli.command("simulate")(simulate)
 cli.add_typer(ivr_app, name="ivr", help="Try IVR call flows without a phone.")
+cli.add_typer(try_app, name="try", help="Try each channel against a running contactd.")
 cli.add_typer(
     entry_points_app,
     name="entry-points",

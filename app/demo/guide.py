@@ -95,7 +95,7 @@ def _tries(by_channel: dict[str, list[EntryPointOut]], ivr: set[str], command: s
     lines = ["try each channel from another terminal:"]
     if by_channel["voice"]:
         voice = sorted(by_channel["voice"], key=lambda p: p.address not in ivr)[0]
-        digits = " --digits 2,4" if voice.address in ivr else ""
+        digits = " --digits 2,2" if voice.address in ivr else ""
         lines.append(
             f'  {command} try call --from {TRY_CALLER} --to "{written(voice.address)}"{digits}'
         )

@@ -80,7 +80,9 @@ async def test_oversized_mail_and_attachments_get_552_and_nothing_is_stored(
 
 async def test_unreadable_mail_is_refused_permanently(app: FastAPI, center: Center) -> None:
     with pytest.raises(aiosmtplib.SMTPDataError) as refused:
-        await smtp_send(app, b"To: support@shop.example.cn\r\nSubject: who sent this?\r\n\r\nbody\r\n")
+        await smtp_send(
+            app, b"To: support@shop.example.cn\r\nSubject: who sent this?\r\n\r\nbody\r\n"
+        )
     assert refused.value.code == 554
     assert (await counts(app))["contacts"] == 0
 

@@ -120,7 +120,8 @@ async def test_broken_mime_is_422_and_nothing_stored(
     app: FastAPI, center: Center, client: httpx.AsyncClient
 ) -> None:
     broken = (
-        b"From: a@example.com\r\nTo: support@shop.example.cn\r\nContent-Type: multipart/mixed\r\n\r\nx"
+        b"From: a@example.com\r\nTo: support@shop.example.cn\r\n"
+        b"Content-Type: multipart/mixed\r\n\r\nx"
     )
     response = await post_email(client, broken)
     assert response.status_code == 422
