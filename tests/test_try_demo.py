@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +22,6 @@ from app.demo.mode import DEMO_CTI_SECRET, DEMO_TWILIO_AUTH_TOKEN, DemoCredentia
 from app.main import create_app
 from tests.conftest import make_settings
 from tests.helpers import eventually, live_server
-
-CONTACTD = str(Path(sys.executable).with_name("contactd"))
 
 
 def _free_port() -> int:
@@ -61,20 +59,30 @@ class DemoService:
         return response.json()["items"][0]
 
 
-def _service_environment(database_url: str) -> dict[str, str]:
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _service_environment(database_url: str, port: int, smtp_port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONTACTD_")}
-    env.update(CONTACTD_DATABASE_URL=database_url, CONTACTD_LOG_LEVEL="WARNING")
+    env.update(
+        CONTACTD_DATABASE_URL=database_url,
+        CONTACTD_PORT=str(port),
+        CONTACTD_SMTP_PORT=str(smtp_port),
+    )
     return env
 
 
 @pytest.fixture
 async def demo_service(clean_db: str) -> AsyncIterator[DemoService]:
+    """``make run``, as a newcomer types it (on free ports and the test database)."""
     port, smtp_port = _free_port(), _free_port()
     process = await asyncio.create_subprocess_exec(
-        CONTACTD, "serve", "--demo", "--port", str(port), "--smtp-port", str(smtp_port),
-        env=_service_environment(clean_db),
+        "make", "run",
+        cwd=ROOT,
+        env=_service_environment(clean_db, port, smtp_port),
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True,
     )  # fmt: skip
     assert process.stdout is not None
     lines: list[str] = []
@@ -99,14 +107,21 @@ async def demo_service(clean_db: str) -> AsyncIterator[DemoService]:
             admin = {"Authorization": f"Bearer {token.json()['access_token']}"}
             yield DemoService(url, smtp_port, "\n".join(lines), client, admin)
     finally:
-        process.terminate()
+        os.killpg(process.pid, signal.SIGTERM)
         await process.wait()
 
 
-async def test_the_demo_guide_lists_logins_entry_points_and_try_commands(
-    demo_service: DemoService,
-) -> None:
+async def test_make_run_guides_then_every_channel_is_tried(demo_service: DemoService) -> None:
+    """One service for the four (each start loads the demo): the guide, then each try."""
+    _check_guide(demo_service)
+    await _try_call(demo_service)
+    await _try_email(demo_service)
+    await _try_chat(demo_service)
+
+
+def _check_guide(demo_service: DemoService) -> None:
     guide = demo_service.guide
+    assert guide.startswith("demo loaded: 4 queues, 12 agents")  # nothing printed before it
     assert f"contactd serves {demo_service.url}" in guide
     for login in ("admin / admin-demo", "zhou.min / supervisor-demo", "password agent-demo"):
         assert login in guide
@@ -128,7 +143,8 @@ async def test_the_demo_guide_lists_logins_entry_points_and_try_commands(
     assert len(guide.splitlines()) < 40
 
 
-async def test_try_call_holds_a_signed_call_through_the_ivr(demo_service: DemoService) -> None:
+async def _try_call(demo_service: DemoService) -> None:
+    """A signed call through the bilingual IVR into the hold loop, then the caller hangs up."""
     code, output = await asyncio.to_thread(
         demo_service.try_, "call", "--from", "+8613800138000", "--to", DEMO_HOTLINE,
         "--digits", "2,2", "--url", demo_service.url,
@@ -143,9 +159,8 @@ async def test_try_call_holds_a_signed_call_through_the_ivr(demo_service: DemoSe
     assert contact["state"] == "abandoned"
 
 
-async def test_try_email_delivers_gbk_mail_over_the_demo_listener(
-    demo_service: DemoService,
-) -> None:
+async def _try_email(demo_service: DemoService) -> None:
+    """GBK mail over the demo's SMTP listener becomes an email contact."""
     code, output = await asyncio.to_thread(
         demo_service.try_, "email", "--from", "li.lei@example.cn", "--to", "Billing@Example.com",
         "--subject", "发票抬头", "--body", "请帮我改一下发票抬头。", "--charset", "gbk",
@@ -160,9 +175,8 @@ async def test_try_email_delivers_gbk_mail_over_the_demo_listener(
     assert "请帮我改一下发票抬头。" in messages.json()[0]["text"]
 
 
-async def test_try_chat_sends_each_line_and_leaves_at_the_end_of_input(
-    demo_service: DemoService,
-) -> None:
+async def _try_chat(demo_service: DemoService) -> None:
+    """Each line of input is a stored message; the end of input leaves the chat."""
     code, output = await asyncio.to_thread(
         demo_service.try_,
         "chat",
