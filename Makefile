@@ -3,19 +3,24 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# Installing prints errors only: no pip notices, no build-backend deprecation warnings.
+PIP_INSTALL := PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONWARNINGS=ignore $(BIN)/pip install --quiet --quiet
 
 .PHONY: run test lint typecheck pytest install bench clean
 
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@echo "installing contactd into $(VENV) (a minute or two the first time)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(PIP_INSTALL) --upgrade pip
+	@$(PIP_INSTALL) -e '.[dev]'
+	@touch $(STAMP)
 
 install: $(STAMP)
 
+# Prints where it serves, the logins, the demo's numbers, mailboxes and widgets, and the
+# `contactd try` commands; logs below WARNING stay quiet (CONTACTD_LOG_LEVEL=INFO shows them).
 run: $(STAMP)
-	$(BIN)/contactd serve --demo
+	@CONTACTD_LOG_LEVEL=$${CONTACTD_LOG_LEVEL:-WARNING} $(BIN)/contactd serve --demo
 
 test: lint typecheck pytest
 

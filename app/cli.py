@@ -12,11 +12,20 @@ import uvicorn
 
 from app.config import Settings
 from app.customers.value.cli import customers_app
+from app.demo.mode import (
+    DEMO_SMTP_PORT,
+    DemoCredentialsRefused,
+    credentials,
+    demo_environment,
+    refuse_demo_credentials,
+)
+from app.entry_points.cli import entry_points_app
 from app.ivr.cli import ivr_app
 from app.logs import configure_logging
 from app.orders.cli import import_app
 from app.routing.simulate_cli import simulate
 from app.runtime import resolve_database_url
+from app.tryout.cli import try_app
 from app.users.models import Role
 
 cli = typer.Typer(help="contactd: an open-source contact-center backend.", no_args_is_help=True)
@@ -48,28 +57,44 @@ def serve(
     port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     demo: Annotated[
-        bool, typer.Option(help="Load the demo contact center if the database is empty.")
+        bool,
+        typer.Option(
+            help="Demo mode: load the demo contact center if the database is empty, and fill "
+            "in what is not configured (demo Twilio token and CTI secret, SMTP on port "
+            f"{DEMO_SMTP_PORT})."
+        ),
     ] = False,
     smtp_port: Annotated[
         int | None, typer.Option(help="Also accept email over SMTP on this port.")
     ] = None,
 ) -> None:
     """Migrate to the latest schema, then serve the API."""
+    if smtp_port is not None:
+        os.environ["CONTACTD_SMTP_PORT"] = str(smtp_port)
     settings = Settings()
+    bind_host, bind_port = host or settings.host, port or settings.port
+    if demo:
+        os.environ.update(demo_environment(settings, bind_host, bind_port))
+        settings = Settings()
+    try:
+        refuse_demo_credentials(settings)
+    except DemoCredentialsRefused as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
     configure_logging(settings.log_level, settings.log_json)
     url = _database_url(settings)
     _migrate(url)
-    if demo:
-        _load_demo(url, settings)
     # Workers are separate processes: hand them the one database and one token key.
     os.environ["CONTACTD_DATABASE_URL"] = url
-    if smtp_port is not None:
-        os.environ["CONTACTD_SMTP_PORT"] = str(smtp_port)
     if settings.jwt_secret is None:
         os.environ["CONTACTD_JWT_SECRET"] = secrets.token_urlsafe(32)
-        typer.echo("CONTACTD_JWT_SECRET is unset: tokens issued now end with this process.")
-    bind_host, bind_port = host or settings.host, port or settings.port
-    typer.echo(f"contactd is serving on http://{bind_host}:{bind_port} (API docs at /docs)")
+        if not demo:
+            typer.echo("CONTACTD_JWT_SECRET is unset: tokens issued now end with this process.")
+    served = f"http://{bind_host}:{bind_port}"
+    if demo:
+        typer.echo(_demo_guide(url, settings, served))
+    else:
+        typer.echo(f"contactd is serving on {served} (API docs at /docs)")
     uvicorn.run(
         "app.main:create_served_app",
         factory=True,
@@ -80,6 +105,22 @@ def serve(
         access_log=False,
         ws_per_message_deflate=settings.ws_per_message_deflate,
     )
+
+
+def _demo_guide(url: str, settings: Settings, served: str) -> str:
+    from app.demo.guide import guide
+    from app.demo.run import load_demo_if_empty
+
+    run = asyncio.run(load_demo_if_empty(url, settings.default_region))
+    text = guide(
+        url=served,
+        logins=run.logins,
+        entry_points=run.entry_points,
+        ivr_numbers=run.ivr_numbers,
+        credentials=credentials(settings),
+        smtp_host=settings.smtp_hostname,
+    )
+    return f"{run.summary}\n{text}"
 
 
 @cli.command("create-user")
@@ -152,14 +193,24 @@ def demo() -> None:
 def _load_demo(url: str, settings: Settings) -> None:
     from app.demo.run import load_demo_if_empty
 
-    summary = asyncio.run(load_demo_if_empty(url, settings.default_region, settings.zone))
-    typer.echo(summary)
+    run = asyncio.run(load_demo_if_empty(url, settings.default_region, settings.zone))
+    typer.echo(run.summary)
+    if run.logins:
+        typer.echo("sign in with:")
+    for login in run.logins:
+        typer.echo(f"  {login.username:<14} {login.role:<11} {login.password}")
 
 
 cli.command("simulate")(simulate)
 cli.add_typer(ivr_app, name="ivr", help="Try IVR call flows without a phone.")
 cli.add_typer(customers_app, name="customers", help="Customers and their value.")
 cli.add_typer(import_app, name="import", help="Import data from files (orders).")
+cli.add_typer(try_app, name="try", help="Try each channel against a running contactd.")
+cli.add_typer(
+    entry_points_app,
+    name="entry-points",
+    help="Numbers, mailboxes and chat widgets leading into queues.",
+)
 
 
 def main() -> None:

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     bus_prefix: str = Field(
         default="contactd:", description="Prefix of the bus's channel names (one per deployment)."
     )
+    demo: bool = Field(
+        default=False,
+        description="Demo mode (`contactd serve --demo` sets it): the published demo Twilio "
+        "token and CTI secret are accepted only then.",
+    )
     router_enabled: bool = Field(
         default=True, description="Take part in routing (one instance routes, the others stand by)."
     )

@@ -26,6 +26,8 @@ from app.customers.router import router as customers_router
 from app.customers.value import runtime as value_runtime
 from app.customers.value.router import router as customer_value_router
 from app.database import Database, create_engine
+from app.demo.mode import refuse_demo_credentials
+from app.entry_points.router import router as entry_points_router
 from app.errors import install_error_handlers
 from app.events.bus import bus_from_url
 from app.health.router import router as health_router
@@ -122,6 +124,7 @@ def create_app(
     settings: Settings | None = None, database_url: str | None = None, *, tune_gc: bool = False
 ) -> FastAPI:
     settings = settings or get_settings()
+    refuse_demo_credentials(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -185,6 +188,7 @@ def create_app(
         orders_router,
         routing_router,
         contacts_router,
+        entry_points_router,
         *CHANNEL_ROUTERS,
         ivr_router,
         console_router,

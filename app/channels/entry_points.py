@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.channels.models import EntryPoint
+from app.entry_points.schemas import EntryChannel, EntryPointCreate, EntryPointOut
 from app.queues.models import Queue
 
 
@@ -25,19 +26,19 @@ async def entry_point(
 
 async def add_entry_point(
     session: AsyncSession,
-    channel: str,
+    channel: EntryChannel,
     address: str,
     queue_name: str,
     *,
     language: str = "zh-CN",
     greeting: str | None = None,
-) -> EntryPoint:
-    queue_id = await session.scalar(select(Queue.id).where(Queue.name == queue_name))
-    if queue_id is None:
-        raise ValueError(f"unknown queue {queue_name}")
-    point = EntryPoint(
-        channel=channel, address=address, queue_id=queue_id, language=language, greeting=greeting
+    region: str = "CN",
+) -> EntryPointOut:
+    """Add an entry point through the same validation as ``POST /api/v1/entry-points``
+    (raises InvalidInput, Conflict); national numbers are read in ``region``."""
+    from app.entry_points.service import create_entry_point  # it imports the channels
+
+    data = EntryPointCreate(
+        channel=channel, address=address, queue=queue_name, language=language, greeting=greeting
     )
-    session.add(point)
-    await session.flush()
-    return point
+    return await create_entry_point(session, data, region)

@@ -25,7 +25,7 @@ from tests.routing_service.conftest import Center
 
 SECRET = "webhook-secret-for-tests"
 DOMAIN = "contactd.test"
-SUPPORT = "support@shop.test"
+SUPPORT = "support@shop.example.cn"
 WEBHOOK = "/webhooks/email/inbound"
 
 

@@ -32,7 +32,7 @@ async def test_listener_port_is_exposed(app: FastAPI) -> None:
 
 async def test_mail_for_an_unknown_mailbox_is_refused_at_rcpt(app: FastAPI, center: Center) -> None:
     with pytest.raises(aiosmtplib.SMTPRecipientsRefused) as refused:
-        await smtp_send(app, build_raw(to="nobody@shop.test"), to=["nobody@shop.test"])
+        await smtp_send(app, build_raw(to="nobody@shop.example.cn"), to=["nobody@shop.example.cn"])
     assert refused.value.recipients[0].code == 550
     assert (await counts(app))["contacts"] == 0
 
@@ -41,9 +41,9 @@ async def test_accepted_mail_is_stored_before_the_250(app: FastAPI, center: Cent
     raw = build_raw(
         subject=b64_word("订单问题", "GB2312"), body=text_part("您好，我的订单还没有发货", "gb2312")
     )
-    errors, reply = await smtp_send(app, raw, to=[SUPPORT, "nobody@shop.test"])
+    errors, reply = await smtp_send(app, raw, to=[SUPPORT, "nobody@shop.example.cn"])
     assert reply.startswith("2.0.0")
-    assert list(errors) == ["nobody@shop.test"]  # refused, the rest delivered
+    assert list(errors) == ["nobody@shop.example.cn"]  # refused, the rest delivered
     found = await counts(app)
     assert (found["contacts"], found["messages"], found["receipts"]) == (1, 1, 1)
 
@@ -80,7 +80,9 @@ async def test_oversized_mail_and_attachments_get_552_and_nothing_is_stored(
 
 async def test_unreadable_mail_is_refused_permanently(app: FastAPI, center: Center) -> None:
     with pytest.raises(aiosmtplib.SMTPDataError) as refused:
-        await smtp_send(app, b"To: support@shop.test\r\nSubject: who sent this?\r\n\r\nbody\r\n")
+        await smtp_send(
+            app, b"To: support@shop.example.cn\r\nSubject: who sent this?\r\n\r\nbody\r\n"
+        )
     assert refused.value.code == 554
     assert (await counts(app))["contacts"] == 0
 

@@ -120,7 +120,8 @@ async def test_broken_mime_is_422_and_nothing_stored(
     app: FastAPI, center: Center, client: httpx.AsyncClient
 ) -> None:
     broken = (
-        b"From: a@example.com\r\nTo: support@shop.test\r\nContent-Type: multipart/mixed\r\n\r\nx"
+        b"From: a@example.com\r\nTo: support@shop.example.cn\r\n"
+        b"Content-Type: multipart/mixed\r\n\r\nx"
     )
     response = await post_email(client, broken)
     assert response.status_code == 422
@@ -131,7 +132,7 @@ async def test_broken_mime_is_422_and_nothing_stored(
 async def test_mail_for_an_unknown_address_is_refused(
     app: FastAPI, center: Center, client: httpx.AsyncClient
 ) -> None:
-    response = await post_email(client, build_raw(to="sales@shop.test"))
+    response = await post_email(client, build_raw(to="sales@shop.example.cn"))
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "unknown_recipient"
     assert await counts(app) == NOTHING
@@ -213,11 +214,11 @@ async def test_the_same_message_delivered_twice_is_stored_once(
 async def test_recipient_from_query_or_delivered_to(
     app: FastAPI, center: Center, client: httpx.AsyncClient
 ) -> None:
-    alias = build_raw(to="everyone@shop.test", message_id="<alias.1@example.cn>")
+    alias = build_raw(to="everyone@shop.example.cn", message_id="<alias.1@example.cn>")
     assert (await post_email(client, alias)).status_code == 404
     assert (await post_email(client, alias, to=SUPPORT)).json()["outcome"] == "created"
     forwarded = build_raw(
-        to="help@shop.test", message_id="<fwd.1@example.cn>", extra={"Delivered-To": SUPPORT}
+        to="help@shop.example.cn", message_id="<fwd.1@example.cn>", extra={"Delivered-To": SUPPORT}
     )
     assert (await post_email(client, forwarded)).json()["outcome"] == "created"
 

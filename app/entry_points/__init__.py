@@ -1,0 +1,1 @@
+"""Entry points: the phone numbers, mailboxes and chat widgets that lead into queues."""
