@@ -63,7 +63,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _service_environment(database_url: str, port: int, smtp_port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONTACTD_")}
+    # a newcomer's shell: no CONTACTD_ settings, and not inside another make (`make test`
+    # runs this suite; its MAKELEVEL would make the inner make print "Entering directory")
+    outer_make = ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("CONTACTD_") and k not in outer_make
+    }
     env.update(
         CONTACTD_DATABASE_URL=database_url,
         CONTACTD_PORT=str(port),
