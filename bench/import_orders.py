@@ -147,7 +147,7 @@ async def ceiling(url: str, path: Path, now: datetime) -> float:
             for fields in reader:
                 parsed = parser.parse(reader.line_num, fields)
                 if isinstance(parsed, ImportRow):
-                    chunk.append(parsed.record())
+                    chunk.append(parsed)
                 if len(chunk) == CHUNK_SIZE:
                     copying += await _copy(conn, chunk)
                     chunk = []

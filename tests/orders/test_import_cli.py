@@ -19,7 +19,6 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from app.customers.models import Customer
-from app.orders import importer
 from app.orders.importer import import_orders
 from app.orders.models import Order
 
@@ -284,18 +283,60 @@ async def test_a_run_interrupted_between_chunks_resumes_where_it_stopped(
     assert (await count(app, Order), await count(app, Customer)) == (7, 3)
 
 
-async def test_many_affected_customers_get_a_full_evaluation_with_value_classes(
-    clean_db: str,
-    client: httpx.AsyncClient,
-    admin: dict[str, str],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+async def test_the_touched_customers_are_rescored_in_one_pass_and_then_are_current(
+    clean_db: str, client: httpx.AsyncClient, admin: dict[str, str], tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(importer, "FULL_EVALUATION_AT", 3)
-    path = write(tmp_path, [f"V{n},,1380013800{n},,,2026-01-0{1 + n},paid,1,{n + 1}00,CNY"
-                            for n in range(4)])  # fmt: skip
-    code, output = await run(clean_db, str(path))
+    lines = [f"V{n},,1380013800{n},,,2026-01-0{1 + n},paid,1,{n + 1}00,CNY" for n in range(4)]
+    code, output = await run(clean_db, str(write(tmp_path, lines)))
     assert code == 0, output
     assert "4 rescored" in output
-    found = await client.get("/api/v1/customers", params={"value_class": "key"}, headers=admin)
-    assert [c["name"] for c in found.json()["items"]] == ["+8613800138003"]
+    found = (await client.get("/api/v1/customers", headers=admin)).json()["items"]
+    assert sorted(c["value"]["lifetime_sales"] for c in found) == [1, 1, 1, 1]
+    assert {c["value"]["value_class"] for c in found} == {"normal"}  # ranked by the next full
+    # a cancelled order changes none of the figures: rescored once all the same, then current
+    lines.append("V9,,13800138000,,,2026-01-09,cancelled,1,100,CNY")
+    code, output = await run(clean_db, str(write(tmp_path, lines)))
+    assert "1 imported, 0 updated, 4 unchanged" in output
+    assert ", 1 rescored" in output
+    code, output = await run(clean_db, str(write(tmp_path, lines)))
+    assert ", 0 rescored" in output
+
+
+async def test_shared_phones_and_emails_and_blocked_customers_refuse_their_rows(
+    clean_db: str, client: httpx.AsyncClient, admin: dict[str, str], tmp_path: Path
+) -> None:
+    shared = {"phones": ["+8613800138001"], "emails": ["same@example.cn"]}
+    await new_customer(client, admin, "孙甲", **shared)
+    await new_customer(client, admin, "孙乙", **shared)
+    blocked = await new_customer(client, admin, "周丙", phones=["+8613800138002"])
+    stored = await client.post(
+        f"/api/v1/customers/{blocked}/orders",
+        json={"order_id": "S4", "placed_at": YESTERDAY, "status": "paid", "amount": "10"},
+        headers=admin,
+    )
+    assert stored.status_code == 201, stored.text
+    block = await client.put(
+        f"/api/v1/customers/{blocked}/block", json={"reason": "abuse"}, headers=admin
+    )
+    assert block.status_code == 200, block.text
+    path = write(
+        tmp_path,
+        [
+            f"S1,,13800138001,,,{YESTERDAY},paid,1,10,CNY",
+            f"S2,,,Same@Example.cn,,{YESTERDAY},paid,1,10,CNY",
+            f"S3,,13800138002,,,{YESTERDAY},paid,1,10,CNY",
+            f"S4,,13800138002,,,{YESTERDAY},refunded,1,10,CNY",
+        ],
+    )
+    code, output = await run(clean_db, str(path))
+    assert code == 1, output
+    assert "0 imported, 1 updated, 0 unchanged, 3 rejected; 0 customers created" in output
+    with (tmp_path / "orders.rejects.csv").open(encoding="utf-8", newline="") as stream:
+        rows = list(csv.reader(stream))
+    assert [tuple(r[:3]) for r in rows[1:]] == [
+        ("2", "customer_phone", "several customers have this phone"),
+        ("3", "customer_email", "several customers have this email"),
+        ("4", "customer_id", "the customer is blocked and cannot place new orders"),
+    ]
+    page = await client.get(f"/api/v1/customers/{blocked}/orders", headers=admin)
+    assert [(o["order_id"], o["status"]) for o in page.json()["items"]] == [("S4", "refunded")]

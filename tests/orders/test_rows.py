@@ -4,13 +4,14 @@ rejected with a column and a reason, never an exception."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.orders.core import OrderRuleError, check_amount
 from app.orders.rows import COLUMNS, BadFile, ImportRow, Rejection, RowParser, header_positions
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
@@ -124,3 +125,39 @@ def test_valid_rows_keep_their_amount_exactly(
     assert parsed.items == items
     assert parsed.status == status.lower()
     assert parsed.placed_at <= NOW
+
+
+def test_a_number_is_normalized_alike_in_any_form_and_a_full_memo_starts_over() -> None:
+    parser = RowParser(
+        header_positions(list(COLUMNS)),
+        now=NOW,
+        rates={"CNY": Decimal(1)},
+        zone=SHANGHAI,
+        region="CN",
+        memo_size=3,
+    )
+    forms = ["+8613800138000", "138 0013 8000", "0086 13800138000", "+86 138-0013-8000"]
+    for raw in [*forms, *forms, "12345", "12345"]:
+        parsed = parser.parse(2, row(customer_phone=raw))
+        if raw == "12345":
+            assert isinstance(parsed, Rejection)
+            assert parsed.column == "customer_phone"
+        else:
+            assert isinstance(parsed, ImportRow)
+            assert parsed.phone == "+8613800138000"
+    assert len(parser.phones.answers) <= 3
+
+
+@given(st.from_regex(r"-?\d{0,14}(\.\d{0,3})?", fullmatch=True) | st.text(max_size=16))
+def test_amounts_are_checked_as_check_amount_checks_them(raw: str) -> None:
+    try:
+        expected: Decimal | None = check_amount(Decimal(raw.strip()))
+    except (InvalidOperation, OrderRuleError):
+        expected = None
+    parsed = PARSER.parse(2, row(amount=raw))
+    if expected is None:
+        assert isinstance(parsed, Rejection)
+        assert parsed.column == "amount"
+    else:
+        assert isinstance(parsed, ImportRow), parsed
+        assert (str(parsed.amount), str(parsed.amount_cny)) == (str(expected), str(expected))

@@ -1,9 +1,11 @@
 """Customer value, the shell: order figures out of PostgreSQL, the pure scorer, results back.
 
-Two ways in, one path through:
+Three ways in, one path through:
 
 * ``rescore_customers``: the customers whose orders just changed, at once (R/F/M, grade,
   status, VIP, segments); their value class stays what the last full evaluation ranked.
+* ``rescore_selected``: the same for a set of customers chosen by a query (the ones an
+  order import touched), set-based, through the full evaluation's path.
 * ``run_full_evaluation``: every customer, value classes ranked anew; daily inside
   ``contactd serve`` and on demand (``contactd customers score``).
 
@@ -16,7 +18,7 @@ of work (flushed, never committed here).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -149,9 +151,10 @@ LEFT JOIN customer_values v ON v.customer_id = c.id
 {{customers_filter}}
 ORDER BY c.id
 """  # noqa: S608 (built from the constants above)
-# Two renderings of one statement: the customers whose orders changed, through the session
-# with named parameters; everyone, through the driver's cursor (a million rows read as
-# asyncpg records cost a fraction of SQLAlchemy rows), $1 = as_of, $2 = window_start.
+# Three renderings of one statement: the customers whose orders changed, through the session
+# with named parameters; everyone, and a selected set, through the driver's cursor (a
+# million rows read as asyncpg records cost a fraction of SQLAlchemy rows), $1 = as_of,
+# $2 = window_start.
 _SOME_SQL = text(
     _SUMMARY_SQL.format(
         as_of=":as_of",
@@ -160,9 +163,14 @@ _SOME_SQL = text(
         customers_filter="WHERE c.id = ANY(:ids)",
     )
 )
-FULL_SQL = _SUMMARY_SQL.format(
-    as_of="$1", window_start="$2", orders_filter="", customers_filter=""
+FULL_SQL = _SUMMARY_SQL.format(as_of="$1", window_start="$2", orders_filter="", customers_filter="")
+SELECTED_SQL = _SUMMARY_SQL.format(
+    as_of="$1",
+    window_start="$2",
+    orders_filter="AND o.customer_id IN (SELECT customer_id FROM value_targets)",
+    customers_filter="WHERE c.id IN (SELECT customer_id FROM value_targets)",
 )
+"""The customers of the temporary table ``value_targets`` (``rescore_selected``)."""
 
 
 def region_of(e164: str | None) -> str | None:
@@ -457,17 +465,50 @@ _MERGE_STAGE_SQL = text(  # built from the column constants
 )
 
 
-async def _write_chunk(driver: asyncpg.Connection, scored: list[Scored]) -> int:
-    """Copy one scored chunk into the staging table and its changes into the log."""
-    changed = [s.record for s in scored if not s.stored]
-    if changed:
-        await driver.copy_records_to_table("value_stage", records=changed, columns=VALUE_COLUMNS)
+async def _write_chunk(
+    driver: asyncpg.Connection, scored: list[Scored], *, every_row: bool = False
+) -> int:
+    """Copy one scored chunk into the staging table (the rows that change, or
+    ``every_row``) and its changes into the log; how many changes."""
+    rows = [s.record for s in scored if every_row or not s.stored]
+    if rows:
+        await driver.copy_records_to_table("value_stage", records=rows, columns=VALUE_COLUMNS)
     found = [_change_record(c) for s in scored for c in s.changes]
     if found:
         await driver.copy_records_to_table(
             "customer_value_changes", records=found, columns=CHANGE_COLUMNS
         )
     return len(found)
+
+
+Scorer = Callable[[list[asyncpg.Record]], list[Scored]]
+
+
+async def _score_through(
+    driver: asyncpg.Connection,
+    statement: str,
+    window: dict[str, datetime],
+    score: Scorer,
+    *,
+    chunk: int,
+    every_row: bool = False,
+) -> tuple[int, int]:
+    """Read ``statement`` ($1 = as_of, $2 = window_start) through a server-side cursor,
+    score it a chunk at a time and copy the results into ``value_stage`` (memory stays
+    flat); the customers read and the changes found."""
+    cursor = await driver.cursor(statement, window["as_of"], window["window_start"])
+    customers = changes = 0
+    rows = await cursor.fetch(chunk)
+    while rows:
+        # PostgreSQL produces the next chunk while this one is scored; the connection is
+        # free again (for the copy) once it has arrived
+        following = asyncio.ensure_future(cursor.fetch(chunk))
+        await asyncio.sleep(0)
+        scored = score(rows)
+        rows = await following
+        changes += await _write_chunk(driver, scored, every_row=every_row)
+        customers += len(scored)
+    return customers, changes
 
 
 async def run_full_evaluation(
@@ -490,28 +531,20 @@ async def run_full_evaluation(
     driver = await driver_connection(session)
     await driver.execute(_STAGE_SQL)
     await driver.execute(_WORK_MEM_SQL)
-    window = _window(as_of, rules)
-    cursor = await driver.cursor(FULL_SQL, window["as_of"], window["window_start"])
-    limits: tuple[tuple[str, int], ...] | None = None
     matcher = SegmentMatcher(rules.segments)
-    customers = changes = 0
-    rows = await cursor.fetch(chunk)
-    while rows:
-        # PostgreSQL produces the next chunk while this one is scored; the connection is
-        # free again (for the copy) once it has arrived
-        following = asyncio.ensure_future(cursor.fetch(chunk))
-        await asyncio.sleep(0)
-        if limits is None:
-            limits = class_limits(rows[0]["ranked"] or 0, rules)
-        scored = [
+
+    def score(rows: list[asyncpg.Record]) -> list[Scored]:
+        limits = class_limits(rows[0]["ranked"] or 0, rules)  # every row carries the count
+        return [
             score_row(
                 row, rules=rules, as_of=as_of, last_full=last_full, limits=limits, matcher=matcher
             )
             for row in rows
         ]
-        rows = await following
-        changes += await _write_chunk(driver, scored)
-        customers += len(scored)
+
+    customers, changes = await _score_through(
+        driver, FULL_SQL, _window(as_of, rules), score, chunk=chunk
+    )
     await session.execute(_MERGE_STAGE_SQL)
     await session.execute(
         text(
@@ -521,6 +554,48 @@ async def run_full_evaluation(
         {"customers": customers, "changes": changes, "day": as_of.date()},
     )
     return EvaluationReport(as_of, customers, changes, rules.version)
+
+
+_TARGETS_SQL = """
+CREATE TEMP TABLE value_targets (customer_id bigint PRIMARY KEY) ON COMMIT DROP
+"""
+
+
+async def rescore_selected(
+    session: AsyncSession, targets: str, *args: object, now: datetime, chunk: int = 5_000
+) -> int:
+    """Rescore at ``now`` the customers the query ``targets`` selects (one column of
+    customer ids, ``$n`` parameters ``args``): what ``rescore_customers`` does for each,
+    set-based, through the full evaluation's path (one read through a cursor, scored a chunk
+    at a time, copied, one merge). Value classes are kept. Every selected customer's row is
+    written (``evaluated_at`` = ``now``), changed or not. How many were rescored."""
+    now = now.astimezone(shop_zone())
+    rules = await rules_in_force(session)
+    last_full = await last_full_evaluation(session)
+    driver = await driver_connection(session)
+    await driver.execute(_TARGETS_SQL)
+    await driver.execute(
+        f"INSERT INTO value_targets {targets} ON CONFLICT DO NOTHING",
+        *args,
+    )
+    await driver.execute("ANALYZE value_targets")
+    await driver.execute(_STAGE_SQL)
+    await driver.execute(_WORK_MEM_SQL)
+    matcher = SegmentMatcher(rules.segments)
+
+    def score(rows: list[asyncpg.Record]) -> list[Scored]:
+        return [
+            score_row(
+                row, rules=rules, as_of=now, last_full=last_full, limits=None, matcher=matcher
+            )
+            for row in rows
+        ]
+
+    customers, _ = await _score_through(
+        driver, SELECTED_SQL, _window(now, rules), score, chunk=chunk, every_row=True
+    )
+    await session.execute(_MERGE_STAGE_SQL)
+    return customers
 
 
 def _change_record(change: dict[str, Any]) -> tuple[Any, ...]:
