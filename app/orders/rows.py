@@ -50,7 +50,7 @@ class BadFile(ValueError):
 
 
 class ImportRow(NamedTuple):
-    """A checked row: a tuple in the staging table's column order, copied as it is."""
+    """A checked row, in the staging table's column order."""
 
     line: int
     external_id: str
@@ -64,6 +64,10 @@ class ImportRow(NamedTuple):
     amount: Decimal
     currency: str
     amount_cny: Decimal
+
+    def record(self) -> tuple[object, ...]:
+        """The row for the staging table: the amounts as their decimal text."""
+        return (*self[:9], str(self.amount), self.currency, str(self.amount_cny))
 
 
 @dataclass(frozen=True, slots=True)
