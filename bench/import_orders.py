@@ -5,15 +5,18 @@ already stored (matched by phone, some by customer id or email), the rest new (c
 the import), Chinese names, +86 phones written the ways shops write them, every status,
 some foreign currencies. Then times ``import_orders`` (the function the CLI runs) into a
 database holding the existing customers: the load (chunks checked, copied, matched and
-upserted) and the rescoring of the affected customers after it, each on its own. Beside it,
-the same run's ceiling: the same rows, already checked, copied with
+upserted) and, beside it, the whole import with the set-based rescoring of the customers it
+touched. Beside them, the same run's ceiling: the same rows, already checked, copied with
 ``copy_records_to_table`` into an unlogged table of the staging table's shape, nothing else.
-A second import of the same file (everything unchanged) is timed too.
+A second import of the same file (everything unchanged) is timed too. Each figure comes
+with the CPU seconds of this process and of its PostgreSQL backends, and the load average
+is printed before and after: the machine is shared.
 
     .venv/bin/python bench/import_orders.py [--rows 1000000] [--customers 250000]
                                             [--existing 100000]
 
-Target: ≥ 30,000 rows/s for 1,000,000 rows on this machine. The database is
+Target: ≥ 30,000 rows/s for 1,000,000 rows on this machine, measured on the load (the
+"load" figure); "with rescoring" adds the rescoring after it. The database is
 CONTACTD_BENCH_DATABASE_URL, else postgresql://postgres@127.0.0.1:5432/contactd_bench_orders;
 its schema is dropped and migrated first.
 """
@@ -41,6 +44,7 @@ from app.database import Database, create_engine, libpq_url
 from app.orders.importer import CHUNK_SIZE, STAGE_COLUMNS, ImportSummary, import_orders
 from app.orders.rows import COLUMNS, ImportRow, RowParser, header_positions
 
+TARGET = 30_000
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/contactd_bench_orders"
 ZONE = ZoneInfo("Asia/Shanghai")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史黎贺顾毛郝龚邵万钱覃武戴孔汤庞樊兰殷施陶洪翟安颜倪严牛温芦季俞章鲁葛伍申尤毕聂柴焦向柳邢岳齐沿梅莫庄辛管祝左涂谷祁时舒耿牟卜路詹关苗凌费纪靳盛童欧甄项曲成游阳裴席卫查屈鲍位覃霍翁隋植甘景薄单包司柏宁柯阮桂闵解强柴华车冉房边"  # noqa: E501
@@ -259,6 +263,7 @@ async def main() -> None:
         print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (2 cores)")
         copy = await ceiling(url, path, datetime.now(UTC))
         print(f"ceiling: COPY of the checked rows {copy:.1f} s ({args.rows / copy:,.0f} rows/s)")
+        print(f"target: >= {TARGET:,} rows/s, measured on the load; 'with rescoring' adds it")
         db = Database(create_engine(url, pool_size=2, max_overflow=0))
         try:
             report("import", *await timed_import(db, path))

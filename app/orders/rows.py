@@ -16,6 +16,8 @@ from decimal import Decimal, InvalidOperation
 from operator import itemgetter
 from typing import NamedTuple
 
+import phonenumbers
+
 from app.customers.identity import InvalidEmail, InvalidPhone, normalize_email, normalize_phone
 from app.orders.core import CENT, OrderRuleError, amount_in_cny, check_amount, check_placed_at
 
@@ -100,6 +102,13 @@ def _e164(raw: str, region: str) -> str | None:
         return None
 
 
+def _international_prefix(region: str) -> re.Pattern[str] | None:
+    """The pattern of ``region``'s international dialling prefix, from phonenumbers."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region.upper())
+    prefix = metadata.international_prefix if metadata is not None else None
+    return re.compile(prefix) if prefix else None
+
+
 def _email_address(raw: str) -> str | None:
     try:
         return normalize_email(raw)
@@ -137,9 +146,10 @@ class RowParser:
     """Checks rows against the rules in force at ``now``.
 
     Phones and emails are normalized once per distinct value (an export names the same
-    customers over and over): a number's E.164 form is remembered as normalizing to itself,
-    so a customer written once as ``138 0013 8000`` and once as ``+8613800138000`` costs one
-    parse. Midnights of date-only ``placed_at`` are remembered by date."""
+    customers over and over): a number's E.164 form is remembered as normalizing to itself
+    and one dialled with the international prefix is looked up as its "+" form, so a
+    customer written as ``138 0013 8000``, ``+8613800138000`` and ``0086 13800138000``
+    costs at most two parses. Midnights of date-only ``placed_at`` are remembered by date."""
 
     def __init__(
         self,
@@ -159,6 +169,7 @@ class RowParser:
         self.at_par = frozenset(c for c, rate in self.rates.items() if rate == 1 and _code(c))
         self.zone = zone
         self.region = region
+        self.international = _international_prefix(region)
         self.phones = _Memo(memo_size)
         self.emails = _Memo(memo_size)
         self.midnights: dict[str, datetime] = {}
@@ -210,8 +221,9 @@ class RowParser:
         return e164  # type: ignore[return-value]  # a str: neither _UNSEEN nor None
 
     def _normalize_phone(self, raw: str) -> str | None:
-        # digits and separators: one memo entry for any spacing
-        key = _PHONE_SEPARATORS.sub("", raw) if _PLAIN_PHONE.match(raw) else raw
+        # digits and separators: one memo entry for any spacing, and the international
+        # prefix written as "+"
+        key = self._dialled(_PHONE_SEPARATORS.sub("", raw)) if _PLAIN_PHONE.match(raw) else raw
         e164 = self.phones.get(key)
         if e164 is _UNSEEN:
             e164 = _e164(key, self.region)
@@ -220,6 +232,15 @@ class RowParser:
                 self.phones.put(e164, e164)
         self.phones.put(raw, e164)  # type: ignore[arg-type]  # str or None by now
         return e164  # type: ignore[return-value]
+
+    def _dialled(self, digits: str) -> str:
+        """``digits`` with the region's international prefix (``00`` in China) as "+":
+        phonenumbers strips that prefix when a digit other than 0 follows and reads the
+        rest as it reads a number after "+", so both normalize alike."""
+        found = self.international.match(digits) if self.international else None
+        if found is None or digits[found.end() : found.end() + 1] in ("", "0"):
+            return digits
+        return "+" + digits[found.end() :]
 
     def _email(self, raw: str) -> str:
         address = self.emails.get(raw)

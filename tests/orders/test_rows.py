@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.customers.identity import InvalidPhone, normalize_phone
 from app.orders.core import OrderRuleError, check_amount
 from app.orders.rows import COLUMNS, BadFile, ImportRow, Rejection, RowParser, header_positions
 
@@ -161,3 +162,33 @@ def test_amounts_are_checked_as_check_amount_checks_them(raw: str) -> None:
     else:
         assert isinstance(parsed, ImportRow), parsed
         assert (str(parsed.amount), str(parsed.amount_cny)) == (str(expected), str(expected))
+
+
+NUMBERS = ["13800138000", "1012345678", "2025550123", "2079460958", "8613800138000", "030901820"]
+
+
+@given(
+    st.sampled_from(["CN", "US", "GB", "DE"]),
+    st.sampled_from(["", "+", "00", "0086", "011", "0049", "001", "0", "000"]),
+    st.sampled_from(NUMBERS) | st.from_regex(r"[0-9]{1,14}", fullmatch=True),
+)
+def test_a_phone_is_normalized_as_identity_normalizes_it(
+    region: str, prefix: str, digits: str
+) -> None:
+    raw = prefix + digits
+    try:
+        expected: str | None = normalize_phone(raw, region).e164
+    except InvalidPhone:
+        expected = None
+    parser = RowParser(
+        header_positions(list(COLUMNS)), now=NOW, rates={"CNY": Decimal(1)}, zone=SHANGHAI,
+        region=region,
+    )  # fmt: skip
+    for _ in range(2):  # the second time from the memo
+        parsed = parser.parse(2, row(customer_phone=raw))
+        if expected is None:
+            assert isinstance(parsed, Rejection)
+            assert parsed.column == "customer_phone"
+        else:
+            assert isinstance(parsed, ImportRow)
+            assert parsed.phone == expected
