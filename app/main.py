@@ -18,6 +18,7 @@ from app.agents.console_router import router as console_router
 from app.agents.router import router as agents_router
 from app.audit.router import router as audit_router
 from app.auth.router import router as auth_router
+from app.cases.router import router as cases_router
 from app.channels import ROUTERS as CHANNEL_ROUTERS
 from app.channels import running as channels_running
 from app.config import Settings, get_settings
@@ -188,6 +189,7 @@ def create_app(
         orders_router,
         routing_router,
         contacts_router,
+        cases_router,
         entry_points_router,
         *CHANNEL_ROUTERS,
         ivr_router,

@@ -3,6 +3,14 @@
 from app.agents.models import AgentSkill
 from app.audit.models import AuditEntry
 from app.auth.models import SignInThrottle
+from app.cases.models import (
+    Case,
+    CaseContact,
+    CaseEvent,
+    CaseNote,
+    CaseSettingsVersion,
+    CaseSlaTimer,
+)
 from app.channels.models import (
     Attachment,
     ChatSession,
@@ -34,6 +42,12 @@ __all__ = [
     "Attachment",
     "AuditEntry",
     "Base",
+    "Case",
+    "CaseContact",
+    "CaseEvent",
+    "CaseNote",
+    "CaseSettingsVersion",
+    "CaseSlaTimer",
     "ChatSession",
     "Contact",
     "ContactEvent",
