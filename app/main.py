@@ -18,6 +18,7 @@ from app.agents.console_router import router as console_router
 from app.agents.router import router as agents_router
 from app.audit.router import router as audit_router
 from app.auth.router import router as auth_router
+from app.cases import timers as case_timers
 from app.cases.router import router as cases_router
 from app.channels import ROUTERS as CHANNEL_ROUTERS
 from app.channels import running as channels_running
@@ -162,6 +163,7 @@ def create_app(
                 console_runtime.running(app),
                 supervisor_runtime.running(app),
                 value_runtime.running(app),
+                case_timers.running(app),
                 _collector_tuned() if tune_gc else contextlib.nullcontext(),
             ):
                 yield

@@ -277,6 +277,9 @@ class ConsoleHub:
         await self.enricher.aclose()
 
 
+CASE_SLA_FIELDS = frozenset(p.CaseSla.model_fields) - {"seq", "type"}
+
+
 def _plain_frame(message: dict[str, Any]) -> FrameMaker | None:
     match message.get("type"):
         case "offer_withdrawn":
@@ -297,6 +300,10 @@ def _plain_frame(message: dict[str, Any]) -> FrameMaker | None:
         case "chat_ended":
             return lambda seq: p.ChatEnded(
                 seq=seq, contact_id=message["contact_id"], by=str(message.get("by"))
+            )
+        case "case_sla":
+            return lambda seq: p.CaseSla(
+                seq=seq, **{k: v for k, v in message.items() if k in CASE_SLA_FIELDS}
             )
         case "consult_answer":
             return lambda seq: p.ConsultAnswer(

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from app.cases.schemas import CaseSlaNotice
 from app.customers.history_schemas import HistoryItem, ScreenPop
 
 Ref = Annotated[str | None, Field(default=None, max_length=64)]
@@ -262,6 +263,14 @@ class ConsultAnswer(ServerFrame):
     text: str
 
 
+class CaseSla(ServerFrame, CaseSlaNotice):
+    """A case the agent owns reached 80 % (``warning``) or 100 % (``breach``) of an SLA
+    target. ``escalated``: the case's queue and priority after a breach's escalation, null
+    when none applied."""
+
+    type: Literal["case_sla"] = "case_sla"
+
+
 class Result(ServerFrame):
     """A client frame was carried out. ``status``: applied (committed and applied by the
     router), pending (committed; the router has not confirmed yet)."""
@@ -302,6 +311,7 @@ SERVER_FRAMES: tuple[type[ServerFrame], ...] = (
     ChatMessage,
     ChatEnded,
     ConsultAnswer,
+    CaseSla,
     Result,
     HistoryPage,
     Error,

@@ -128,3 +128,19 @@ class CalendarsIn(_Strict):
 
 class PoliciesIn(_Strict):
     policies: list[SlaPolicy]
+
+
+class CaseSlaNotice(BaseModel):
+    """What an SLA alarm says about a case (the supervisor's and the agent's frames)."""
+
+    level: Literal["warning", "breach"]
+    event_id: int | None = Field(description="The ``sla_warning`` / ``sla_breach`` event.")
+    case_id: int
+    customer_id: int
+    case_type: str
+    target: Literal["first_response", "next_response", "resolution"]
+    cycle: int
+    due_at: str  # ISO 8601
+    queue: str | None
+    priority: str
+    escalated: dict[str, Any] | None = None
