@@ -60,6 +60,21 @@ _POP: dict[str, Any] = {
     "subject": None,
     "ivr_inputs": {"menu": "billing", "account": "7781"},
     "waited_seconds": 42.5,
+    "cases": [
+        {
+            "id": 118,
+            "type": "complaint",
+            "state": "open",
+            "priority": "high",
+            "subject": "包裹破损",
+            "owner_id": 7,
+            "queue": "support",
+            "created_at": "2026-03-02T09:00:00Z",
+            "breached": False,
+            "next_due_at": "2026-03-02T11:00:00Z",
+            "next_due_target": "first_response",
+        }
+    ],
     "history": [
         {
             "contact_id": 640,

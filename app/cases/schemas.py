@@ -144,3 +144,20 @@ class CaseSlaNotice(BaseModel):
     queue: str | None
     priority: str
     escalated: dict[str, Any] | None = None
+
+
+class PopCase(BaseModel):
+    """An open case in the screen-pop, with its SLA state: ``breached`` (a target missed)
+    and the next due instant of a running target (null: none running, e.g. pending)."""
+
+    id: int
+    type: str
+    state: State
+    priority: str
+    subject: str
+    owner_id: int | None
+    queue: str | None
+    created_at: datetime
+    breached: bool
+    next_due_at: datetime | None
+    next_due_target: str | None

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from app.cases.schemas import PopCase
 from app.customers.schemas import CustomerOut
 
 
@@ -57,5 +58,6 @@ class ScreenPop(BaseModel):
     subject: str | None
     ivr_inputs: dict[str, Any]
     waited_seconds: float
+    cases: list[PopCase] = []  # the customer's open cases first, with their SLA state
     history: list[HistoryItem]  # open cases and complaints first, then the most recent
     enrichment: dict[str, Any] | None  # from the external CRM, when it answered in time

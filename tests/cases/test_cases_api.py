@@ -292,3 +292,31 @@ async def test_agents_see_their_own_and_their_customers_cases_audited(
 async def test_unauthenticated_requests_are_refused(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/v1/cases")
     assert response.status_code == 401
+
+
+async def test_the_screen_pop_lists_the_customers_open_cases_first_with_their_sla(
+    desk: Desk, app: Any
+) -> None:
+    from app.customers.screen_pop import build_screen_pop
+
+    await desk.always_open()
+    customer = await desk.customer()
+    done = await desk.case(customer, type="inquiry")
+    await desk.patch(done["id"], state="resolved")
+    await desk.patch(done["id"], state="closed")
+    waiting = await desk.case(customer, type="request")
+    await desk.patch(waiting["id"], state="pending_customer")
+    urgent = await desk.case(customer, subject="包裹破损")
+    contact = await desk.contact(customer)
+    async with app.state.db.unit_of_work() as session:
+        pop = await build_screen_pop(session, contact)
+    assert pop is not None
+    assert [(c.id, c.state) for c in pop.cases] == [
+        (urgent["id"], "new"),
+        (waiting["id"], "pending_customer"),
+    ]
+    first = pop.cases[0]
+    assert (first.breached, first.next_due_target) == (False, "first_response")
+    assert first.next_due_at == datetime.fromisoformat(urgent["sla"]["first_response"]["due_at"])
+    assert pop.cases[1].next_due_at is None  # paused while the customer is asked
+    assert list(pop.model_dump())[:10][-2:] == ["waited_seconds", "cases"]  # before history
