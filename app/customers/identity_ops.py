@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import View, record_refusal
+from app.cases.models import Case
 from app.contacts.events import record
 from app.contacts.models import Contact
 from app.customers.access import LIVE_STATES, customer_access
@@ -199,8 +200,8 @@ async def create_from_contact(
 async def merge_customers(
     session: AsyncSession, into_id: int, from_id: int, actor_id: int
 ) -> Customer:
-    """``from_id`` is folded into ``into_id``: its contacts, orders, phones, emails and tags
-    follow, then it is deleted and ``into_id`` rescored. The merge is a ``customer.merged``
+    """``from_id`` is folded into ``into_id``: its contacts, cases, orders, phones, emails
+    and tags follow, then it is deleted and ``into_id`` rescored. The merge is a ``customer.merged``
     event."""
     if into_id == from_id:
         raise InvalidInput("A customer cannot be merged into itself.", code="same_customer")
@@ -214,6 +215,9 @@ async def merge_customers(
     into, duplicate = found[into_id], found[from_id]
     moved = await session.execute(
         update(Contact).where(Contact.customer_id == from_id).values(customer_id=into_id)
+    )
+    cases = await session.execute(
+        update(Case).where(Case.customer_id == from_id).values(customer_id=into_id)
     )
     await _move_contact_points(session, into_id, from_id)
     orders = await move_orders(session, into_id, from_id)
@@ -229,6 +233,7 @@ async def merge_customers(
             "from": from_id,
             "contacts": moved.rowcount,  # type: ignore[attr-defined]
             "orders": orders,
+            "cases": cases.rowcount,  # type: ignore[attr-defined]
         },
     )
     await session.flush()

@@ -320,3 +320,15 @@ async def test_the_screen_pop_lists_the_customers_open_cases_first_with_their_sl
     assert first.next_due_at == datetime.fromisoformat(urgent["sla"]["first_response"]["due_at"])
     assert pop.cases[1].next_due_at is None  # paused while the customer is asked
     assert list(pop.model_dump())[:10][-2:] == ["waited_seconds", "cases"]  # before history
+
+
+async def test_merging_customers_keeps_the_duplicates_cases(desk: Desk) -> None:
+    into, duplicate = await desk.customer(), await desk.customer("王小明 (dup)")
+    case = await desk.case(duplicate)
+    merged = await desk.client.post(
+        f"/api/v1/customers/{into}/merge", json={"from_customer_id": duplicate},
+        headers=desk.admin,
+    )
+    assert merged.status_code == 200, merged.text
+    got = await desk.client.get(f"/api/v1/cases/{case['id']}", headers=desk.admin)
+    assert got.json()["customer_id"] == into
