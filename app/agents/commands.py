@@ -10,11 +10,15 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents import protocol as p
+from app.cases import service as cases
+from app.cases.access import authorize_case
+from app.cases.schemas import CaseCreate, CaseOut, CaseUpdate, NoteIn
 from app.channels.chat import service as chat
 from app.channels.email import service as email
 from app.channels.email.schemas import EmailReplyIn
 from app.contacts.events import record
 from app.contacts.models import Contact
+from app.customers.access import LIVE_STATES
 from app.customers.history import (
     DISPOSITIONS,
     add_note,
@@ -253,6 +257,78 @@ class Commands:
             customer_id=frame.customer_id,
             items=items,
             next_cursor=next_cursor,
+        )
+
+
+    # ------------------------------------------------------------ cases
+
+    async def _open_case(self, frame: p.OpenCase) -> Callable[[int], Reply]:
+        async with self.app.state.db.unit_of_work() as session:
+            user = await self._user(session)
+            contact = await self._own_contact(session, frame.contact_id, user)
+            if contact.state not in LIVE_STATES:
+                raise Conflict(
+                    f"Contact {contact.id} is {contact.state}.",
+                    details={"state": contact.state},
+                    code="not_offered_or_held",
+                )
+            if contact.customer_id is None:
+                raise Conflict(
+                    f"Contact {contact.id} has no customer yet; link or create one first.",
+                    details={"contact_id": contact.id},
+                    code="no_customer",
+                )
+            data = CaseCreate(
+                customer_id=contact.customer_id,
+                type=frame.case_type,
+                subject=frame.subject,
+                priority=frame.priority,
+                origin=contact.channel,
+                owner_id=user.id,
+                queue=await cases.queue_names_by_id(session, contact.queue_id),
+                contact_ids=[contact.id],
+            )
+            case = await cases.create_case(session, data, user.id)
+            out = await cases.case_out(session, case)
+        return self._case_done(frame, out)
+
+    async def _link_case(self, frame: p.LinkCase) -> Callable[[int], Reply]:
+        async with self.app.state.db.unit_of_work() as session:
+            await self._case(session, frame.case_id)
+            case = await cases.link_contact(session, frame.case_id, frame.contact_id, self.agent_id)
+            out = await cases.case_out(session, case)
+        return self._case_done(frame, out)
+
+    async def _set_case_state(self, frame: p.SetCaseState) -> Callable[[int], Reply]:
+        change = CaseUpdate(state=frame.state, reason=frame.reason)
+        async with self.app.state.db.unit_of_work() as session:
+            await self._case(session, frame.case_id)
+            case = await cases.update_case(session, frame.case_id, change, self.agent_id)
+            out = await cases.case_out(session, case)
+        return self._case_done(frame, out)
+
+    async def _add_case_note(self, frame: p.AddCaseNote) -> Callable[[int], Reply]:
+        note = NoteIn(body=frame.text, kind=frame.kind)
+        async with self.app.state.db.unit_of_work() as session:
+            await self._case(session, frame.case_id)
+            row = await cases.add_note(session, frame.case_id, note, self.agent_id)
+        return self._done(frame, case_id=frame.case_id, note_id=row.id)
+
+    async def _case(self, session: AsyncSession, case_id: int) -> None:
+        """The agent may work the case (audited like the HTTP API)."""
+        user = await self._user(session)
+        case = await cases.get_case(session, case_id)
+        await authorize_case(session, self.app.state.db, user, case, "case")
+
+    def _case_done(self, frame: Any, out: CaseOut) -> Callable[[int], Reply]:
+        sla = {k: None if v is None else v.model_dump(mode="json") for k, v in out.sla.items()}
+        return self._done(
+            frame,
+            case_id=out.id,
+            state=out.state,
+            policy=out.policy,
+            contact_ids=out.contact_ids,
+            sla=sla,
         )
 
 

@@ -126,6 +126,46 @@ class GetHistory(ClientFrame):
     limit: Annotated[int, Field(ge=1, le=100)] = 20
 
 
+class OpenCase(ClientFrame):
+    """Open a case from a contact offered to or held by the agent: the contact's customer,
+    the agent as owner, the contact's queue, the contact linked. The result's ``data``
+    has ``case_id``, ``state``, ``policy`` and the ``sla`` due times."""
+
+    type: Literal["open_case"]
+    contact_id: int
+    case_type: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+    subject: Annotated[str, Field(max_length=500)] = ""
+    priority: Literal["low", "normal", "high", "urgent"] = "normal"
+
+
+class LinkCase(ClientFrame):
+    """Link a contact to a case (a customer's new message on an open case opens it again,
+    on a case resolved within the reopen period reopens it)."""
+
+    type: Literal["link_case"]
+    case_id: int
+    contact_id: int
+
+
+class SetCaseState(ClientFrame):
+    """Change a case's state; a change the state machine does not allow is an error
+    ``invalid_transition`` with the allowed states in ``details``."""
+
+    type: Literal["set_case_state"]
+    case_id: int
+    state: Literal["new", "open", "pending_customer", "resolved", "closed", "reopened"]
+    reason: Annotated[str | None, Field(max_length=64)] = None
+
+
+class AddCaseNote(ClientFrame):
+    """A note on a case; ``kind`` ``reply`` records a response to the customer."""
+
+    type: Literal["add_case_note"]
+    case_id: int
+    text: Annotated[str, Field(min_length=1, max_length=10_000)]
+    kind: Literal["internal", "reply"] = "internal"
+
+
 ClientMessage = Annotated[
     Hello
     | ClientPing
@@ -140,7 +180,11 @@ ClientMessage = Annotated[
     | WrapUp
     | Transfer
     | Consult
-    | GetHistory,
+    | GetHistory
+    | OpenCase
+    | LinkCase
+    | SetCaseState
+    | AddCaseNote,
     Field(discriminator="type"),
 ]
 CLIENT_FRAME: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
@@ -331,4 +375,8 @@ CLIENT_FRAMES: tuple[type[ClientFrame], ...] = (
     Transfer,
     Consult,
     GetHistory,
+    OpenCase,
+    LinkCase,
+    SetCaseState,
+    AddCaseNote,
 )

@@ -122,6 +122,16 @@ EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
     p.Transfer: {"type": "transfer", "contact_id": 812, "to_queue": "billing"},
     p.Consult: {"type": "consult", "contact_id": 812, "text": "客户要求经理"},
     p.GetHistory: {"type": "get_history", "customer_id": 31, "via_contact": 812, "limit": 20},
+    p.OpenCase: {
+        "type": "open_case",
+        "contact_id": 812,
+        "case_type": "complaint",
+        "subject": "包裹破损",
+        "ref": "c1",
+    },
+    p.LinkCase: {"type": "link_case", "case_id": 118, "contact_id": 815, "ref": "c2"},
+    p.SetCaseState: {"type": "set_case_state", "case_id": 118, "state": "pending_customer"},
+    p.AddCaseNote: {"type": "add_case_note", "case_id": 118, "text": "已补发", "kind": "reply"},
     p.Welcome: {
         "type": "welcome",
         "seq": 1763800000042,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit.service import View, record_view
 from app.auth.dependencies import AgentUser, SupervisorUser
 from app.cases import service
+from app.cases.access import authorize_case, manages_cases
 from app.cases.core.states import State
 from app.cases.models import Case
 from app.cases.schemas import (
@@ -33,33 +34,15 @@ from app.customers.views import authorize_view
 from app.dependencies import SessionDep, get_database
 from app.errors import Forbidden, InvalidInput
 from app.pagination import Page, PageParams, cursor_id, page_by_id, page_params
-from app.users.models import Role, User
+from app.users.models import User
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
 
-def _manages_cases(user: User) -> bool:
-    return Role(user.role).at_least(Role.SUPERVISOR)
-
-
-async def authorize_case(
+async def _authorize(
     request: Request, session: AsyncSession, user: User, case: Case, action: str
 ) -> None:
-    """Supervisors, admins and the case's owner see a case; another agent sees it through
-    the customer (a contact of theirs with that customer, ``app.customers.access``).
-    Audited either way; a refusal is a 403."""
-    if _manages_cases(user) or case.owner_id == user.id:
-        view = View(actor_id=user.id, action=action, customer_id=case.customer_id, via="case")
-        record_view(session, view)
-        return
-    await authorize_view(
-        session,
-        get_database(request),
-        user,
-        case.customer_id,
-        action,
-        detail={"case_id": case.id},
-    )
+    await authorize_case(session, get_database(request), user, case, action)
 
 
 # ------------------------------------------------------------------ settings
@@ -156,16 +139,16 @@ async def list_cases(
 ) -> Page[CaseOut]:
     """Agents list a customer's cases (``customer_id``, seen through a contact of theirs)
     or their own (``owner`` = their id, the default without ``customer_id``)."""
-    if customer_id is not None and not _manages_cases(user):
+    if customer_id is not None and not manages_cases(user):
         await authorize_view(session, get_database(request), user, customer_id, "cases")
-    elif not _manages_cases(user):
+    elif not manages_cases(user):
         if owner not in (None, user.id):
             raise Forbidden("Agents list their own cases or a customer's.", code="no_access")
         owner = user.id
     found = service.CaseFilter(customer_id, type, state, owner, queue, breached)
     rows = await service.list_cases(session, found, cursor_id(page), page.limit)
     cases, next_cursor = page_by_id(rows, page.limit, lambda c: c.id)
-    if customer_id is None or _manages_cases(user):
+    if customer_id is None or manages_cases(user):
         detail = {"results": [c.id for c in cases], "customer_id": customer_id}
         record_view(
             session,
@@ -179,7 +162,7 @@ async def list_cases(
 async def create_case(
     request: Request, session: SessionDep, user: AgentUser, data: CaseCreate
 ) -> CaseOut:
-    if not _manages_cases(user):
+    if not manages_cases(user):
         await authorize_view(session, get_database(request), user, data.customer_id, "case_create")
     case = await service.create_case(session, data, user.id)
     return await service.case_out(session, case)
@@ -188,7 +171,7 @@ async def create_case(
 @router.get("/{case_id}", response_model=CaseOut, summary="One case with its SLA (audited)")
 async def get_case(request: Request, session: SessionDep, user: AgentUser, case_id: int) -> CaseOut:
     case = await service.get_case(session, case_id)
-    await authorize_case(request, session, user, case, "case")
+    await _authorize(request, session, user, case, "case")
     return await service.case_out(session, case)
 
 
@@ -196,7 +179,7 @@ async def get_case(request: Request, session: SessionDep, user: AgentUser, case_
 async def update_case(
     request: Request, session: SessionDep, user: AgentUser, case_id: int, data: CaseUpdate
 ) -> CaseOut:
-    await authorize_case(request, session, user, await service.get_case(session, case_id), "case")
+    await _authorize(request, session, user, await service.get_case(session, case_id), "case")
     case = await service.update_case(session, case_id, data, user.id)
     return await service.case_out(session, case)
 
@@ -210,7 +193,7 @@ async def update_case(
 async def add_note(
     request: Request, session: SessionDep, user: AgentUser, case_id: int, data: NoteIn
 ) -> NoteOut:
-    await authorize_case(request, session, user, await service.get_case(session, case_id), "case")
+    await _authorize(request, session, user, await service.get_case(session, case_id), "case")
     note = await service.add_note(session, case_id, data, user.id)
     return NoteOut.model_validate(note, from_attributes=True)
 
@@ -219,7 +202,7 @@ async def add_note(
 async def link_contact(
     request: Request, session: SessionDep, user: AgentUser, case_id: int, data: LinkIn
 ) -> CaseOut:
-    await authorize_case(request, session, user, await service.get_case(session, case_id), "case")
+    await _authorize(request, session, user, await service.get_case(session, case_id), "case")
     case = await service.link_contact(session, case_id, data.contact_id, user.id)
     return await service.case_out(session, case)
 
@@ -231,5 +214,5 @@ async def case_timeline(
     request: Request, session: SessionDep, user: AgentUser, case_id: int
 ) -> list[CaseEventOut]:
     case = await service.get_case(session, case_id)
-    await authorize_case(request, session, user, case, "case_timeline")
+    await _authorize(request, session, user, case, "case_timeline")
     return await service.timeline(session, case_id)

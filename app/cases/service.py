@@ -73,11 +73,15 @@ async def queue_names(session: AsyncSession, ids: Sequence[int | None]) -> dict[
     if not wanted:
         return {}
     rows = await session.execute(select(Queue.id, Queue.name).where(Queue.id.in_(wanted)))
-    return dict(rows)
+    return dict(rows.all())
+
+
+async def queue_names_by_id(session: AsyncSession, queue_id: int | None) -> str | None:
+    return (await queue_names(session, [queue_id])).get(queue_id or 0)
 
 
 async def queue_name_of(session: AsyncSession, case: Case) -> str | None:
-    return (await queue_names(session, [case.queue_id])).get(case.queue_id or 0)
+    return await queue_names_by_id(session, case.queue_id)
 
 
 async def _check_owner(session: AsyncSession, owner_id: int | None) -> None:

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.conftest import UserFactory
+from tests.supervisor.test_consult import center  # noqa: F401  (fixture of the console tests)
 
 ALWAYS = {
     "timezone": "Asia/Shanghai",

@@ -31,8 +31,11 @@ async def test_a_case_is_created_listed_and_read_with_its_sla(desk: Desk) -> Non
     await desk.always_open()
     customer = await desk.customer()
     contact = await desk.contact(customer)
-    case = await desk.case(customer, subject="包裹破损", origin="agent", contact_ids=[contact])
+    case = await desk.case(
+        customer, subject="包裹破损", origin="agent", contact_ids=[contact], queue="support"
+    )
     assert (case["type"], case["state"], case["origin"]) == ("complaint", "new", "agent")
+    assert case["queue"] == "support"
     assert case["contact_ids"] == [contact]
     assert case["policy"] == "complaint"
     first = case["sla"]["first_response"]
@@ -51,8 +54,13 @@ async def test_a_case_is_created_listed_and_read_with_its_sla(desk: Desk) -> Non
     )
     assert listed.status_code == 200, listed.text
     assert [c["id"] for c in listed.json()["items"]] == [case["id"]]
+    queued = await desk.client.get("/api/v1/cases?queue=support", headers=desk.admin)
+    assert [c["id"] for c in queued.json()["items"]] == [case["id"]]
     got = await desk.client.get(f"/api/v1/cases/{case['id']}", headers=desk.admin)
-    assert got.json()["sla"] == case["sla"]
+    def due_times(sla: dict[str, Any]) -> dict[str, Any]:
+        return {target: clock and clock["due_at"] for target, clock in sla.items()}
+
+    assert due_times(got.json()["sla"]) == due_times(case["sla"])
 
 
 async def test_bad_input_is_refused_and_nothing_is_stored(desk: Desk, app: Any) -> None:
