@@ -19,6 +19,7 @@ from app.agents.router import router as agents_router
 from app.audit.router import router as audit_router
 from app.auth.router import router as auth_router
 from app.cases import timers as case_timers
+from app.cases.reports import router as case_reports_router
 from app.cases.router import router as cases_router
 from app.channels import ROUTERS as CHANNEL_ROUTERS
 from app.channels import running as channels_running
@@ -192,6 +193,7 @@ def create_app(
         routing_router,
         contacts_router,
         cases_router,
+        case_reports_router,
         entry_points_router,
         *CHANNEL_ROUTERS,
         ivr_router,
