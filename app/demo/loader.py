@@ -32,6 +32,7 @@ from app.customers.identity import InvalidPhone, Phone, normalize_email, normali
 from app.customers.models import Customer, CustomerEmail, CustomerPhone
 from app.customers.value.models import CustomerValue
 from app.demo import names
+from app.demo.cases import add_demo_cases
 from app.demo.history import ContactDraft, HistoryRun, agent_shifts, run_history
 from app.demo.names import NumberPlan
 from app.demo.orders import DemoBuyer, add_demo_orders
@@ -221,6 +222,7 @@ async def load_demo(
     planner = HistoryPlanner(rng, phone_book, queues, agents, customers)
     plans, presence = planner.plan(arrivals(rng, now), to_core(routing, 1), now)
     event_count = await _add_history(session, plans, presence)
+    await add_demo_cases(session, now, [a.id for a in agents])
     return DemoSummary(
         skills=len(skill_ids),
         queues=len(queues),
