@@ -17,6 +17,19 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+APPEND_ONLY_FUNCTION = """
+CREATE FUNCTION case_events_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'case_events is append-only (% refused)', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END $$
+"""
+APPEND_ONLY_TRIGGER = """
+CREATE TRIGGER case_events_append_only BEFORE UPDATE OR DELETE ON case_events
+FOR EACH ROW EXECUTE FUNCTION case_events_refuse_change()
+"""
+
+
 def upgrade() -> None:
     op.create_table('case_settings_versions',
     sa.Column('version', sa.Integer(), autoincrement=False, nullable=False),
@@ -80,6 +93,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_case_events'))
     )
     op.create_index('ix_case_events_case', 'case_events', ['case_id', 'id'], unique=False)
+    op.execute(APPEND_ONLY_FUNCTION)
+    op.execute(APPEND_ONLY_TRIGGER)
     op.create_table('case_notes',
     sa.Column('case_id', sa.BigInteger(), nullable=False),
     sa.Column('author_id', sa.BigInteger(), nullable=True),
@@ -113,6 +128,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER case_events_append_only ON case_events")
+    op.execute("DROP FUNCTION case_events_refuse_change()")
     for table in (
         "case_sla_timers",
         "case_notes",

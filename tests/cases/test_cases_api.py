@@ -340,3 +340,20 @@ async def test_merging_customers_keeps_the_duplicates_cases(desk: Desk) -> None:
     assert merged.status_code == 200, merged.text
     got = await desk.client.get(f"/api/v1/cases/{case['id']}", headers=desk.admin)
     assert got.json()["customer_id"] == into
+
+
+async def test_the_case_event_log_is_append_only(desk: Desk, app: Any) -> None:
+    import asyncpg
+    import pytest
+
+    from app.database import libpq_url
+
+    case = await desk.case(await desk.customer())
+    conn = await asyncpg.connect(libpq_url(app.state.database_url))
+    try:
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("UPDATE case_events SET kind = 'x' WHERE case_id = $1", case["id"])
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("DELETE FROM case_events WHERE case_id = $1", case["id"])
+    finally:
+        await conn.close()
