@@ -195,10 +195,10 @@ def _set_state(
             details={"state": current, "wanted": wanted, "allowed": exc.allowed},
             code="invalid_transition",
         ) from exc
-    _move(session, case, wanted, actor_id, now, reason)
+    move_state(session, case, wanted, actor_id, now, reason)
 
 
-def _move(
+def move_state(
     session: AsyncSession,
     case: Case,
     wanted: State,
@@ -206,6 +206,7 @@ def _move(
     now: datetime,
     reason: str | None,
 ) -> None:
+    """Record and apply ``case.state → wanted`` (not checked: the caller decided)."""
     change = {"from": case.state, "to": wanted, "reason": reason}
     record_event(session, case, "state_changed", now, actor_id, change)
     case.state = wanted
@@ -326,7 +327,7 @@ async def _customer_wrote(
             code=outcome.refused,
         )
     if outcome.state is not None:
-        _move(session, case, outcome.state, actor_id, now, "customer_wrote")
+        move_state(session, case, outcome.state, actor_id, now, "customer_wrote")
 
 
 async def link_contact(

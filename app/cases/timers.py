@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.cases import clock
 from app.cases.core.policy import raised
 from app.cases.models import Case, CaseSlaTimer
-from app.cases.service import queue_id_of, queue_name_of, record_event
+from app.cases.service import move_state, queue_id_of, queue_name_of, record_event
 from app.cases.settings_schemas import CasesSettings, SlaPolicy
 from app.cases.settings_service import current_settings
 from app.database import Database, after_commit
@@ -204,8 +204,31 @@ async def _publish(
         )
 
 
+async def close_resolved(db: Database, now: datetime | None = None) -> int:
+    """Close the cases resolved longer ago than the reopen period (the customer can no
+    longer reopen them); how many. Claimed like timers, so instances share the work."""
+    now = now or datetime.now(UTC)
+    async with db.unit_of_work() as session:
+        settings = await current_settings(session)
+        cases = list(
+            await session.scalars(
+                select(Case)
+                .where(Case.state == "resolved", Case.resolved_at < now - settings.reopen_within)
+                .order_by(Case.id)
+                .limit(BATCH)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        for case in cases:
+            move_state(session, case, "closed", None, now, "reopen_period_over")
+            queue = await queue_name_of(session, case)
+            await clock.refresh_timers(session, case, queue, settings, now)
+    return len(cases)
+
+
 class TimerRunner:
-    """The loop: fire what is due, publish what was not confirmed, sleep ``poll_seconds``."""
+    """The loop: fire what is due, publish what was not confirmed, close what can no longer
+    be reopened, sleep ``poll_seconds``."""
 
     def __init__(
         self, db: Database, bus: EventBus, instance: str, poll_seconds: float = POLL_SECONDS
@@ -219,6 +242,7 @@ class TimerRunner:
                 while len(await fire_due(self.db, self.bus, self.instance)) >= BATCH:
                     pass
                 await renotify(self.db, self.bus)
+                await close_resolved(self.db)
             except Exception:  # a failed round must not end the runner
                 log.exception("case_timers_failed")
             await asyncio.sleep(self.poll_seconds)

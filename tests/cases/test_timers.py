@@ -179,3 +179,20 @@ async def test_alarms_reach_supervisors_and_the_owners_console(desk: Desk, app: 
         return bool(rows) and all(r[0] is not None for r in rows)
 
     await eventually(notified)
+
+
+async def test_a_resolved_case_is_closed_once_it_can_no_longer_be_reopened(
+    desk: Desk, app: FastAPI
+) -> None:
+    case = await desk.case(await desk.customer())
+    resolved = (await desk.patch(case["id"], state="resolved")).json()
+    at = datetime.fromisoformat(resolved["resolved_at"])
+    assert await timers.close_resolved(app.state.db, at + timedelta(days=6)) == 0
+    assert await timers.close_resolved(app.state.db, at + timedelta(days=7, minutes=1)) == 1
+    got = (await desk.client.get(f"/api/v1/cases/{case['id']}", headers=desk.admin)).json()
+    assert got["state"] == "closed"
+    timeline = await desk.client.get(f"/api/v1/cases/{case['id']}/timeline", headers=desk.admin)
+    assert timeline.json()[-1]["data"] == {
+        "from": "resolved", "to": "closed", "reason": "reopen_period_over"
+    }
+    assert await timers.close_resolved(app.state.db, at + timedelta(days=30)) == 0
