@@ -53,9 +53,14 @@ async def _settings_out(session: AsyncSession) -> SettingsOut:
     return SettingsOut(version=version, **settings.model_dump())
 
 
-async def _publish(session: AsyncSession, user: User, changed: CasesSettings) -> SettingsOut:
+async def _publish(
+    session: AsyncSession, user: User, changed: CasesSettings, *, calendars: bool = False
+) -> SettingsOut:
+    """Publish; after a change of calendars the open cases' due times follow (types and
+    policies do not touch existing cases: each keeps the policy it was opened with)."""
     await publish_settings(session, changed, user.id)
-    await service.refresh_open_cases(session)
+    if calendars:
+        await service.refresh_open_cases(session)
     return await _settings_out(session)
 
 
@@ -102,7 +107,8 @@ async def put_calendars(
     session: SessionDep, user: SupervisorUser, data: CalendarsIn
 ) -> SettingsOut:
     settings = await current_settings(session)
-    return await _publish(session, user, _changed(settings, **data.model_dump()))
+    changed = _changed(settings, **data.model_dump())
+    return await _publish(session, user, changed, calendars=True)
 
 
 @router.get("/sla-policies", response_model=PoliciesIn, summary="SLA policies")
