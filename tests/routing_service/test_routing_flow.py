@@ -339,7 +339,19 @@ async def test_position_and_expected_wait(center: Center) -> None:
         "/api/v1/routing/queues/support/waiting", headers=center.admin
     )
     assert [w["contact_id"] for w in waiting.json()] == [second, first, third]
-    assert all(w["expected_wait_seconds"] >= 0 for w in waiting.json())
+    assert [w["expected_wait_seconds"] for w in waiting.json()] == [None] * 3  # nobody on shift
+
+    assert (await center.set_state("li.na", "not_ready", "lunch")).status_code == 200
+
+    async def estimates() -> list[float] | None:
+        response = await center.client.get(
+            "/api/v1/routing/queues/support/waiting", headers=center.admin
+        )
+        found = [w["expected_wait_seconds"] for w in response.json()]
+        return None if None in found else found
+
+    estimated = await eventually(estimates)
+    assert estimated == sorted(estimated) and estimated[0] > 0
 
 
 async def test_callback_keeps_place_when_caller_hangs_up(center: Center) -> None:

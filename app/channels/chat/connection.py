@@ -43,7 +43,7 @@ from app.channels.chat.protocol import (
 from app.channels.chat.runtime import ChatRuntime
 from app.config import Settings
 from app.errors import AppError
-from app.routing.core.model import ContactStatus, QueuePosition
+from app.routing.core.model import ContactStatus, QueuePosition, rounded_wait
 
 log = structlog.get_logger(__name__)
 
@@ -345,7 +345,7 @@ class VisitorSocket:
             now = time.monotonic()
             if _position_due(found, last, now, interval):
                 assert found is not None
-                expected = round(found.expected_wait_seconds, 1)
+                expected = rounded_wait(found.expected_wait_seconds)
                 await self._send(
                     Position(position=found.position, expected_wait_seconds=expected).frame()
                 )

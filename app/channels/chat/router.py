@@ -26,7 +26,7 @@ from app.channels.models import Message
 from app.config import Settings
 from app.dependencies import SessionDep, SettingsDep, get_database
 from app.events.bus import EventBus
-from app.routing.core.model import ContactStatus
+from app.routing.core.model import ContactStatus, rounded_wait
 
 router = APIRouter(tags=["chat"])
 
@@ -84,7 +84,7 @@ async def _first_position(
         return None, None
     if found.status is not ContactStatus.WAITING:
         return 0, 0.0
-    return found.position, round(found.expected_wait_seconds, 1)
+    return found.position, rounded_wait(found.expected_wait_seconds)
 
 
 @router.websocket("/ws/chat")
