@@ -15,15 +15,11 @@ from app.channels.email import service as email
 from app.channels.email.schemas import EmailReplyIn
 from app.contacts.events import record
 from app.contacts.models import Contact
-from app.customers.history import (
-    DISPOSITIONS,
-    add_note,
-    history_page,
-)
+from app.customers.history import add_note, check_disposition, history_page
 from app.customers.service import get_customer
 from app.customers.views import authorize_view
 from app.database import after_commit
-from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from app.errors import Conflict, Forbidden, NotFound, Unauthorized
 from app.routing import service as routing
 from app.routing.models import RoutingInbox
 from app.supervisor.consult import consult_topics
@@ -109,7 +105,7 @@ class Commands:
         return self._done(frame, status, contact_id=frame.contact_id)
 
     async def _end_contact(self, frame: p.EndContact) -> Callable[[int], Reply]:
-        _check_disposition(frame.disposition)
+        check_disposition(frame.disposition)
         status = await self._router(
             lambda s, u: routing.end_contact(s, frame.contact_id, u, frame.disposition)
         )
@@ -124,7 +120,7 @@ class Commands:
         return self._done(frame, status, contact_id=frame.contact_id)
 
     async def _wrap_up(self, frame: p.WrapUp) -> Callable[[int], Reply]:
-        _check_disposition(frame.disposition)
+        check_disposition(frame.disposition)
         async with self.app.state.db.unit_of_work() as session:
             user = await self._user(session)
             contact = await self._own_contact(session, frame.contact_id, user)
@@ -253,13 +249,4 @@ class Commands:
             customer_id=frame.customer_id,
             items=items,
             next_cursor=next_cursor,
-        )
-
-
-def _check_disposition(disposition: str | None) -> None:
-    if disposition is not None and disposition not in DISPOSITIONS:
-        raise InvalidInput(
-            "Unknown disposition.",
-            details={"disposition": disposition, "allowed": list(DISPOSITIONS)},
-            code="unknown_disposition",
         )

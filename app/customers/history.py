@@ -38,6 +38,18 @@ POP_OPEN_ITEMS = 5
 POP_RECENT_ITEMS = 10
 
 
+def check_disposition(disposition: str | None) -> None:
+    """Refuse a disposition that is not one of ``DISPOSITIONS`` (``None``: none given).
+
+    Every way a disposition is written (the console, the HTTP API, the demo) passes here."""
+    if disposition is not None and disposition not in DISPOSITIONS:
+        raise InvalidInput(
+            "Unknown disposition.",
+            details={"disposition": disposition, "allowed": list(DISPOSITIONS)},
+            code="unknown_disposition",
+        )
+
+
 # The JSON of history item ``h`` (a contacts row); $1 / $2 are OPEN_STATES / OPEN_DISPOSITIONS.
 ITEM_JSON = f"""
 json_build_object(
