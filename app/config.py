@@ -99,11 +99,28 @@ class Settings(BaseSettings):
     # --- web chat
     chat_max_message_chars: int = Field(default=4000, ge=1)
     chat_messages_per_minute: int = Field(default=30, ge=1)
+    chat_sessions_per_address: int = Field(
+        default=10, ge=1, description="Chats one client address may start per window."
+    )
+    chat_sessions_per_widget: int = Field(
+        default=300, ge=1, description="Chats one widget may start per window, all visitors."
+    )
+    chat_session_window_seconds: float = Field(default=60.0, gt=0, le=86400)
+    chat_max_anonymous_waiting: int = Field(
+        default=50, ge=1, description="Waiting chats without an email one widget may hold."
+    )
+    forwarded_for_header: str | None = Field(
+        default=None,
+        description="Header a trusted proxy puts the client address in (its last entry).",
+    )
     # --- agent console
     crm_url: str | None = Field(
         default=None, description="GET {url}?customer_id=N enriches the screen-pop."
     )
     crm_timeout_seconds: float = Field(default=0.3, gt=0, le=5)
+    ws_unauthenticated_per_address: int = Field(
+        default=20, ge=1, description="Websockets one address may hold open before hello."
+    )
     ws_per_message_deflate: bool = Field(
         default=False, description="Compress websocket frames (costs memory per socket)."
     )

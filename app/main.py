@@ -39,6 +39,7 @@ from app.middleware import (
     NulRejectMiddleware,
     OriginMiddleware,
     RequestIdMiddleware,
+    UnauthenticatedSocketMiddleware,
 )
 from app.migrations import head_revision
 from app.orders.router import router as orders_router
@@ -198,6 +199,11 @@ def create_app(
         app.include_router(router)
     app.add_middleware(NulRejectMiddleware)
     app.add_middleware(OriginMiddleware, origins=settings.origins)
+    app.add_middleware(
+        UnauthenticatedSocketMiddleware,
+        per_address=settings.ws_unauthenticated_per_address,
+        forwarded_for_header=settings.forwarded_for_header,
+    )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -24,6 +24,7 @@ from app.ivr.models import IvrFlow, IvrFlowVersion, IvrNumber, IvrRun
 from app.orders.models import Order
 from app.orm import Base
 from app.queues.models import Queue, QueueSkill
+from app.ratelimit.models import RequestCounter
 from app.routing.models import AgentPresence, RouterLease, RoutingConfigVersion, RoutingInbox
 from app.skills.models import Skill
 from app.users.models import User
@@ -53,6 +54,7 @@ __all__ = [
     "OutboundEmail",
     "Queue",
     "QueueSkill",
+    "RequestCounter",
     "RouterLease",
     "RoutingConfigVersion",
     "RoutingInbox",

@@ -43,6 +43,7 @@ from app.channels.chat.protocol import (
 from app.channels.chat.runtime import ChatRuntime
 from app.config import Settings
 from app.errors import AppError
+from app.middleware import authenticated
 from app.routing.core.model import ContactStatus, QueuePosition, rounded_wait
 
 log = structlog.get_logger(__name__)
@@ -100,6 +101,7 @@ class VisitorSocket:
                 ErrorFrame(code="unauthorized", message="Unknown session or wrong token.").frame()
             )
             return CLOSE_UNAUTHORIZED
+        authenticated(self.ws)
         self.contact_id = chat.contact_id
         self.runtime.visitor_connected(chat.id)
         try:
