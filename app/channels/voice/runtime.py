@@ -33,21 +33,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.channels.voice import cti, twilio, twiml
-from app.channels.voice.breaker import CircuitBreaker
-from app.channels.voice.provider import (
-    CtiCommands,
-    Delivery,
-    DeliveryFailed,
-    ResilientClient,
-    RetryPolicy,
-    TwilioCalls,
-)
+from app.channels.voice.provider import CtiCommands, TwilioCalls
 from app.channels.voice.schemas import TERMINAL_STATUSES
 from app.channels.voice.service import call_info, standing_offer
 from app.config import Settings
 from app.contacts.events import record
 from app.contacts.models import Contact
 from app.database import Database
+from app.resilience.breaker import CircuitBreaker
+from app.resilience.client import Delivery, DeliveryFailed, ResilientClient, RetryPolicy
 from app.routing import inbox
 from app.users.models import User
 
