@@ -125,7 +125,7 @@ async def consent_view(
         .join(ConsentHistory, ConsentHistory.id == CustomerConsent.history_id)
         .where(CustomerConsent.customer_id == customer_id)
     )
-    known = {(c.channel, c.purpose): h for c, h in current.tuples()}
+    known = {(c.channel, c.purpose): h for c, h in current}
     states = [
         _state(channel, purpose, known.get((channel, purpose)))
         for channel in CHANNELS

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import fastjson
 from app.agents.service import skills_of
+from app.consent.service import apply_disposition
 from app.contacts.events import record
 from app.contacts.models import Contact, ContactEvent
 from app.customers.models import Customer
@@ -430,6 +431,7 @@ async def end_contact(
         )
     if disposition is not None:
         contact.disposition = disposition
+        await apply_disposition(session, contact, disposition, user.id)
     return await inbox.submit(session, "contact.end", {"contact_id": contact_id}, actor_id=user.id)
 
 
