@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -264,6 +264,33 @@ async def apply_profile_flags(
             status = "granted" if value else "refused"
             data = ConsentIn(channel=channel, purpose=purpose, status=status, source="profile")
             await set_consent(session, customer_id, data, actor_id)
+
+
+# The profile's flags of customers who have no consent row yet, as ``profile`` history rows
+# and the current state from them: for bulk loads that write ``customers.consent`` directly.
+_IMPORT_PROFILE_FLAGS_SQL = text("""
+WITH flags(flag, channel, purpose) AS (
+    VALUES ('call_recording', 'voice', 'call_recording'),
+           ('marketing_email', 'email', 'marketing'),
+           ('marketing_sms', 'sms', 'marketing')
+),
+added AS (
+    INSERT INTO consent_history (customer_id, kind, channel, purpose, status, source, recorded_at)
+    SELECT c.id, 'consent', f.channel, f.purpose,
+           CASE WHEN (c.consent ->> f.flag)::boolean THEN 'granted' ELSE 'refused' END,
+           'profile', c.updated_at
+    FROM customers c JOIN flags f ON jsonb_typeof(c.consent -> f.flag) = 'boolean'
+    WHERE NOT EXISTS (SELECT 1 FROM consent_history h WHERE h.customer_id = c.id)
+    RETURNING id, customer_id, channel, purpose, status
+)
+INSERT INTO customer_consents (customer_id, channel, purpose, status, history_id)
+SELECT customer_id, channel, purpose, status, id FROM added
+""")
+
+
+async def import_profile_flags(session: AsyncSession) -> None:
+    """Consent rows from the profile flags of every customer without consent history."""
+    await session.execute(_IMPORT_PROFILE_FLAGS_SQL)
 
 
 async def set_preferences(

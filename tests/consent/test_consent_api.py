@@ -11,8 +11,15 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from app.consent.core import Touch
-from app.consent.service import TouchRef, admit_touch, check_touch, recording_allowed
+from app.consent.service import (
+    TouchRef,
+    admit_touch,
+    check_touch,
+    import_profile_flags,
+    recording_allowed,
+)
 from app.contacts.models import Contact
+from app.customers.models import Customer
 from app.users.models import User
 from tests.conftest import UserFactory
 
@@ -195,3 +202,21 @@ async def test_the_gate_suppresses_records_and_reports(
         "/api/v1/reports/suppressions", params={"since": since, "until": since}, headers=supervisor
     )
     assert empty.status_code == 422
+
+
+async def test_bulk_loaded_profile_flags_become_consent_once(
+    app: FastAPI, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    async with app.state.db.unit_of_work() as session:
+        customer = Customer(name="李娜", consent={"call_recording": False, "marketing_email": True})
+        session.add(customer)
+        await session.flush()
+        customer_id = customer.id
+        await import_profile_flags(session)
+        await import_profile_flags(session)  # a customer with history is left alone
+    body = (await client.get(f"/api/v1/customers/{customer_id}/consent", headers=admin)).json()
+    assert sorted((h["channel"], h["purpose"], h["status"]) for h in body["history"]) == [
+        ("email", "marketing", "granted"),
+        ("voice", "call_recording", "refused"),
+    ]
+    assert _state(body, "voice", "call_recording")["source"] == "profile"
