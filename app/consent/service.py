@@ -338,6 +338,42 @@ async def apply_disposition(
     return True
 
 
+_MERGE_SQL = (
+    "UPDATE consent_history SET customer_id = :into WHERE customer_id = :dup",
+    "UPDATE touch_log SET customer_id = :into WHERE customer_id = :dup",
+    # a refusal of the duplicate wins over a grant; what only the duplicate has follows
+    """UPDATE customer_consents t SET status = 'refused', history_id = d.history_id
+       FROM customer_consents d
+       WHERE t.customer_id = :into AND d.customer_id = :dup AND d.channel = t.channel
+         AND d.purpose = t.purpose AND d.status = 'refused' AND t.status = 'granted'""",
+    """INSERT INTO customer_consents (customer_id, channel, purpose, status, history_id)
+       SELECT :into, channel, purpose, status, history_id FROM customer_consents
+       WHERE customer_id = :dup ON CONFLICT DO NOTHING""",
+    """INSERT INTO contact_preferences (customer_id, do_not_contact, time_zone)
+       SELECT :into, do_not_contact, time_zone FROM contact_preferences WHERE customer_id = :dup
+       ON CONFLICT (customer_id) DO UPDATE
+       SET do_not_contact = contact_preferences.do_not_contact OR excluded.do_not_contact,
+           time_zone = coalesce(contact_preferences.time_zone, excluded.time_zone)""",
+)
+
+
+async def move_consent(session: AsyncSession, into: Customer, from_id: int) -> None:
+    """A merge: the duplicate's consent history and touches follow; for each channel ×
+    purpose a refusal wins, and do-not-contact set on either stays set. The profile flags
+    of ``into`` follow its consent."""
+    for statement in _MERGE_SQL:
+        await session.execute(text(statement), {"into": into.id, "dup": from_id})
+    consents = await _consents(session, into.id)
+    flags = {k: v for k, v in into.consent.items() if k not in PROFILE_FLAGS}
+    for flag, pair in PROFILE_FLAGS.items():
+        if pair in consents:
+            flags[flag] = consents[pair] == "granted"
+    if flags != into.consent:
+        into.consent = flags
+        await session.flush()
+        await session.refresh(into)  # its updated_at, set by the database
+
+
 # ---------------------------------------------------------------- gating touches
 
 

@@ -220,3 +220,32 @@ async def test_bulk_loaded_profile_flags_become_consent_once(
         ("voice", "call_recording", "refused"),
     ]
     assert _state(body, "voice", "call_recording")["source"] == "profile"
+
+
+async def test_a_merge_keeps_the_duplicates_refusals_and_history(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    into, duplicate = await _customer(client, admin), await _customer(client, admin)
+    email_ads = {"channel": "email", "purpose": "marketing", "source": "form"}
+    await client.put(
+        f"/api/v1/customers/{into}/consent", json={**email_ads, "status": "granted"}, headers=admin
+    )
+    await client.put(
+        f"/api/v1/customers/{duplicate}/consent",
+        json={**email_ads, "status": "refused"},
+        headers=admin,
+    )
+    await client.put(
+        f"/api/v1/customers/{duplicate}/contact-preferences",
+        json={"do_not_contact": True, "source": "agent"},
+        headers=admin,
+    )
+    merged = await client.post(
+        f"/api/v1/customers/{into}/merge", json={"from_customer_id": duplicate}, headers=admin
+    )
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["consent"]["marketing_email"] is False
+    body = (await client.get(f"/api/v1/customers/{into}/consent", headers=admin)).json()
+    assert _state(body, "email", "marketing")["status"] == "refused"
+    assert body["do_not_contact"] is True
+    assert len(body["history"]) == 3
