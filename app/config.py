@@ -48,6 +48,17 @@ class Settings(BaseSettings):
         default=time(3, 0),
         description="Daily time (in timezone) of the full customer-value evaluation.",
     )
+    # --- consent and outbound touches
+    quiet_hours_start: time = Field(
+        default=time(21, 0), description="Customer-local start of quiet hours (voice, SMS)."
+    )
+    quiet_hours_end: time = Field(
+        default=time(9, 0), description="Customer-local end of quiet hours (excluded)."
+    )
+    marketing_cap_touches: int = Field(
+        default=1, ge=1, description="Marketing touches allowed per cap window."
+    )
+    marketing_cap_days: int = Field(default=7, ge=1, description="The cap window in days.")
     bus_url: str | None = Field(
         default=None,
         description="Events between instances: unset in-process (one instance), redis://host:port/db.",
@@ -76,6 +87,10 @@ class Settings(BaseSettings):
     voice_hold_music_url: str = Field(
         default="http://com.twilio.sounds.music.s3.amazonaws.com/MARKOVICHAMP-Borghestral.mp3",
         description="Played to callers waiting in line.",
+    )
+    voice_record_calls: bool = Field(
+        default=False,
+        description="Record bridged calls, except for customers who refused call_recording.",
     )
     cti_secret: SecretStr | None = Field(default=None, description="HMAC key of the CTI API.")
     cti_command_url: str | None = Field(default=None, description="Where commands to the PBX go.")

@@ -21,6 +21,7 @@ from app.auth.router import router as auth_router
 from app.channels import ROUTERS as CHANNEL_ROUTERS
 from app.channels import running as channels_running
 from app.config import Settings, get_settings
+from app.consent.router import router as consent_router
 from app.contacts.router import router as contacts_router
 from app.customers.router import router as customers_router
 from app.customers.value import runtime as value_runtime
@@ -185,6 +186,7 @@ def create_app(
         skills_router,
         queues_router,
         customers_router,
+        consent_router,
         customer_value_router,
         orders_router,
         routing_router,

@@ -11,6 +11,7 @@ from app.channels.models import (
     OutboundEmail,
     WebhookReceipt,
 )
+from app.consent.models import ConsentHistory, ContactPreferences, CustomerConsent, TouchLog
 from app.contacts.models import Contact, ContactEvent
 from app.customers.models import Customer, CustomerEmail, CustomerPhone
 from app.customers.note_models import ContactNote
@@ -36,10 +37,13 @@ __all__ = [
     "AuditEntry",
     "Base",
     "ChatSession",
+    "ConsentHistory",
     "Contact",
     "ContactEvent",
     "ContactNote",
+    "ContactPreferences",
     "Customer",
+    "CustomerConsent",
     "CustomerEmail",
     "CustomerPhone",
     "CustomerValue",
@@ -60,6 +64,7 @@ __all__ = [
     "RoutingInbox",
     "SignInThrottle",
     "Skill",
+    "TouchLog",
     "User",
     "ValueEvaluation",
     "ValueRulesVersion",

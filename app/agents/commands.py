@@ -13,6 +13,7 @@ from app.agents import protocol as p
 from app.channels.chat import service as chat
 from app.channels.email import service as email
 from app.channels.email.schemas import EmailReplyIn
+from app.consent.service import apply_disposition
 from app.contacts.events import record
 from app.contacts.models import Contact
 from app.customers.history import add_note, check_disposition, history_page
@@ -129,6 +130,7 @@ class Commands:
                 row = await routing.end_contact(session, contact.id, user, frame.disposition)
             elif contact.state in ("wrap_up", "ended"):
                 contact.disposition = frame.disposition
+                await apply_disposition(session, contact, frame.disposition, user.id)
             else:
                 raise Conflict(
                     f"Contact {contact.id} is {contact.state}.",

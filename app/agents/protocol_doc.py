@@ -85,6 +85,7 @@ _POP: dict[str, Any] = {
         }
     ],
     "enrichment": None,
+    "consent_flags": {"do_not_contact": False, "refused": ["email/marketing"]},
 }
 
 EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {

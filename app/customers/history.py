@@ -28,6 +28,7 @@ DISPOSITIONS = (
     "sale",
     "callback_promised",
     "no_answer",
+    "do_not_call",  # the customer asked not to be called: refuses voice consent at once
     "other",
 )
 OPEN_DISPOSITIONS = ("complaint", "follow_up_needed", "callback_promised")

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from app.consent.schemas import ConsentFlags
 from app.customers.schemas import CustomerOut
 
 
@@ -59,3 +60,4 @@ class ScreenPop(BaseModel):
     waited_seconds: float
     history: list[HistoryItem]  # open cases and complaints first, then the most recent
     enrichment: dict[str, Any] | None  # from the external CRM, when it answered in time
+    consent_flags: ConsentFlags | None = None  # do-not-contact and refused consents

@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import View, record_refusal
+from app.consent.service import move_consent
 from app.contacts.events import record
 from app.contacts.models import Contact
 from app.customers.access import LIVE_STATES, customer_access
@@ -221,9 +222,9 @@ async def create_from_contact(
 async def merge_customers(
     session: AsyncSession, into_id: int, from_id: int, actor_id: int
 ) -> Customer:
-    """``from_id`` is folded into ``into_id``: its contacts, orders, phones, emails and tags
-    follow, then it is deleted and ``into_id`` rescored. The merge is a ``customer.merged``
-    event."""
+    """``from_id`` is folded into ``into_id``: its contacts, orders, phones, emails, tags
+    and consent (a refusal wins, ``app.consent.service.move_consent``) follow, then it is
+    deleted and ``into_id`` rescored. The merge is a ``customer.merged`` event."""
     if into_id == from_id:
         raise InvalidInput("A customer cannot be merged into itself.", code="same_customer")
     rows = await session.scalars(
@@ -239,6 +240,7 @@ async def merge_customers(
     )
     await _move_contact_points(session, into_id, from_id)
     orders = await move_orders(session, into_id, from_id)
+    await move_consent(session, into, from_id)
     into.tags = list(dict.fromkeys([*into.tags, *duplicate.tags]))
     into.attributes = {**duplicate.attributes, **into.attributes}
     await session.delete(duplicate)

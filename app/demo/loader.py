@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agents.models import AgentSkill
 from app.auth.security import hash_password
 from app.channels.entry_points import add_entry_point
+from app.consent.service import import_profile_flags
 from app.contacts.models import Contact, ContactEvent
 from app.customers.history import check_disposition
 from app.customers.identity import InvalidPhone, Phone, normalize_email, normalize_phone
@@ -218,6 +219,7 @@ async def load_demo(
     phone_book = PhoneBook(rng, region)
     people = PeopleFactory(rng, now, phone_book).people(CUSTOMER_COUNT)
     customers = await _add_customers(session, people)
+    await import_profile_flags(session)
     buyers = [DemoBuyer(c.id, c.profile) for c in customers]
     orders = await add_demo_orders(session, random.Random(seed + 1), now, buyers, zone)
     customers = await _with_value_tags(session, customers)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import fastjson
 from app.agents.service import skills_of
+from app.consent.service import apply_disposition
 from app.contacts.events import record
 from app.contacts.models import Contact, ContactEvent
 from app.customers.history import check_disposition
@@ -432,6 +433,7 @@ async def end_contact(
     check_disposition(disposition)
     if disposition is not None:
         contact.disposition = disposition
+        await apply_disposition(session, contact, disposition, user.id)
     return await inbox.submit(session, "contact.end", {"contact_id": contact_id}, actor_id=user.id)
 
 

@@ -141,10 +141,13 @@ def gather_digit(action: str, *verbs: Element) -> Element:
     return verb
 
 
-def dial_client(identity: str) -> str:
-    """What the live call is updated to when an agent accepts it: ring the agent's client."""
+def dial_client(identity: str, *, record: bool = False) -> str:
+    """What the live call is updated to when an agent accepts it: ring the agent's client;
+    with ``record`` (recording configured and the customer's consent allows it) both legs
+    are recorded from the answer."""
     root = Element("Response")
-    SubElement(SubElement(root, "Dial"), "Client").text = identity
+    attributes = {"record": "record-from-answer-dual"} if record else {}
+    SubElement(SubElement(root, "Dial", attributes), "Client").text = identity
     return tostring(root, encoding="unicode")
 
 
