@@ -32,6 +32,7 @@ from app.routing.replay_core import (
     JOURNEY_KINDS,
     METRICS,
     TELLING_KINDS,
+    UNTAGGED,
     Candidate,
     Figures,
     Journey,
@@ -355,6 +356,7 @@ def report_document(
             for (queue, channel), curve in report.patience.items()
         ],
         "queues": [queue.as_dict() for queue in report.queues],
+        "grades": {grade.name: grade.as_dict(label=None) for grade in report.grades},
     }
     if with_document or agents_delta:
         document["candidate"] = {
@@ -393,15 +395,23 @@ def render_replay(report: dict[str, Any]) -> str:
     candidate = report.get("candidate")
     for queue in report["queues"]:
         lines.append("")
-        lines.extend(_queue_lines(queue, candidate is not None))
+        lines.extend(_group_lines(f"queue {queue['queue']}", queue, candidate is not None))
+    grades = report["grades"]
+    if candidate is not None or set(grades) - {UNTAGGED}:
+        lines += ["", "per grade (each value tag of the customer at arrival; one contact may count"
+                  " in several):"]  # fmt: skip
+        for name, grade in grades.items():
+            lines.append("")
+            lines.extend(_group_lines(f"grade {name}", grade, candidate is not None))
     lines.append("")
     lines.append("fidelity: " + ("faithful" if report["faithful"] else "NOT faithful"))
     return "\n".join(lines)
 
 
-def _queue_lines(queue: dict[str, Any], with_candidate: bool) -> list[str]:
+def _group_lines(title: str, queue: dict[str, Any], with_candidate: bool) -> list[str]:
+    """A queue's or a grade's table: recorded, replayed and the what-if's difference."""
     verdict = queue["fidelity"]
-    header = f"queue {queue['queue']}: {verdict['verdict']}"
+    header = f"{title}: {verdict['verdict']}"
     columns = f"  {'':<16}{'recorded':>12}{'replayed':>20}"
     if with_candidate:
         columns += f"{'what-if - replayed':>24}"
@@ -413,8 +423,10 @@ def _queue_lines(queue: dict[str, Any], with_candidate: bool) -> list[str]:
             row += f"{_with_spread(metric, queue['difference'], signed=True):>24}"
         lines.append(row)
     if with_candidate:
+        longer = queue["longer_than_recorded_worst"]
+        flag = "! " if longer > 0 else ""
         lines.append(
-            f"  waited longer than the recorded worst: {queue['longer_than_recorded_worst']:.1f}"
+            f"  {flag}waited longer than the recorded worst of their queue: {longer:.1f}"
             " contacts per seed"
         )
     staffing = queue.get("erlang_c")

@@ -479,6 +479,75 @@ def recorded_occupancy(period: RecordedPeriod, routing: RoutingConfig) -> dict[s
     return result
 
 
+UNTAGGED = "untagged"  # the grade group of contacts whose customer had no value tags
+
+
+def grades_of(value_tags: Sequence[str]) -> tuple[str, ...]:
+    """The grade groups a contact counts in: each of its value tags (``grade:P``, ``vip``,
+    ``class:key``, ...), or ``untagged``."""
+    return tuple(value_tags) or (UNTAGGED,)
+
+
+def _grade_tally(
+    entries: Iterable[tuple[Sequence[str], float, bool | None, float]],
+) -> dict[str, dict[str, float | None]]:
+    """Per grade, from (value tags, wait, answered: True / hung up: False / neither: None,
+    the contact's queue's SL threshold): the queue figures' definitions; occupancy belongs
+    to agents, not to grades (None)."""
+    counts: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    for tags, wait, answered, threshold in entries:
+        for grade in grades_of(tags):
+            tally = counts[grade]  # offered, handled, abandoned, within, late abandons, waits
+            tally[0] += 1
+            if answered:
+                tally[1] += 1
+                tally[3] += wait <= threshold
+                tally[5] += wait
+            elif answered is not None:
+                tally[2] += 1
+                tally[4] += wait > threshold
+    return {
+        grade: {
+            "offered": offered,
+            "handled": handled,
+            "abandoned": abandoned,
+            "service_level": _ratio(within, handled + late),
+            "asa_seconds": _ratio(waits, handled),
+            "occupancy": None,
+        }
+        for grade, (offered, handled, abandoned, within, late, waits) in sorted(counts.items())
+    }
+
+
+def recorded_grade_figures(period: RecordedPeriod) -> dict[str, dict[str, float | None]]:
+    """What really happened per grade group (``grades_of``)."""
+    return _grade_tally(
+        (
+            c.value_tags,
+            c.wait_seconds,
+            c.answered,
+            period.sl_seconds.get(c.queue, DEFAULT_SL_SECONDS),
+        )
+        for c in period.contacts
+    )
+
+
+def seed_grade_figures(
+    result: SimulationResult, sl_seconds: Mapping[str, float]
+) -> dict[str, dict[str, float | None]]:
+    """One seed's figures per grade group."""
+    entries = []
+    for outcome in result.contacts:
+        answered = True if outcome.answered_at is not None else None
+        end = outcome.answered_at
+        if end is None and outcome.abandoned_at is not None:
+            answered, end = False, outcome.abandoned_at
+        wait = (end if end is not None else result.measured_until) - outcome.arrived_at
+        threshold = sl_seconds.get(outcome.queue, DEFAULT_SL_SECONDS)
+        entries.append((outcome.value_tags, wait, answered, threshold))
+    return _grade_tally(entries)
+
+
 def seed_figures(result: SimulationResult) -> dict[str, dict[str, float | None]]:
     return {
         stats.queue: {
@@ -573,15 +642,21 @@ def worst_waits(period: RecordedPeriod) -> dict[str, float]:
     return dict(worst)
 
 
-def waited_longer_than(result: SimulationResult, worst: Mapping[str, float]) -> dict[str, int]:
-    """Per queue, contacts that waited (answered or not) longer than the recorded worst."""
-    counts: dict[str, int] = defaultdict(int)
+def waited_longer_than(
+    result: SimulationResult, worst: Mapping[str, float]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Contacts that waited (answered or not) longer than their queue's recorded worst,
+    counted per queue and per grade group."""
+    by_queue: dict[str, int] = defaultdict(int)
+    by_grade: dict[str, int] = defaultdict(int)
     for outcome in result.contacts:
         end = outcome.answered_at if outcome.answered_at is not None else outcome.abandoned_at
         waited = (end if end is not None else result.measured_until) - outcome.arrived_at
         if waited > worst.get(outcome.queue, math.inf):
-            counts[outcome.queue] += 1
-    return dict(counts)
+            by_queue[outcome.queue] += 1
+            for grade in grades_of(outcome.value_tags):
+                by_grade[grade] += 1
+    return dict(by_queue), dict(by_grade)
 
 
 # ------------------------------------------------------------------ staffing what-if
@@ -722,8 +797,10 @@ def staffing_comparison(
 
 
 @dataclass(frozen=True, slots=True)
-class QueueReport:
-    queue: str
+class GroupReport:
+    """One queue's, or one grade group's, figures: recorded, faithful replay, candidate."""
+
+    name: str
     recorded: dict[str, float | None]
     replayed: Figures
     fidelity: Verdict
@@ -732,9 +809,10 @@ class QueueReport:
     longer_than_recorded_worst: float | None = None  # mean contacts per seed, candidate
     erlang_c: StaffingComparison | None = None  # with an agents delta for this queue
 
-    def as_dict(self) -> dict[str, Any]:
-        document: dict[str, Any] = {
-            "queue": self.queue,
+    def as_dict(self, label: str | None = "queue") -> dict[str, Any]:
+        """``label``: the key that names the group (None: named by whoever holds it)."""
+        document: dict[str, Any] = {} if label is None else {label: self.name}
+        document |= {
             "recorded": dict(self.recorded),
             "replayed": self.replayed.as_dict(),
             "fidelity": self.fidelity.as_dict(),
@@ -752,10 +830,12 @@ class QueueReport:
 class ReplayReport:
     seeds: tuple[int, ...]
     patience: dict[tuple[str, Channel], PatienceCurve]
-    queues: tuple[QueueReport, ...]
+    queues: tuple[GroupReport, ...]
+    grades: tuple[GroupReport, ...] = ()
 
     @property
     def faithful(self) -> bool:
+        """The verdict is the queues': grade groups are shown, not judged."""
         return all(queue.fidelity.faithful for queue in self.queues)
 
 
@@ -773,36 +853,72 @@ def replay(
     candidate: Candidate | None = None,
     seeds: Sequence[int] = tuple(range(1, DEFAULT_SEEDS + 1)),
 ) -> ReplayReport:
-    """The fidelity check over ``seeds``, then the candidate as a difference from it."""
+    """The fidelity check over ``seeds``, then the candidate as a difference from it, per
+    queue and per grade group."""
     curves = patience_curves(period.contacts)
     pools = handle_pools(period.contacts)
-    recorded = recorded_figures(period, in_force)
     draws = [seeded_arrivals(period, curves, pools, seed) for seed in seeds]
-    faithful_runs = [seed_figures(replay_once(period, in_force, a)) for a in draws]
-    tried_runs: list[dict[str, dict[str, float | None]]] = []
-    longer: list[dict[str, int]] = []
+    worst = worst_waits(period)
+    sl_seconds = period.sl_seconds
+    faithful = [SeedFigures.of(replay_once(period, in_force, a), sl_seconds, worst) for a in draws]
+    tried: list[SeedFigures] = []
     if candidate is not None:
         routing = candidate.routing or in_force
         staffed = with_agents_delta(period, routing, candidate.agents_delta)
-        worst = worst_waits(period)
-        for arrivals in draws:
-            result = replay_once(staffed, routing, arrivals)
-            tried_runs.append(seed_figures(result))
-            longer.append(waited_longer_than(result, worst))
-    reports = []
-    for queue, figures in recorded.items():
-        replayed = summarise(faithful_runs, queue)
-        report = QueueReport(queue, figures, replayed, fidelity(figures, replayed))
-        if candidate is not None:
-            report = replace(
-                report,
-                candidate=summarise(tried_runs, queue),
-                difference=differences(tried_runs, faithful_runs, queue),
-                longer_than_recorded_worst=statistics.fmean(c.get(queue, 0) for c in longer),
-            )
-            delta = candidate.agents_delta.get(queue)
-            if delta is not None:
-                comparison = staffing_comparison(period, in_force, queue, delta)
-                report = replace(report, erlang_c=comparison)
-        reports.append(report)
-    return ReplayReport(tuple(seeds), curves, tuple(reports))
+        tried = [SeedFigures.of(replay_once(staffed, routing, a), sl_seconds, worst) for a in draws]
+    queues = []
+    for queue, figures in recorded_figures(period, in_force).items():
+        report = _group_report(queue, figures, faithful, tried, by_grade=False)
+        delta = None if candidate is None else candidate.agents_delta.get(queue)
+        if delta is not None:
+            report = replace(report, erlang_c=staffing_comparison(period, in_force, queue, delta))
+        queues.append(report)
+    grades = [
+        _group_report(grade, figures, faithful, tried, by_grade=True)
+        for grade, figures in recorded_grade_figures(period).items()
+    ]
+    return ReplayReport(tuple(seeds), curves, tuple(queues), tuple(grades))
+
+
+@dataclass(frozen=True, slots=True)
+class SeedFigures:
+    """One seed's run in figures: per queue and per grade, and the contacts per queue and
+    per grade that waited longer than their queue's recorded worst."""
+
+    queues: dict[str, dict[str, float | None]]
+    grades: dict[str, dict[str, float | None]]
+    longer_by_queue: dict[str, int]
+    longer_by_grade: dict[str, int]
+
+    @classmethod
+    def of(
+        cls, result: SimulationResult, sl_seconds: Mapping[str, float], worst: Mapping[str, float]
+    ) -> SeedFigures:
+        """``worst``: each queue's longest recorded wait (``worst_waits``)."""
+        by_queue, by_grade = waited_longer_than(result, worst)
+        grades = seed_grade_figures(result, sl_seconds)
+        return cls(seed_figures(result), grades, by_queue, by_grade)
+
+
+def _group_report(
+    name: str,
+    recorded: dict[str, float | None],
+    faithful: Sequence[SeedFigures],
+    tried: Sequence[SeedFigures],
+    *,
+    by_grade: bool,
+) -> GroupReport:
+    def runs(seeds: Sequence[SeedFigures]) -> list[dict[str, dict[str, float | None]]]:
+        return [seed.grades if by_grade else seed.queues for seed in seeds]
+
+    replayed = summarise(runs(faithful), name)
+    report = GroupReport(name, recorded, replayed, fidelity(recorded, replayed))
+    if not tried:
+        return report
+    longer = [(s.longer_by_grade if by_grade else s.longer_by_queue).get(name, 0) for s in tried]
+    return replace(
+        report,
+        candidate=summarise(runs(tried), name),
+        difference=differences(runs(tried), runs(faithful), name),
+        longer_than_recorded_worst=statistics.fmean(longer),
+    )
