@@ -52,6 +52,7 @@ AHT = 240.0
 WRAP = 20.0
 PATIENCE = 120.0
 SL = 20.0
+TAGS: tuple[tuple[str, ...], ...] = ((), (), ("grade:S",), ("grade:G",), ("grade:P", "vip"))
 
 
 def center(agent_count: int, rng: random.Random) -> tuple[RoutingConfig, list[SimulatedAgent]]:
@@ -98,6 +99,7 @@ def arrivals(count: int, rng: random.Random) -> list[RecordedArrival]:
                 rng.expovariate(1 / AHT),
                 patience_seconds=rng.expovariate(1 / PATIENCE),
                 wrap_up_seconds=rng.expovariate(1 / WRAP),
+                value_tags=rng.choice(TAGS),
             )
         )
     return contacts
@@ -144,7 +146,7 @@ def _recorded(result: SimulationResult) -> list[RecordedContact]:
             wrap = (o.wrap_up_ended_at or o.ended_at) - o.ended_at
         contacts.append(
             RecordedContact(
-                o.arrived_at, o.queue, "voice", None, None, None,
+                o.arrived_at, o.queue, "voice", None, None, o.value_tags,
                 end - o.arrived_at, answered, talk, wrap,
             )
         )  # fmt: skip
