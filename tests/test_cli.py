@@ -146,6 +146,13 @@ async def test_simulate_replays_a_recorded_period_under_another_config(
         assert abs(replayed["service_level"] - recorded["service_level"]) <= 0.05
         assert abs(replayed["abandoned"] - recorded["abandoned"]) <= 0.03 * recorded["offered"]
         assert "candidate" not in queue
+    grades = report["grades"]
+    assert "untagged" in grades
+    total = sum(q["recorded"]["offered"] for q in report["queues"])
+    assert sum(g["recorded"]["offered"] for g in grades.values()) >= total
+    for grade in grades.values():
+        assert set(grade["replayed"]) == {*METRICS, "spread"}
+        assert grade["replayed"]["offered"] == grade["recorded"]["offered"]
     voice = {p["queue"]: p for p in report["patience"] if p["channel"] == "voice"}
     assert voice["support"]["abandoned"] > 0
     assert voice["support"]["censored"] > 0
@@ -169,6 +176,8 @@ async def test_simulate_replays_a_recorded_period_under_another_config(
     assert staffing["ready_mean_with_delta"] == pytest.approx(staffing["ready_mean"] - 4)
     assert staffing["short_intervals_with_delta"] >= staffing["short_intervals"]
     assert "erlang_c" not in tried["billing"]
+    tried_grades = json.loads(output)["grades"]
+    assert all("difference" in grade for grade in tried_grades.values())
 
     document = tmp_path / "candidate.yaml"
     document.write_text("queues:\n  sales:\n    strategy: round_robin\n", encoding="utf-8")
@@ -178,6 +187,7 @@ async def test_simulate_replays_a_recorded_period_under_another_config(
     assert code == 0, output
     assert output.index("queue billing: faithful") < output.index("what-if - replayed")
     assert "waited longer than the recorded worst" in output
+    assert output.index("queue vip:") < output.index("grade untagged:")
 
     code, output = await asyncio.to_thread(
         _invoke, clean_db, "simulate", "--replay", *period, "--agents-delta", "support"
