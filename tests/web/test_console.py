@@ -3,13 +3,17 @@ keyboard-only accept, and a service restart survived without losing a line."""
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiosmtplib
 import httpx
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, WebSocketRoute, expect
 
+from app.tryout import mail
 from tests.helpers import eventually
 from tests.web.conftest import Service, Visitor, go_available, sign_in, watched_page
 
@@ -201,3 +205,123 @@ async def test_pages_carry_a_strict_policy_and_assets_are_cached_for_good(
         assert "javascript" in asset.headers["content-type"]
         missing = await client.get("/assets/000000000000/console/main.js")
         assert missing.status_code == 404
+
+
+async def test_an_email_and_a_chat_at_once_in_tabs(web_service: Service, browser: Browser) -> None:
+    visitor = Visitor(web_service)
+    async with watched_page(browser, web_service.url, "en-US") as watched:
+        page = watched.page
+        await sign_in(page, "zhang.jing")
+        await go_available(page)
+        chat_id = await visitor.start(name="赵敏", language="zh-CN", widget="support")
+        await (await _offer_arrives(page, chat_id)).get_by_role("button", name="Accept").click()
+        await expect(page.get_by_role("tab")).to_have_count(1)
+
+        raw = mail.compose(
+            "wang.xm@example.cn",
+            "support@example.com",
+            "发票抬头错了",
+            "发票抬头应为：上海某某有限公司\n谢谢！",
+            "gbk",
+        )
+        await aiosmtplib.send(
+            raw,
+            sender="wang.xm@example.cn",
+            recipients=["support@example.com"],
+            hostname="127.0.0.1",
+            port=web_service.smtp_port,
+        )
+        email_offer = page.locator('.offer:has-text("Incoming email")')
+        await email_offer.wait_for()
+        await email_offer.get_by_role("button", name="Accept").click()
+        await expect(page.get_by_role("tab")).to_have_count(2)
+        thread = page.get_by_role("list", name="Email thread")
+        await expect(thread).to_contain_text("发票抬头应为：上海某某有限公司")
+        await page.get_by_label("Reply", exact=True).fill("您好，已为您更正发票抬头。")
+        await page.get_by_role("button", name="Send reply").click()
+        await expect(thread.locator(".email-message.outbound")).to_contain_text(
+            "您好，已为您更正发票抬头。"
+        )
+        await expect(thread.locator(".email-message.outbound")).to_contain_text("> 发票抬头应为")
+        await page.get_by_label("Disposition").select_option("resolved")
+        await page.get_by_role("button", name="Finish wrap-up").click()
+        await expect(page.get_by_role("tab")).to_have_count(1)
+
+        await page.get_by_role("tab").click()
+        await visitor.connect()
+        await visitor.say("还在吗？")
+        await expect(page.get_by_role("log", name="Transcript")).to_contain_text("还在吗？")
+        await page.get_by_label("Disposition").select_option("other")
+        await page.get_by_role("button", name="Finish wrap-up").click()
+        await expect(page.get_by_role("tab")).to_have_count(0)
+        await visitor.close()
+    await web_service.set_offline("zhang.jing")
+
+
+@dataclass
+class AgentSocketCutter:
+    """Stands between the page and ``/ws/agent``: cuts the socket (as a dropped network
+    does) and refuses reconnects until let through; records what the server said."""
+
+    sockets: list[WebSocketRoute] = field(default_factory=list)
+    welcomes: list[dict[str, Any]] = field(default_factory=list)
+    blocked: bool = False
+
+    async def route(self, page_side: WebSocketRoute) -> None:
+        if self.blocked:
+            await page_side.close(code=4000, reason="network down")
+            return
+        server_side = page_side.connect_to_server()
+
+        def from_server(message: str | bytes) -> None:
+            frame = json.loads(message)
+            if frame["type"] == "welcome":
+                self.welcomes.append(frame)
+            page_side.send(message)
+
+        server_side.on_message(from_server)
+        page_side.on_message(server_side.send)
+        self.sockets.append(page_side)
+
+    async def cut(self) -> None:
+        self.blocked = True
+        await self.sockets[-1].close(code=4000, reason="network down")
+
+
+async def test_a_dropped_socket_resumes_by_sequence_number(
+    web_service: Service, browser: Browser
+) -> None:
+    visitor = Visitor(web_service)
+    cutter = AgentSocketCutter()
+    async with watched_page(browser, web_service.url, "en-US") as watched:
+        page = watched.page
+        await page.route_web_socket(re.compile(r"/ws/agent$"), cutter.route)
+        await sign_in(page, "tom.becker")
+        await go_available(page)
+        contact_id = await visitor.start(name="Sam", language="en", widget="support")
+        await (await _offer_arrives(page, contact_id)).get_by_role("button", name="Accept").click()
+        await visitor.connect()
+        await visitor.say("first line")
+        transcript = page.get_by_role("log", name="Transcript")
+        await expect(transcript).to_contain_text("first line")
+
+        await cutter.cut()
+        await expect(page.locator(".conn")).to_have_attribute("data-conn", "reconnecting")
+        await visitor.say("said while the agent was cut off 断线时说的")
+        await visitor.say("and a second line 第二句")
+        cutter.blocked = False
+
+        await expect(page.locator(".conn")).to_have_attribute("data-conn", "online")
+        await expect(transcript).to_contain_text("and a second line 第二句")
+        assert [w["resumed"] for w in cutter.welcomes] == [False, True]
+        texts = await transcript.locator(".line.customer .text").all_inner_texts()
+        assert texts == [
+            "first line",
+            "said while the agent was cut off 断线时说的",
+            "and a second line 第二句",
+        ]
+        await page.get_by_label("Disposition").select_option("resolved")
+        await page.keyboard.press("Alt+W")
+        await expect(page.get_by_role("tab")).to_have_count(0)
+        await visitor.close()
+    await web_service.set_offline("tom.becker")
