@@ -70,6 +70,7 @@ class Service:
     database_url: str
     port: int = field(default_factory=_free_port)
     smtp_port: int = field(default_factory=_free_port)
+    closed_port: int = field(default_factory=_free_port)  # nothing listens there
     process: asyncio.subprocess.Process | None = None
     log_path: Path = field(default_factory=lambda: ROOT / ".contactd" / "web-tests.log")
 
@@ -84,6 +85,8 @@ class Service:
             CONTACTD_JWT_SECRET=JWT_SECRET,  # tokens outlive a restart, as in production
             CONTACTD_LOG_LEVEL="WARNING",
             CONTACTD_LOG_JSON="true",
+            # answered calls are bridged through the provider's REST API: never the real one
+            CONTACTD_TWILIO_API_BASE_URL=f"http://127.0.0.1:{self.closed_port}",
         )
         return env
 

@@ -13,7 +13,10 @@ import aiosmtplib
 import httpx
 from playwright.async_api import Browser, Page, WebSocketRoute, expect
 
+from app.config import Settings
+from app.demo.mode import credentials
 from app.tryout import mail
+from app.tryout.call import Caller
 from tests.helpers import eventually
 from tests.web.conftest import Service, Visitor, go_available, sign_in, watched_page
 
@@ -325,3 +328,45 @@ async def test_a_dropped_socket_resumes_by_sequence_number(
         await expect(page.get_by_role("tab")).to_have_count(0)
         await visitor.close()
     await web_service.set_offline("tom.becker")
+
+
+async def test_a_signed_twilio_call_pops_and_wraps_up(
+    web_service: Service, browser: Browser
+) -> None:
+    customer = await _customer_with_a_phone(web_service)
+    number = customer["phones"][0]["e164"]
+    async with (
+        watched_page(browser, web_service.url, "en-US") as watched,
+        httpx.AsyncClient(timeout=10) as http,
+    ):
+        page = watched.page
+        await sign_in(page, "li.na")
+        await go_available(page)
+        demo = credentials(Settings(twilio_auth_token=None, twilio_account_sid=None))
+        caller = Caller(web_service.url, demo, number, "+864008206611", http)
+        await caller.turn(
+            f"{web_service.url}/webhooks/twilio/voice", CallStatus="ringing", Direction="inbound"
+        )
+        offer = page.locator('.offer:has-text("Incoming call")')
+        await offer.wait_for()
+        await expect(offer.locator(".customer-name")).to_have_text(customer["name"])
+        await expect(offer.locator(".match")).to_contain_text("Matched by phone")
+        await offer.get_by_role("button", name="Accept").click()
+        await expect(page.locator(".call h2")).to_contain_text(number)
+        await expect(page.get_by_role("timer")).to_contain_text("On the call for")
+
+        await caller.hang_up()
+        await expect(page.locator(".call .ended")).to_have_text("The call has ended.")
+        await page.get_by_label("Disposition").select_option("callback_promised")
+        await page.get_by_role("button", name="Finish wrap-up").click()
+        await expect(page.get_by_role("tab")).to_have_count(0)
+    await web_service.set_offline("li.na")
+
+
+async def _customer_with_a_phone(service: Service) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=service.url, timeout=10) as client:
+        answer = await client.get("/api/v1/customers?limit=200", headers=await _admin(service))
+    phoned = [c for c in answer.json()["items"] if c["phones"]]
+    assert phoned, "the demo has customers with phones"
+    first: dict[str, Any] = phoned[0]
+    return first

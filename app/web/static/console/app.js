@@ -341,7 +341,9 @@ function ContactPane({ t, lang, contact, state, now, send, changed, finish }) {
     <div class="conversation">
       ${contact.channel === 'email'
         ? html`<${EmailPane} t=${t} lang=${lang} contact=${contact} send=${send} changed=${changed} />`
-        : html`<${ChatPane} t=${t} contact=${contact} now=${now} send=${send} changed=${changed} />`}
+        : contact.channel === 'voice'
+          ? html`<${CallPane} t=${t} contact=${contact} now=${now} />`
+          : html`<${ChatPane} t=${t} contact=${contact} now=${now} send=${send} changed=${changed} />`}
     </div>
     <aside class="side" aria-label=${t('customerPanel')}>
       <${ScreenPop} pop=${contact.pop} t=${t} lang=${lang} />
@@ -409,6 +411,19 @@ function ChatPane({ t, contact, now, send, changed }) {
         aria-keyshortcuts="Enter" lang="zh-CN"></textarea>
       <button type="submit">${t('send')}</button>
     </form>`}
+  </div>`;
+}
+
+/** A call: the provider bridges the audio to the agent's phone; the desktop shows who and
+ *  for how long, and the call's end (the contact goes to wrap-up). */
+function CallPane({ t, contact, now }) {
+  const number = contact.pop?.from_address ?? '';
+  return html`<div class="call">
+    <h2>${t('callWith', { number })}</h2>
+    ${contact.phase === 'wrap_up'
+      ? html`<p class="ended" role="status">${t('callEnded')}</p>`
+      : html`<p class="call-timer" role="timer">${t('callFor', { t: duration((now - contact.since) / 1000) })}</p>`}
+    <p class="hint">${t('callAudio')}</p>
   </div>`;
 }
 

@@ -113,6 +113,10 @@ const STRINGS = {
     offerGone: 'The offer was withdrawn ({reason}).',
     consultAnswer: '{name} answered: {text}',
     customerPanel: 'Customer',
+    callWith: 'Call with {number}',
+    callFor: 'On the call for {t}',
+    callEnded: 'The call has ended.',
+    callAudio: 'The audio is on your phone: the provider connects the call to it.',
   },
   'zh-CN': {
     title: '坐席工作台',
@@ -225,6 +229,10 @@ const STRINGS = {
     offerGone: '分配已撤回（{reason}）。',
     consultAnswer: '{name} 回复：{text}',
     customerPanel: '客户',
+    callWith: '与 {number} 通话',
+    callFor: '通话时长 {t}',
+    callEnded: '通话已结束。',
+    callAudio: '语音在你的话机上：运营商会把来电接到你的话机。',
   },
 };
 

@@ -29,6 +29,7 @@ function newContact(contactId, channel, pop, trace) {
     pop,
     trace,
     phase: 'assigned', // assigned | wrap_up
+    since: Date.now(), // on the desktop since
     wrapSince: null,
     ended: null, // who ended the chat
     messages: [], // {key, seq, author, text, status, clientId, agentName}
@@ -188,6 +189,11 @@ export function apply(state, frame, t, now = Date.now()) {
     }
     case 'state':
       Object.assign(state.agent, { state: frame.state, reason: frame.reason, since: now });
+      if (frame.state === 'wrap_up') {
+        for (const contact of Object.values(state.contacts)) {
+          if (contact.channel === 'voice') startWrapUp(state, contact.contactId, now);
+        }
+      }
       break;
     case 'chat_message': {
       const contact = state.contacts[frame.contact_id];
