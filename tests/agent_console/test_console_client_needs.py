@@ -44,9 +44,7 @@ async def test_an_offer_carries_the_routing_trace(live_desk: Desk, console_url: 
         assert trace["rule"]
 
 
-async def test_typing_goes_both_ways_and_is_not_numbered(
-    live_desk: Desk, console_url: str
-) -> None:
+async def test_typing_goes_both_ways_and_is_not_numbered(live_desk: Desk, console_url: str) -> None:
     await live_desk.agent("ann", available=False)
     async with open_console(console_url) as console, live_desk.visitor() as visitor:
         await _signed_in(console, live_desk, "ann")
