@@ -292,9 +292,11 @@ function OfferBanner({ offer, t, lang, now, agentId, onAccept, onReject }) {
   const channel = offer.pop?.channel ?? 'chat';
   const left = offer.deadline == null ? null : Math.max(0, Math.ceil((offer.deadline - now) / 1000));
   const titleId = `offer-title-${offer.contactId}`;
-  return html`<section class="offer" role="alertdialog" aria-labelledby=${titleId} data-contact=${offer.contactId}>
+  // A region, not a dialog: focus stays where the agent is typing; the heading is announced
+  // (aria-live) and Alt+A / Alt+R answer from anywhere.
+  return html`<section class="offer" role="region" aria-labelledby=${titleId} data-contact=${offer.contactId}>
     <header>
-      <h2 id=${titleId}>${t('incoming', { channel: t(`channel.${channel}`) })}:
+      <h2 id=${titleId} aria-live="assertive">${t('incoming', { channel: t(`channel.${channel}`) })}:
         ${offer.pop?.customer ? offer.pop.customer.name : t('unknownCustomer')}</h2>
       ${left !== null && html`<p class="countdown" aria-live="off">${t('secondsLeft', { n: left })}</p>`}
       <div class="actions">
@@ -408,7 +410,7 @@ function ChatPane({ t, contact, now, send, changed }) {
     <form class="compose" onSubmit=${submit}>
       <label for=${inputId}>${t('message')}</label>
       <textarea id=${inputId} rows="2" value=${contact.draft ?? ''} onInput=${onInput} onKeyDown=${onKeyDown}
-        aria-keyshortcuts="Enter" lang="zh-CN"></textarea>
+        aria-keyshortcuts="Enter"></textarea>
       <button type="submit">${t('send')}</button>
     </form>`}
   </div>`;
