@@ -377,3 +377,37 @@ async def _customer_with_a_phone(service: Service) -> dict[str, Any]:
     assert phoned, "the demo has customers with phones"
     first: dict[str, Any] = phoned[0]
     return first
+
+
+async def test_a_reload_keeps_the_conversation(web_service: Service, browser: Browser) -> None:
+    visitor = Visitor(web_service)
+    async with watched_page(browser, web_service.url, "en-US") as watched:
+        page = watched.page
+        await sign_in(page, "priya.sharma")
+        await go_available(page)
+        contact_id = await visitor.start(name="Ravi", language="en", widget="support")
+        await (await _offer_arrives(page, contact_id)).get_by_role("button", name="Accept").click()
+        await visitor.connect()
+        await visitor.say("hello before the reload")
+        await expect(page.get_by_role("log", name="Transcript")).to_contain_text(
+            "hello before the reload"
+        )
+
+        await page.reload()
+        await page.locator('.conn[data-conn="online"]').wait_for()  # still signed in
+        await expect(page.get_by_role("tab")).to_have_count(1)
+        transcript = page.get_by_role("log", name="Transcript")
+        await expect(transcript).to_contain_text("hello before the reload")
+        box = page.get_by_label("Message", exact=True)
+        await box.fill("still here 还在")
+        await box.press("Enter")
+        await visitor.heard("still here 还在")
+        assert await transcript.locator(".line:not(.system) .text").all_inner_texts() == [
+            "hello before the reload",
+            "still here 还在",
+        ]
+        await page.get_by_label("Disposition").select_option("resolved")
+        await page.get_by_role("button", name="Finish wrap-up").click()
+        await expect(page.get_by_role("tab")).to_have_count(0)
+        await visitor.close()
+    await web_service.set_offline("priya.sharma")

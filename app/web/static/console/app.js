@@ -35,7 +35,7 @@ export function App() {
     setLang(code);
   };
   const signedIn = (answer) => {
-    const value = { token: answer.access_token, userId: answer.user_id, lastSeq: null };
+    const value = { token: answer.access_token, userId: answer.user_id };
     sessionStorage.setItem(SESSION_KEY, JSON.stringify(value));
     setSession(value);
   };
@@ -111,16 +111,14 @@ function useDesktop(session, t, onSignOut) {
 
   useEffect(() => {
     const state = store.current;
-    const remember = (lastSeq) => {
-      sessionStorage.setItem(SESSION_KEY, JSON.stringify({ ...session, lastSeq }));
-    };
+    // A page load starts fresh (a snapshot, then each open conversation's transcript): the
+    // events a resume would replay belong to the state this page no longer has.
     const connection = new ConsoleSocket({
       token: session.token,
-      lastSeq: session.lastSeq,
+      lastSeq: null,
       onFrame: (frame) => {
         apply(state, frame, tRef.current);
         if (frame.type === 'welcome') resendUnsent(state, connection);
-        remember(connection.lastSeq);
         changed();
       },
       onStatus: (status) => {
