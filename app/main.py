@@ -54,6 +54,7 @@ from app.supervisor import runtime as supervisor_runtime
 from app.supervisor.router import router as supervisor_router
 from app.telemetry import Telemetry
 from app.users.router import router as users_router
+from app.web.router import install_web
 
 log = structlog.get_logger(__name__)
 
@@ -199,6 +200,7 @@ def create_app(
         supervisor_router,
     ):
         app.include_router(router)
+    install_web(app)
     app.add_middleware(NulRejectMiddleware)
     app.add_middleware(OriginMiddleware, origins=settings.origins)
     app.add_middleware(

@@ -35,10 +35,10 @@ class Commands:
         self.app = app
         self.agent_id = agent_id
 
-    async def run(self, frame: Any) -> Callable[[int], Reply]:
-        """Carry the frame out; the reply, to be numbered by the line."""
+    async def run(self, frame: Any) -> Callable[[int], Reply] | None:
+        """Carry the frame out; the reply, to be numbered by the line (None: no reply)."""
         handler = getattr(self, f"_{frame.type}")
-        result: Callable[[int], Reply] = await handler(frame)
+        result: Callable[[int], Reply] | None = await handler(frame)
         return result
 
     # ------------------------------------------------------------ helpers
@@ -168,6 +168,16 @@ class Commands:
         return self._done(
             frame, contact_id=frame.contact_id, message_seq=message.seq, duplicate=duplicate
         )
+
+    async def _typing(self, frame: p.Typing) -> None:
+        async with self.app.state.db.unit_of_work() as session:
+            await chat.agent_typing(
+                session,
+                self.app.state.bus,
+                frame.contact_id,
+                await self._user(session),
+                frame.is_typing,
+            )
 
     async def _reply_email(self, frame: p.ReplyEmail) -> Callable[[int], Reply]:
         reply = EmailReplyIn(body=frame.body, body_html=frame.body_html, cc=frame.cc)

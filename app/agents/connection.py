@@ -199,4 +199,5 @@ async def _handle(raw: str, line: AgentLine, commands: Commands) -> None:
         log.exception("console_command_failed", request=frame.type)
         await line.emit(_error("internal_error", "The request failed.", frame.ref))
         return
-    await line.emit(reply)
+    if reply is not None:
+        await line.emit(reply)
