@@ -24,6 +24,7 @@ from app.cases.router import router as cases_router
 from app.channels import ROUTERS as CHANNEL_ROUTERS
 from app.channels import running as channels_running
 from app.config import Settings, get_settings
+from app.consent.router import router as consent_router
 from app.contacts.router import router as contacts_router
 from app.customers.router import router as customers_router
 from app.customers.value import runtime as value_runtime
@@ -42,6 +43,7 @@ from app.middleware import (
     NulRejectMiddleware,
     OriginMiddleware,
     RequestIdMiddleware,
+    UnauthenticatedSocketMiddleware,
 )
 from app.migrations import head_revision
 from app.orders.router import router as orders_router
@@ -55,6 +57,7 @@ from app.supervisor import runtime as supervisor_runtime
 from app.supervisor.router import router as supervisor_router
 from app.telemetry import Telemetry
 from app.users.router import router as users_router
+from app.web.router import install_web
 
 log = structlog.get_logger(__name__)
 
@@ -188,6 +191,7 @@ def create_app(
         skills_router,
         queues_router,
         customers_router,
+        consent_router,
         customer_value_router,
         orders_router,
         routing_router,
@@ -202,8 +206,14 @@ def create_app(
         supervisor_router,
     ):
         app.include_router(router)
+    install_web(app)
     app.add_middleware(NulRejectMiddleware)
     app.add_middleware(OriginMiddleware, origins=settings.origins)
+    app.add_middleware(
+        UnauthenticatedSocketMiddleware,
+        per_address=settings.ws_unauthenticated_per_address,
+        forwarded_for_header=settings.forwarded_for_header,
+    )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     return app

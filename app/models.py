@@ -19,6 +19,7 @@ from app.channels.models import (
     OutboundEmail,
     WebhookReceipt,
 )
+from app.consent.models import ConsentHistory, ContactPreferences, CustomerConsent, TouchLog
 from app.contacts.models import Contact, ContactEvent
 from app.customers.models import Customer, CustomerEmail, CustomerPhone
 from app.customers.note_models import ContactNote
@@ -32,6 +33,7 @@ from app.ivr.models import IvrFlow, IvrFlowVersion, IvrNumber, IvrRun
 from app.orders.models import Order
 from app.orm import Base
 from app.queues.models import Queue, QueueSkill
+from app.ratelimit.models import RequestCounter
 from app.routing.models import AgentPresence, RouterLease, RoutingConfigVersion, RoutingInbox
 from app.skills.models import Skill
 from app.users.models import User
@@ -49,10 +51,13 @@ __all__ = [
     "CaseSettingsVersion",
     "CaseSlaTimer",
     "ChatSession",
+    "ConsentHistory",
     "Contact",
     "ContactEvent",
     "ContactNote",
+    "ContactPreferences",
     "Customer",
+    "CustomerConsent",
     "CustomerEmail",
     "CustomerPhone",
     "CustomerValue",
@@ -67,11 +72,13 @@ __all__ = [
     "OutboundEmail",
     "Queue",
     "QueueSkill",
+    "RequestCounter",
     "RouterLease",
     "RoutingConfigVersion",
     "RoutingInbox",
     "SignInThrottle",
     "Skill",
+    "TouchLog",
     "User",
     "ValueEvaluation",
     "ValueRulesVersion",

@@ -16,18 +16,15 @@ from app.cases.schemas import CaseCreate, CaseOut, CaseUpdate, NoteIn
 from app.channels.chat import service as chat
 from app.channels.email import service as email
 from app.channels.email.schemas import EmailReplyIn
+from app.consent.service import apply_disposition
 from app.contacts.events import record
 from app.contacts.models import Contact
 from app.customers.access import LIVE_STATES
-from app.customers.history import (
-    DISPOSITIONS,
-    add_note,
-    history_page,
-)
+from app.customers.history import add_note, check_disposition, history_page
 from app.customers.service import get_customer
 from app.customers.views import authorize_view
 from app.database import after_commit
-from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from app.errors import Conflict, Forbidden, NotFound, Unauthorized
 from app.routing import service as routing
 from app.routing.models import RoutingInbox
 from app.supervisor.consult import consult_topics
@@ -42,10 +39,10 @@ class Commands:
         self.app = app
         self.agent_id = agent_id
 
-    async def run(self, frame: Any) -> Callable[[int], Reply]:
-        """Carry the frame out; the reply, to be numbered by the line."""
+    async def run(self, frame: Any) -> Callable[[int], Reply] | None:
+        """Carry the frame out; the reply, to be numbered by the line (None: no reply)."""
         handler = getattr(self, f"_{frame.type}")
-        result: Callable[[int], Reply] = await handler(frame)
+        result: Callable[[int], Reply] | None = await handler(frame)
         return result
 
     # ------------------------------------------------------------ helpers
@@ -113,7 +110,7 @@ class Commands:
         return self._done(frame, status, contact_id=frame.contact_id)
 
     async def _end_contact(self, frame: p.EndContact) -> Callable[[int], Reply]:
-        _check_disposition(frame.disposition)
+        check_disposition(frame.disposition)
         status = await self._router(
             lambda s, u: routing.end_contact(s, frame.contact_id, u, frame.disposition)
         )
@@ -128,7 +125,7 @@ class Commands:
         return self._done(frame, status, contact_id=frame.contact_id)
 
     async def _wrap_up(self, frame: p.WrapUp) -> Callable[[int], Reply]:
-        _check_disposition(frame.disposition)
+        check_disposition(frame.disposition)
         async with self.app.state.db.unit_of_work() as session:
             user = await self._user(session)
             contact = await self._own_contact(session, frame.contact_id, user)
@@ -137,6 +134,7 @@ class Commands:
                 row = await routing.end_contact(session, contact.id, user, frame.disposition)
             elif contact.state in ("wrap_up", "ended"):
                 contact.disposition = frame.disposition
+                await apply_disposition(session, contact, frame.disposition, user.id)
             else:
                 raise Conflict(
                     f"Contact {contact.id} is {contact.state}.",
@@ -174,6 +172,16 @@ class Commands:
         return self._done(
             frame, contact_id=frame.contact_id, message_seq=message.seq, duplicate=duplicate
         )
+
+    async def _typing(self, frame: p.Typing) -> None:
+        async with self.app.state.db.unit_of_work() as session:
+            await chat.agent_typing(
+                session,
+                self.app.state.bus,
+                frame.contact_id,
+                await self._user(session),
+                frame.is_typing,
+            )
 
     async def _reply_email(self, frame: p.ReplyEmail) -> Callable[[int], Reply]:
         reply = EmailReplyIn(body=frame.body, body_html=frame.body_html, cc=frame.cc)
@@ -329,13 +337,4 @@ class Commands:
             policy=out.policy,
             contact_ids=out.contact_ids,
             sla=sla,
-        )
-
-
-def _check_disposition(disposition: str | None) -> None:
-    if disposition is not None and disposition not in DISPOSITIONS:
-        raise InvalidInput(
-            "Unknown disposition.",
-            details={"disposition": disposition, "allowed": list(DISPOSITIONS)},
-            code="unknown_disposition",
         )

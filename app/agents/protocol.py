@@ -116,6 +116,16 @@ class Consult(ClientFrame):
     text: Annotated[str | None, Field(max_length=2000)] = None
 
 
+class Typing(ClientFrame):
+    """The agent is (or stopped) typing on a chat they hold: the visitor's widget shows it.
+    Nothing is stored and no ``result`` comes back (only an ``error`` when refused); send
+    it at most every few seconds while typing."""
+
+    type: Literal["typing"]
+    contact_id: int
+    is_typing: bool
+
+
 class GetHistory(ClientFrame):
     """A page of a customer's history (access-checked and audited like the HTTP API)."""
 
@@ -184,7 +194,8 @@ ClientMessage = Annotated[
     | OpenCase
     | LinkCase
     | SetCaseState
-    | AddCaseNote,
+    | AddCaseNote
+    | Typing,
     Field(discriminator="type"),
 ]
 CLIENT_FRAME: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
@@ -195,8 +206,8 @@ CLIENT_FRAME: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 
 class ServerFrame(BaseModel):
     """``seq`` orders the agent's events. Events (everything but ``welcome``, ``ping``,
-    ``pong`` and ``taken_over``) take the next number and are kept for resuming; those
-    four control frames carry the latest event's number and never advance it."""
+    ``pong``, ``taken_over`` and ``typing``) take the next number and are kept for resuming;
+    those five control frames carry the latest event's number and never advance it."""
 
     seq: int
 
@@ -233,11 +244,48 @@ class LiveContact(BaseModel):
 
 class Snapshot(ServerFrame):
     """What the agent holds now: sent after a fresh login or when the missed events are no
-    longer kept (``resync``). Offers in it come as ``offer`` events right after."""
+    longer kept (``resync``). Offers in it come as ``offer`` events right after. It also
+    carries what a console shows before any event: the agent's name, routing state (and
+    since when), and the reasons ``set_state`` accepts for ``not_ready``."""
 
     type: Literal["snapshot"] = "snapshot"
     resync: bool
     contacts: list[LiveContact]
+    agent_name: str = ""
+    state: str = "offline"  # offline | available | not_ready | on_contact | wrap_up
+    reason: str | None = None
+    state_since: datetime | None = None
+    not_ready_reasons: list[str] = []
+
+
+class TraceCandidate(BaseModel):
+    agent_id: int
+    score: list[float] | None  # the strategy's sort key (higher first); null when skipped
+    skipped_because: str | None = None  # e.g. "no capacity", "rejected recently"
+
+
+class TraceRequirement(BaseModel):
+    skill: str
+    level: int
+
+
+class TraceBoost(BaseModel):
+    tag: str
+    points: int
+
+
+class RoutingTrace(BaseModel):
+    """Why the router offered the contact to this agent: the queue, its strategy, the
+    escalation step whose requirements applied, the rule that picked the agent, the value
+    tags that raised the contact's priority, and every agent it weighed."""
+
+    queue: str
+    strategy: str
+    step: int
+    rule: str
+    requirements: list[TraceRequirement]
+    priority_boosts: list[TraceBoost] = []
+    candidates: list[TraceCandidate]
 
 
 class Offer(ServerFrame):
@@ -246,6 +294,16 @@ class Offer(ServerFrame):
     deadline: float | None  # epoch seconds; null: no deadline
     pop: ScreenPop | None  # null only if the pop could not be built (see ``pop_error``)
     pop_error: str | None = None
+    trace: RoutingTrace | None = None  # "why me": the router's decision (null if not found)
+
+
+class VisitorTyping(ServerFrame):
+    """The chat visitor started or stopped typing. A control frame: it carries the latest
+    event's number, is not kept and is not replayed on resume."""
+
+    type: Literal["typing"] = "typing"
+    contact_id: int
+    is_typing: bool
 
 
 class OfferWithdrawn(ServerFrame):
@@ -354,6 +412,7 @@ SERVER_FRAMES: tuple[type[ServerFrame], ...] = (
     StateChanged,
     ChatMessage,
     ChatEnded,
+    VisitorTyping,
     ConsultAnswer,
     CaseSla,
     Result,
@@ -374,6 +433,7 @@ CLIENT_FRAMES: tuple[type[ClientFrame], ...] = (
     WrapUp,
     Transfer,
     Consult,
+    Typing,
     GetHistory,
     OpenCase,
     LinkCase,

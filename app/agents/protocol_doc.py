@@ -100,6 +100,7 @@ _POP: dict[str, Any] = {
         }
     ],
     "enrichment": None,
+    "consent_flags": {"do_not_contact": False, "refused": ["email/marketing"]},
 }
 
 EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
@@ -121,6 +122,7 @@ EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
     },
     p.Transfer: {"type": "transfer", "contact_id": 812, "to_queue": "billing"},
     p.Consult: {"type": "consult", "contact_id": 812, "text": "客户要求经理"},
+    p.Typing: {"type": "typing", "contact_id": 815, "is_typing": True},
     p.GetHistory: {"type": "get_history", "customer_id": 31, "via_contact": 812, "limit": 20},
     p.OpenCase: {
         "type": "open_case",
@@ -150,6 +152,11 @@ EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
         "contacts": [
             {"contact_id": 815, "channel": "chat", "state": "assigned", "offer_deadline": None}
         ],
+        "agent_name": "李娜",
+        "state": "on_contact",
+        "reason": None,
+        "state_since": "2026-03-02T08:15:00Z",
+        "not_ready_reasons": ["break", "lunch", "training"],
     },
     p.Offer: {
         "type": "offer",
@@ -158,6 +165,18 @@ EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
         "deadline": 1763800020.5,
         "pop": _POP,
         "pop_error": None,
+        "trace": {
+            "queue": "billing",
+            "strategy": "longest_idle",
+            "step": 0,
+            "rule": "best agent for waiting contact",
+            "requirements": [{"skill": "billing", "level": 2}],
+            "priority_boosts": [{"tag": "vip", "points": 50}],
+            "candidates": [
+                {"agent_id": 7, "score": [3.0, 812.5], "skipped_because": None},
+                {"agent_id": 9, "score": None, "skipped_because": "no capacity"},
+            ],
+        },
     },
     p.OfferWithdrawn: {
         "type": "offer_withdrawn",
@@ -181,6 +200,7 @@ EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
         "text": "我的订单还没到",
     },
     p.ChatEnded: {"type": "chat_ended", "seq": 1763800000048, "contact_id": 815, "by": "visitor"},
+    p.VisitorTyping: {"type": "typing", "seq": 1763800000048, "contact_id": 815, "is_typing": True},
     p.ConsultAnswer: {
         "type": "consult_answer",
         "seq": 1763800000052,
