@@ -14,7 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases import clock
 from app.cases.core.policy import choose_policy
-from app.cases.core.states import InvalidTransition, State, check_transition, on_customer_wrote
+from app.cases.core.states import (
+    OPEN_STATES,
+    InvalidTransition,
+    State,
+    check_transition,
+    on_customer_wrote,
+)
 from app.cases.models import Case, CaseContact, CaseEvent, CaseNote, CaseSlaTimer
 from app.cases.schemas import CaseCreate, CaseEventOut, CaseOut, CaseUpdate, NoteIn, NoteOut
 from app.cases.settings_schemas import CasesSettings
@@ -22,6 +28,7 @@ from app.cases.settings_service import current_settings, settings_in_force
 from app.contacts.models import Contact
 from app.customers.models import Customer
 from app.customers.value.models import CustomerValue
+from app.customers.value.service import rescore_customers
 from app.errors import Conflict, InvalidInput, NotFound
 from app.queues.models import Queue
 from app.users.models import User
@@ -172,7 +179,18 @@ async def create_case(
     for contact_id in dict.fromkeys(data.contact_ids):
         await _link(session, case, contact_id, actor_id, now)
     await clock.refresh_timers(session, case, data.queue, settings, now)
+    await _segments_follow(session, case, was_open=False, now=now)
     return case
+
+
+async def _segments_follow(
+    session: AsyncSession, case: Case, *, was_open: bool, now: datetime
+) -> None:
+    """A case that opened or left the open states changes its customer's ``open_cases``
+    segment fact: the customer is rescored at once, as for a new order."""
+    if (case.state in OPEN_STATES) != was_open:
+        await session.flush()
+        await rescore_customers(session, [case.customer_id], now=now)
 
 
 # ------------------------------------------------------------------ changing
@@ -229,6 +247,7 @@ async def update_case(
     now = now or _now()
     fields = data.model_fields_set
     case = await get_case(session, case_id, lock=True)
+    was_open = case.state in OPEN_STATES
     settings = await current_settings(session)
     if "queue" in fields:
         queue_id = await queue_id_of(session, data.queue)
@@ -250,6 +269,7 @@ async def update_case(
         _set_state(session, case, data.state, actor_id, now, data.reason)
     case.updated_at = now
     await clock.refresh_timers(session, case, await queue_name_of(session, case), settings, now)
+    await _segments_follow(session, case, was_open=was_open, now=now)
     return case
 
 
@@ -339,11 +359,13 @@ async def link_contact(
 ) -> Case:
     now = now or _now()
     case = await get_case(session, case_id, lock=True)
+    was_open = case.state in OPEN_STATES
     if await _link(session, case, contact_id, actor_id, now):
         case.updated_at = now
         settings = await current_settings(session)
         queue = await queue_name_of(session, case)
         await clock.refresh_timers(session, case, queue, settings, now)
+        await _segments_follow(session, case, was_open=was_open, now=now)
     return case
 
 

@@ -357,3 +357,33 @@ async def test_the_case_event_log_is_append_only(desk: Desk, app: Any) -> None:
             await conn.execute("DELETE FROM case_events WHERE case_id = $1", case["id"])
     finally:
         await conn.close()
+
+
+async def test_a_segment_on_open_cases_follows_the_case_at_once(desk: Desk) -> None:
+    rules = (await desk.client.get("/api/v1/customer-value/rules", headers=desk.admin)).json()
+    document = rules["document"]
+    document["segments"].append(
+        {"name": "open-case", "when": {"fact": "open_cases", "gte": 1}}
+    )
+    published = await desk.client.put(
+        "/api/v1/customer-value/rules", json={"document": document}, headers=desk.admin
+    )
+    assert published.status_code == 200, published.text
+    customer = await desk.customer()
+
+    async def members() -> list[int]:
+        page = await desk.client.get(
+            "/api/v1/customers?segment=open-case", headers=desk.admin
+        )
+        assert page.status_code == 200, page.text
+        return [c["id"] for c in page.json()["items"]]
+
+    assert await members() == []
+    case = await desk.case(customer)
+    assert await members() == [customer]
+    for state in ("open", "resolved"):
+        changed = await desk.client.patch(
+            f"/api/v1/cases/{case['id']}", json={"state": state}, headers=desk.admin
+        )
+        assert changed.status_code == 200, changed.text
+    assert await members() == []
