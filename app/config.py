@@ -48,6 +48,17 @@ class Settings(BaseSettings):
         default=time(3, 0),
         description="Daily time (in timezone) of the full customer-value evaluation.",
     )
+    # --- consent and outbound touches
+    quiet_hours_start: time = Field(
+        default=time(21, 0), description="Customer-local start of quiet hours (voice, SMS)."
+    )
+    quiet_hours_end: time = Field(
+        default=time(9, 0), description="Customer-local end of quiet hours (excluded)."
+    )
+    marketing_cap_touches: int = Field(
+        default=1, ge=1, description="Marketing touches allowed per cap window."
+    )
+    marketing_cap_days: int = Field(default=7, ge=1, description="The cap window in days.")
     bus_url: str | None = Field(
         default=None,
         description="Events between instances: unset in-process (one instance), redis://host:port/db.",
@@ -77,6 +88,10 @@ class Settings(BaseSettings):
         default="http://com.twilio.sounds.music.s3.amazonaws.com/MARKOVICHAMP-Borghestral.mp3",
         description="Played to callers waiting in line.",
     )
+    voice_record_calls: bool = Field(
+        default=False,
+        description="Record bridged calls, except for customers who refused call_recording.",
+    )
     cti_secret: SecretStr | None = Field(default=None, description="HMAC key of the CTI API.")
     cti_command_url: str | None = Field(default=None, description="Where commands to the PBX go.")
     ivr_lookup_allowed_hosts: str | None = Field(
@@ -99,11 +114,28 @@ class Settings(BaseSettings):
     # --- web chat
     chat_max_message_chars: int = Field(default=4000, ge=1)
     chat_messages_per_minute: int = Field(default=30, ge=1)
+    chat_sessions_per_address: int = Field(
+        default=10, ge=1, description="Chats one client address may start per window."
+    )
+    chat_sessions_per_widget: int = Field(
+        default=300, ge=1, description="Chats one widget may start per window, all visitors."
+    )
+    chat_session_window_seconds: float = Field(default=60.0, gt=0, le=86400)
+    chat_max_anonymous_waiting: int = Field(
+        default=50, ge=1, description="Waiting chats without an email one widget may hold."
+    )
+    forwarded_for_header: str | None = Field(
+        default=None,
+        description="Header a trusted proxy puts the client address in (its last entry).",
+    )
     # --- agent console
     crm_url: str | None = Field(
         default=None, description="GET {url}?customer_id=N enriches the screen-pop."
     )
     crm_timeout_seconds: float = Field(default=0.3, gt=0, le=5)
+    ws_unauthenticated_per_address: int = Field(
+        default=20, ge=1, description="Websockets one address may hold open before hello."
+    )
     ws_per_message_deflate: bool = Field(
         default=False, description="Compress websocket frames (costs memory per socket)."
     )

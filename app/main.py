@@ -18,9 +18,13 @@ from app.agents.console_router import router as console_router
 from app.agents.router import router as agents_router
 from app.audit.router import router as audit_router
 from app.auth.router import router as auth_router
+from app.cases import timers as case_timers
+from app.cases.reports import router as case_reports_router
+from app.cases.router import router as cases_router
 from app.channels import ROUTERS as CHANNEL_ROUTERS
 from app.channels import running as channels_running
 from app.config import Settings, get_settings
+from app.consent.router import router as consent_router
 from app.contacts.router import router as contacts_router
 from app.customers.router import router as customers_router
 from app.customers.value import runtime as value_runtime
@@ -39,6 +43,7 @@ from app.middleware import (
     NulRejectMiddleware,
     OriginMiddleware,
     RequestIdMiddleware,
+    UnauthenticatedSocketMiddleware,
 )
 from app.migrations import head_revision
 from app.orders.router import router as orders_router
@@ -52,6 +57,7 @@ from app.supervisor import runtime as supervisor_runtime
 from app.supervisor.router import router as supervisor_router
 from app.telemetry import Telemetry
 from app.users.router import router as users_router
+from app.web.router import install_web
 
 log = structlog.get_logger(__name__)
 
@@ -161,6 +167,7 @@ def create_app(
                 console_runtime.running(app),
                 supervisor_runtime.running(app),
                 value_runtime.running(app),
+                case_timers.running(app),
                 _collector_tuned() if tune_gc else contextlib.nullcontext(),
             ):
                 yield
@@ -184,10 +191,13 @@ def create_app(
         skills_router,
         queues_router,
         customers_router,
+        consent_router,
         customer_value_router,
         orders_router,
         routing_router,
         contacts_router,
+        cases_router,
+        case_reports_router,
         entry_points_router,
         *CHANNEL_ROUTERS,
         ivr_router,
@@ -196,8 +206,14 @@ def create_app(
         supervisor_router,
     ):
         app.include_router(router)
+    install_web(app)
     app.add_middleware(NulRejectMiddleware)
     app.add_middleware(OriginMiddleware, origins=settings.origins)
+    app.add_middleware(
+        UnauthenticatedSocketMiddleware,
+        per_address=settings.ws_unauthenticated_per_address,
+        forwarded_for_header=settings.forwarded_for_header,
+    )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -1,17 +1,23 @@
-"""ASGI middleware: a request id on every request and log line, a body size limit, and
-NUL characters refused in every text input."""
+"""ASGI middleware: a request id on every request and log line, a body size limit, NUL
+characters refused in every text input, the web origins allowed, and a cap on the
+websockets one address holds open before they authenticate."""
 
 from __future__ import annotations
 
 import re
 import time
 import uuid
+from collections import Counter
+from collections.abc import Callable
 
 import structlog
 from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from app.errors import PayloadTooLarge, error_response
+from app.ratelimit.service import client_address
 from app.validation import NUL_CODE, NUL_MESSAGE, json_has_nul, urlencoded_has_nul
 
 log = structlog.get_logger("contactd.request")
@@ -244,3 +250,53 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return bytes(value).decode("latin-1")
     return None
+
+
+_RELEASE_KEY = "contactd.unauthenticated_release"
+CLOSE_TRY_AGAIN_LATER = 1013
+
+
+class UnauthenticatedSocketMiddleware(_ConnectionMiddleware):
+    """At most ``per_address`` websockets of one client address (``forwarded_for_header``
+    as ``app.ratelimit.service.client_address`` reads it) may be open and not yet
+    authenticated on this instance; one more is refused at the handshake (close 1013, try
+    again later). An endpoint calls ``authenticated(websocket)`` once the socket's hello
+    is accepted, so signed-in consoles behind one office address are never counted."""
+
+    def __init__(self, app: ASGIApp, per_address: int, forwarded_for_header: str | None) -> None:
+        super().__init__(app)
+        self.per_address = per_address
+        self.header = forwarded_for_header
+        self.pending: Counter[str] = Counter()
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await self.app(scope, receive, send)
+            return
+        address = client_address(HTTPConnection(scope), self.header)
+        if self.pending[address] >= self.per_address:
+            await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
+            return
+        self.pending[address] += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self.pending[address] -= 1
+                if self.pending[address] <= 0:
+                    del self.pending[address]
+
+        scope[_RELEASE_KEY] = release
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            release()
+
+
+def authenticated(websocket: WebSocket) -> None:
+    """The socket said a valid hello: it no longer counts against its address's cap."""
+    release: Callable[[], None] | None = websocket.scope.get(_RELEASE_KEY)
+    if release is not None:
+        release()

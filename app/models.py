@@ -3,6 +3,14 @@
 from app.agents.models import AgentSkill
 from app.audit.models import AuditEntry
 from app.auth.models import SignInThrottle
+from app.cases.models import (
+    Case,
+    CaseContact,
+    CaseEvent,
+    CaseNote,
+    CaseSettingsVersion,
+    CaseSlaTimer,
+)
 from app.channels.models import (
     Attachment,
     ChatSession,
@@ -11,6 +19,7 @@ from app.channels.models import (
     OutboundEmail,
     WebhookReceipt,
 )
+from app.consent.models import ConsentHistory, ContactPreferences, CustomerConsent, TouchLog
 from app.contacts.models import Contact, ContactEvent
 from app.customers.models import Customer, CustomerEmail, CustomerPhone
 from app.customers.note_models import ContactNote
@@ -24,6 +33,7 @@ from app.ivr.models import IvrFlow, IvrFlowVersion, IvrNumber, IvrRun
 from app.orders.models import Order
 from app.orm import Base
 from app.queues.models import Queue, QueueSkill
+from app.ratelimit.models import RequestCounter
 from app.routing.models import AgentPresence, RouterLease, RoutingConfigVersion, RoutingInbox
 from app.skills.models import Skill
 from app.users.models import User
@@ -34,11 +44,20 @@ __all__ = [
     "Attachment",
     "AuditEntry",
     "Base",
+    "Case",
+    "CaseContact",
+    "CaseEvent",
+    "CaseNote",
+    "CaseSettingsVersion",
+    "CaseSlaTimer",
     "ChatSession",
+    "ConsentHistory",
     "Contact",
     "ContactEvent",
     "ContactNote",
+    "ContactPreferences",
     "Customer",
+    "CustomerConsent",
     "CustomerEmail",
     "CustomerPhone",
     "CustomerValue",
@@ -53,11 +72,13 @@ __all__ = [
     "OutboundEmail",
     "Queue",
     "QueueSkill",
+    "RequestCounter",
     "RouterLease",
     "RoutingConfigVersion",
     "RoutingInbox",
     "SignInThrottle",
     "Skill",
+    "TouchLog",
     "User",
     "ValueEvaluation",
     "ValueRulesVersion",

@@ -5,8 +5,9 @@ with a 30-minute break, voice contacts around the clock, about ``--contacts`` of
 week) is first run once through the simulator and the routing engine to make the
 recording (its contacts' waits, talk and wrap-up, every agent state); then the recording is
 replayed as ``contactd simulate --replay`` does after reading the database: Kaplan–Meier
-patience, each seed's draws, one engine run per seed. Prints the seconds per seed beside a
-same-run ceiling (a 10-million-step Python loop, for the machine's speed that minute),
+patience, each seed's draws, one engine run per seed, its figures per queue and per grade.
+Prints the seconds per seed beside a same-run ceiling (a 10-million-step Python loop, for
+the machine's speed that minute),
 the process's CPU seconds (the machine is shared: wall time includes other work), the peak
 resident memory, and the fidelity check's verdicts.
 
@@ -24,15 +25,16 @@ from app.routing.core.model import AgentState, QueueConfig, RoutingConfig, Skill
 from app.routing.replay_core import (
     RecordedContact,
     RecordedPeriod,
+    SeedFigures,
     fidelity,
     handle_pools,
     patience_curves,
     presence_schedule,
     recorded_figures,
     replay_once,
-    seed_figures,
     seeded_arrivals,
     summarise,
+    worst_waits,
 )
 from app.routing.simulator import (
     PresenceChange,
@@ -50,6 +52,7 @@ AHT = 240.0
 WRAP = 20.0
 PATIENCE = 120.0
 SL = 20.0
+TAGS: tuple[tuple[str, ...], ...] = ((), (), ("grade:S",), ("grade:G",), ("grade:P", "vip"))
 
 
 def center(agent_count: int, rng: random.Random) -> tuple[RoutingConfig, list[SimulatedAgent]]:
@@ -96,6 +99,7 @@ def arrivals(count: int, rng: random.Random) -> list[RecordedArrival]:
                 rng.expovariate(1 / AHT),
                 patience_seconds=rng.expovariate(1 / PATIENCE),
                 wrap_up_seconds=rng.expovariate(1 / WRAP),
+                value_tags=rng.choice(TAGS),
             )
         )
     return contacts
@@ -142,7 +146,7 @@ def _recorded(result: SimulationResult) -> list[RecordedContact]:
             wrap = (o.wrap_up_ended_at or o.ended_at) - o.ended_at
         contacts.append(
             RecordedContact(
-                o.arrived_at, o.queue, "voice", None, None, None,
+                o.arrived_at, o.queue, "voice", None, None, o.value_tags,
                 end - o.arrived_at, answered, talk, wrap,
             )
         )  # fmt: skip
@@ -179,12 +183,14 @@ def main() -> None:
     recorded = recorded_figures(period, routing)
     curves = patience_curves(period.contacts)
     pools = handle_pools(period.contacts)
+    worst = worst_waits(period)
     runs = []
     for seed in range(1, args.seeds + 1):
         ceiling = python_loop_seconds()
         started, cpu = time.perf_counter(), time.process_time()
         draws = seeded_arrivals(period, curves, pools, seed)
-        runs.append(seed_figures(replay_once(period, routing, draws)))
+        result = replay_once(period, routing, draws)
+        runs.append(SeedFigures.of(result, period.sl_seconds, worst).queues)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         print(
             f"seed {seed}: replay {seconds:.1f} s wall, {cpu:.1f} s CPU (target <= 60 s); "

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.customers.history import DISPOSITIONS
 from app.routing.replay_core import METRICS
 from tests.helpers import invoke_cli as _invoke
 
@@ -81,6 +82,7 @@ async def test_demo_loads_a_realistic_center_once(
             await client.get(f"/api/v1/contacts?channel={channel}&limit=5", headers=headers)
         ).json()
         assert page["items"], channel
+    await _every_disposition_is_one_an_agent_could_give(client, headers)
     config = (await client.get("/api/v1/routing/config", headers=headers)).json()
     assert config["version"] == 1
     assert set(config["document"]["queues"]) >= {"sales", "support", "billing"}
@@ -88,6 +90,29 @@ async def test_demo_loads_a_realistic_center_once(
     again_code, again = await asyncio.to_thread(_invoke, clean_db, "demo")
     assert again_code == 0
     assert "already has data" in again
+
+
+async def _every_disposition_is_one_an_agent_could_give(
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    seen: set[str] = set()
+    cursor: str | None = None
+    while True:
+        query = "state=ended&limit=200" + (f"&cursor={cursor}" if cursor else "")
+        page = (await client.get(f"/api/v1/contacts?{query}", headers=headers)).json()
+        seen |= {c["disposition"] for c in page["items"]}
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen <= set(DISPOSITIONS)
+    assert {"follow_up_needed", "complaint", "callback_promised"} <= seen  # the pop's open items
+    follow_ups = await client.get(
+        "/api/v1/contacts?disposition=follow_up_needed&limit=5", headers=headers
+    )
+    assert [c["disposition"] for c in follow_ups.json()["items"]] == ["follow_up_needed"] * 5
+    unknown = await client.get("/api/v1/contacts?disposition=follow_up", headers=headers)
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["code"] == "unknown_disposition"
 
 
 async def test_simulate_replays_a_recorded_period_under_another_config(
@@ -121,6 +146,13 @@ async def test_simulate_replays_a_recorded_period_under_another_config(
         assert abs(replayed["service_level"] - recorded["service_level"]) <= 0.05
         assert abs(replayed["abandoned"] - recorded["abandoned"]) <= 0.03 * recorded["offered"]
         assert "candidate" not in queue
+    grades = report["grades"]
+    assert "untagged" in grades
+    total = sum(q["recorded"]["offered"] for q in report["queues"])
+    assert sum(g["recorded"]["offered"] for g in grades.values()) >= total
+    for grade in grades.values():
+        assert set(grade["replayed"]) == {*METRICS, "spread"}
+        assert grade["replayed"]["offered"] == grade["recorded"]["offered"]
     voice = {p["queue"]: p for p in report["patience"] if p["channel"] == "voice"}
     assert voice["support"]["abandoned"] > 0
     assert voice["support"]["censored"] > 0
@@ -144,6 +176,8 @@ async def test_simulate_replays_a_recorded_period_under_another_config(
     assert staffing["ready_mean_with_delta"] == pytest.approx(staffing["ready_mean"] - 4)
     assert staffing["short_intervals_with_delta"] >= staffing["short_intervals"]
     assert "erlang_c" not in tried["billing"]
+    tried_grades = json.loads(output)["grades"]
+    assert all("difference" in grade for grade in tried_grades.values())
 
     document = tmp_path / "candidate.yaml"
     document.write_text("queues:\n  sales:\n    strategy: round_robin\n", encoding="utf-8")
@@ -153,6 +187,7 @@ async def test_simulate_replays_a_recorded_period_under_another_config(
     assert code == 0, output
     assert output.index("queue billing: faithful") < output.index("what-if - replayed")
     assert "waited longer than the recorded worst" in output
+    assert output.index("queue vip:") < output.index("grade untagged:")
 
     code, output = await asyncio.to_thread(
         _invoke, clean_db, "simulate", "--replay", *period, "--agents-delta", "support"

@@ -10,20 +10,21 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents import protocol as p
+from app.cases import service as cases
+from app.cases.access import authorize_case
+from app.cases.schemas import CaseCreate, CaseOut, CaseUpdate, NoteIn
 from app.channels.chat import service as chat
 from app.channels.email import service as email
 from app.channels.email.schemas import EmailReplyIn
+from app.consent.service import apply_disposition
 from app.contacts.events import record
 from app.contacts.models import Contact
-from app.customers.history import (
-    DISPOSITIONS,
-    add_note,
-    history_page,
-)
+from app.customers.access import LIVE_STATES
+from app.customers.history import add_note, check_disposition, history_page
 from app.customers.service import get_customer
 from app.customers.views import authorize_view
 from app.database import after_commit
-from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from app.errors import Conflict, Forbidden, NotFound, Unauthorized
 from app.routing import service as routing
 from app.routing.models import RoutingInbox
 from app.supervisor.consult import consult_topics
@@ -38,10 +39,10 @@ class Commands:
         self.app = app
         self.agent_id = agent_id
 
-    async def run(self, frame: Any) -> Callable[[int], Reply]:
-        """Carry the frame out; the reply, to be numbered by the line."""
+    async def run(self, frame: Any) -> Callable[[int], Reply] | None:
+        """Carry the frame out; the reply, to be numbered by the line (None: no reply)."""
         handler = getattr(self, f"_{frame.type}")
-        result: Callable[[int], Reply] = await handler(frame)
+        result: Callable[[int], Reply] | None = await handler(frame)
         return result
 
     # ------------------------------------------------------------ helpers
@@ -109,7 +110,7 @@ class Commands:
         return self._done(frame, status, contact_id=frame.contact_id)
 
     async def _end_contact(self, frame: p.EndContact) -> Callable[[int], Reply]:
-        _check_disposition(frame.disposition)
+        check_disposition(frame.disposition)
         status = await self._router(
             lambda s, u: routing.end_contact(s, frame.contact_id, u, frame.disposition)
         )
@@ -124,7 +125,7 @@ class Commands:
         return self._done(frame, status, contact_id=frame.contact_id)
 
     async def _wrap_up(self, frame: p.WrapUp) -> Callable[[int], Reply]:
-        _check_disposition(frame.disposition)
+        check_disposition(frame.disposition)
         async with self.app.state.db.unit_of_work() as session:
             user = await self._user(session)
             contact = await self._own_contact(session, frame.contact_id, user)
@@ -133,6 +134,7 @@ class Commands:
                 row = await routing.end_contact(session, contact.id, user, frame.disposition)
             elif contact.state in ("wrap_up", "ended"):
                 contact.disposition = frame.disposition
+                await apply_disposition(session, contact, frame.disposition, user.id)
             else:
                 raise Conflict(
                     f"Contact {contact.id} is {contact.state}.",
@@ -170,6 +172,16 @@ class Commands:
         return self._done(
             frame, contact_id=frame.contact_id, message_seq=message.seq, duplicate=duplicate
         )
+
+    async def _typing(self, frame: p.Typing) -> None:
+        async with self.app.state.db.unit_of_work() as session:
+            await chat.agent_typing(
+                session,
+                self.app.state.bus,
+                frame.contact_id,
+                await self._user(session),
+                frame.is_typing,
+            )
 
     async def _reply_email(self, frame: p.ReplyEmail) -> Callable[[int], Reply]:
         reply = EmailReplyIn(body=frame.body, body_html=frame.body_html, cc=frame.cc)
@@ -256,10 +268,73 @@ class Commands:
         )
 
 
-def _check_disposition(disposition: str | None) -> None:
-    if disposition is not None and disposition not in DISPOSITIONS:
-        raise InvalidInput(
-            "Unknown disposition.",
-            details={"disposition": disposition, "allowed": list(DISPOSITIONS)},
-            code="unknown_disposition",
+    # ------------------------------------------------------------ cases
+
+    async def _open_case(self, frame: p.OpenCase) -> Callable[[int], Reply]:
+        async with self.app.state.db.unit_of_work() as session:
+            user = await self._user(session)
+            contact = await self._own_contact(session, frame.contact_id, user)
+            if contact.state not in LIVE_STATES:
+                raise Conflict(
+                    f"Contact {contact.id} is {contact.state}.",
+                    details={"state": contact.state},
+                    code="not_offered_or_held",
+                )
+            if contact.customer_id is None:
+                raise Conflict(
+                    f"Contact {contact.id} has no customer yet; link or create one first.",
+                    details={"contact_id": contact.id},
+                    code="no_customer",
+                )
+            data = CaseCreate(
+                customer_id=contact.customer_id,
+                type=frame.case_type,
+                subject=frame.subject,
+                priority=frame.priority,
+                origin=contact.channel,
+                owner_id=user.id,
+                queue=await cases.queue_names_by_id(session, contact.queue_id),
+                contact_ids=[contact.id],
+            )
+            case = await cases.create_case(session, data, user.id)
+            out = await cases.case_out(session, case)
+        return self._case_done(frame, out)
+
+    async def _link_case(self, frame: p.LinkCase) -> Callable[[int], Reply]:
+        async with self.app.state.db.unit_of_work() as session:
+            await self._case(session, frame.case_id)
+            case = await cases.link_contact(session, frame.case_id, frame.contact_id, self.agent_id)
+            out = await cases.case_out(session, case)
+        return self._case_done(frame, out)
+
+    async def _set_case_state(self, frame: p.SetCaseState) -> Callable[[int], Reply]:
+        change = CaseUpdate(state=frame.state, reason=frame.reason)
+        async with self.app.state.db.unit_of_work() as session:
+            await self._case(session, frame.case_id)
+            case = await cases.update_case(session, frame.case_id, change, self.agent_id)
+            out = await cases.case_out(session, case)
+        return self._case_done(frame, out)
+
+    async def _add_case_note(self, frame: p.AddCaseNote) -> Callable[[int], Reply]:
+        note = NoteIn(body=frame.text, kind=frame.kind)
+        async with self.app.state.db.unit_of_work() as session:
+            await self._case(session, frame.case_id)
+            row = await cases.add_note(session, frame.case_id, note, self.agent_id)
+        return self._done(frame, case_id=frame.case_id, note_id=row.id)
+
+    async def _case(self, session: AsyncSession, case_id: int) -> None:
+        """The agent may work the case (audited like the HTTP API)."""
+        user = await self._user(session)
+        case = await cases.get_case(session, case_id)
+        await authorize_case(session, self.app.state.db, user, case, "case")
+
+    def _case_done(self, frame: Any, out: CaseOut) -> Callable[[int], Reply]:
+        sla = {k: None if v is None else v.model_dump(mode="json") for k, v in out.sla.items()}
+        return self._done(
+            frame,
+            case_id=out.id,
+            state=out.state,
+            policy=out.policy,
+            contact_ids=out.contact_ids,
+            sla=sla,
         )

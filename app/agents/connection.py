@@ -22,6 +22,7 @@ from app.agents.presence import AgentLine
 from app.auth.security import InvalidToken, read_token
 from app.errors import AppError
 from app.events.frames import ref_of
+from app.middleware import authenticated
 from app.users.models import User
 from app.validation import NUL_CODE, NUL_MESSAGE, json_has_nul
 
@@ -136,6 +137,7 @@ async def serve(ws: WebSocket, hub: ConsoleHub) -> None:
             )
             await sink.close(CLOSE_UNAUTHORIZED, "unauthorized")
             return
+        authenticated(ws)
         line = hub.lines.get(user.id)
         resumed = await line.attach(sink, hello.last_seq, hub.welcome(user.id))
         await hub.announce_attached(user.id)
@@ -197,4 +199,5 @@ async def _handle(raw: str, line: AgentLine, commands: Commands) -> None:
         log.exception("console_command_failed", request=frame.type)
         await line.emit(_error("internal_error", "The request failed.", frame.ref))
         return
-    await line.emit(reply)
+    if reply is not None:
+        await line.emit(reply)

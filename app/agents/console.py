@@ -19,11 +19,12 @@ from typing import Any, Literal
 import structlog
 from fastapi import FastAPI
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents import protocol as p
 from app.agents.presence import AgentLine, ConsoleSettings, FrameMaker, Lines
 from app.audit.service import View, record_view
-from app.contacts.models import Contact
+from app.contacts.models import Contact, ContactEvent
 from app.customers.enrichment import CrmEnricher
 from app.customers.history import DISPOSITIONS
 from app.customers.screen_pop import build_screen_pop
@@ -31,6 +32,8 @@ from app.database import Database
 from app.errors import AppError, NotFound
 from app.events.bus import EventBus
 from app.routing import service as routing
+from app.routing.config_service import active_version
+from app.routing.models import AgentPresence
 from app.users.models import User
 
 log = structlog.get_logger(__name__)
@@ -123,6 +126,15 @@ class ConsoleHub:
         if kind == "offer" and line.away and not line.connected:
             await self.turn_down(line.agent_id, int(message["contact_id"]))
             return
+        if kind == "chat_typing":
+            await line.control(
+                lambda seq: p.VisitorTyping(
+                    seq=seq,
+                    contact_id=int(message["contact_id"]),
+                    is_typing=bool(message.get("is_typing")),
+                )
+            )
+            return
         if kind == "offer":
             contact_id, deadline = int(message["contact_id"]), message.get("deadline")
             if not _shown(line, contact_id, _deadline(deadline)):
@@ -136,7 +148,7 @@ class ConsoleHub:
 
     async def send_offer(self, line: AgentLine, contact_id: int, deadline: Any) -> None:
         line.offers_shown[contact_id] = _deadline(deadline)
-        pop, error = await self.pop_for(line.agent_id, contact_id)
+        pop, error, trace = await self.pop_for(line.agent_id, contact_id)
         await line.emit(
             lambda seq: p.Offer(
                 seq=seq,
@@ -144,18 +156,22 @@ class ConsoleHub:
                 deadline=deadline if isinstance(deadline, int | float) else None,
                 pop=pop,
                 pop_error=error,
+                trace=trace,
             )
         )
 
-    async def pop_for(self, agent_id: int, contact_id: int) -> tuple[Any, str | None]:
-        """The pop of a contact offered to the agent, audited; (None, why) if it is not."""
+    async def pop_for(
+        self, agent_id: int, contact_id: int
+    ) -> tuple[Any, str | None, p.RoutingTrace | None]:
+        """The pop of a contact offered to the agent, audited, with the router's trace of
+        the offer; (None, why, None) if it is not offered to the agent."""
         try:
             async with self.db.unit_of_work() as session:
                 pop = await build_screen_pop(
                     session, contact_id, self.enricher, offered_to=agent_id
                 )
                 if pop is None:
-                    return None, "no_longer_offered"
+                    return None, "no_longer_offered", None
                 view = View(
                     actor_id=agent_id,
                     action="screen_pop",
@@ -164,12 +180,12 @@ class ConsoleHub:
                     contact_id=contact_id,
                 )
                 record_view(session, view)
-                return pop, None
+                return pop, None, await offer_trace(session, contact_id, agent_id)
         except NotFound:
-            return None, "no_longer_offered"
+            return None, "no_longer_offered", None
         except Exception:
             log.exception("screen_pop_failed", contact_id=contact_id)
-            return None, "pop_unavailable"
+            return None, "pop_unavailable", None
 
     async def reconcile_if_due(self, line: AgentLine) -> None:
         """Every ``heartbeat_seconds`` of a connected console: ``reconcile``."""
@@ -198,6 +214,9 @@ class ConsoleHub:
 
     async def snapshot(self, line: AgentLine, resync: bool) -> None:
         async with self.db.unit_of_work() as session:
+            agent = await session.get(User, line.agent_id)
+            presence = await session.get(AgentPresence, line.agent_id)
+            _, document = await active_version(session)
             rows = await session.scalars(
                 select(Contact)
                 .where(Contact.agent_id == line.agent_id, Contact.state.in_(LIVE_STATES))
@@ -212,7 +231,18 @@ class ConsoleHub:
                 )
                 for c in rows
             ]
-        await line.emit(lambda seq: p.Snapshot(seq=seq, resync=resync, contacts=contacts))
+        await line.emit(
+            lambda seq: p.Snapshot(
+                seq=seq,
+                resync=resync,
+                contacts=contacts,
+                agent_name="" if agent is None else agent.display_name,
+                state="offline" if presence is None else presence.state,
+                reason=None if presence is None else presence.reason,
+                state_since=None if presence is None else presence.since,
+                not_ready_reasons=list(document.not_ready_reasons),
+            )
+        )
         for live in contacts:
             if live.state == "offered":
                 deadline = live.offer_deadline.timestamp() if live.offer_deadline else None
@@ -277,6 +307,28 @@ class ConsoleHub:
         await self.enricher.aclose()
 
 
+async def offer_trace(
+    session: AsyncSession, contact_id: int, agent_id: int
+) -> p.RoutingTrace | None:
+    """The trace of the router's latest offer of the contact to the agent (the
+    ``contact.offered`` event it wrote in the same commit as the offer)."""
+    payload = await session.scalar(
+        select(ContactEvent.payload)
+        .where(
+            ContactEvent.contact_id == contact_id,
+            ContactEvent.agent_id == agent_id,
+            ContactEvent.kind == "contact.offered",
+        )
+        .order_by(ContactEvent.id.desc())
+        .limit(1)
+    )
+    trace = None if payload is None else payload.get("trace")
+    return None if trace is None else p.RoutingTrace.model_validate(trace)
+
+
+CASE_SLA_FIELDS = frozenset(p.CaseSla.model_fields) - {"seq", "type"}
+
+
 def _plain_frame(message: dict[str, Any]) -> FrameMaker | None:
     match message.get("type"):
         case "offer_withdrawn":
@@ -297,6 +349,10 @@ def _plain_frame(message: dict[str, Any]) -> FrameMaker | None:
         case "chat_ended":
             return lambda seq: p.ChatEnded(
                 seq=seq, contact_id=message["contact_id"], by=str(message.get("by"))
+            )
+        case "case_sla":
+            return lambda seq: p.CaseSla(
+                seq=seq, **{k: v for k, v in message.items() if k in CASE_SLA_FIELDS}
             )
         case "consult_answer":
             return lambda seq: p.ConsultAnswer(

@@ -40,7 +40,7 @@ class ConsoleSettings:
 
     grace_seconds: float = 30.0
     heartbeat_seconds: float = 20.0
-    hello_timeout_seconds: float = 10.0
+    hello_timeout_seconds: float = 5.0
     outbox_size: int = 500
     crm_url: str | None = None
     crm_timeout_seconds: float = 0.3

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from app.cases.schemas import CaseSlaNotice
 from app.customers.history_schemas import HistoryItem, ScreenPop
 
 Ref = Annotated[str | None, Field(default=None, max_length=64)]
@@ -115,6 +116,16 @@ class Consult(ClientFrame):
     text: Annotated[str | None, Field(max_length=2000)] = None
 
 
+class Typing(ClientFrame):
+    """The agent is (or stopped) typing on a chat they hold: the visitor's widget shows it.
+    Nothing is stored and no ``result`` comes back (only an ``error`` when refused); send
+    it at most every few seconds while typing."""
+
+    type: Literal["typing"]
+    contact_id: int
+    is_typing: bool
+
+
 class GetHistory(ClientFrame):
     """A page of a customer's history (access-checked and audited like the HTTP API)."""
 
@@ -123,6 +134,46 @@ class GetHistory(ClientFrame):
     via_contact: int | None = None
     cursor: Annotated[str | None, Field(max_length=200)] = None
     limit: Annotated[int, Field(ge=1, le=100)] = 20
+
+
+class OpenCase(ClientFrame):
+    """Open a case from a contact offered to or held by the agent: the contact's customer,
+    the agent as owner, the contact's queue, the contact linked. The result's ``data``
+    has ``case_id``, ``state``, ``policy`` and the ``sla`` due times."""
+
+    type: Literal["open_case"]
+    contact_id: int
+    case_type: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+    subject: Annotated[str, Field(max_length=500)] = ""
+    priority: Literal["low", "normal", "high", "urgent"] = "normal"
+
+
+class LinkCase(ClientFrame):
+    """Link a contact to a case (a customer's new message on an open case opens it again,
+    on a case resolved within the reopen period reopens it)."""
+
+    type: Literal["link_case"]
+    case_id: int
+    contact_id: int
+
+
+class SetCaseState(ClientFrame):
+    """Change a case's state; a change the state machine does not allow is an error
+    ``invalid_transition`` with the allowed states in ``details``."""
+
+    type: Literal["set_case_state"]
+    case_id: int
+    state: Literal["new", "open", "pending_customer", "resolved", "closed", "reopened"]
+    reason: Annotated[str | None, Field(max_length=64)] = None
+
+
+class AddCaseNote(ClientFrame):
+    """A note on a case; ``kind`` ``reply`` records a response to the customer."""
+
+    type: Literal["add_case_note"]
+    case_id: int
+    text: Annotated[str, Field(min_length=1, max_length=10_000)]
+    kind: Literal["internal", "reply"] = "internal"
 
 
 ClientMessage = Annotated[
@@ -139,7 +190,12 @@ ClientMessage = Annotated[
     | WrapUp
     | Transfer
     | Consult
-    | GetHistory,
+    | GetHistory
+    | OpenCase
+    | LinkCase
+    | SetCaseState
+    | AddCaseNote
+    | Typing,
     Field(discriminator="type"),
 ]
 CLIENT_FRAME: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
@@ -150,8 +206,8 @@ CLIENT_FRAME: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 
 class ServerFrame(BaseModel):
     """``seq`` orders the agent's events. Events (everything but ``welcome``, ``ping``,
-    ``pong`` and ``taken_over``) take the next number and are kept for resuming; those
-    four control frames carry the latest event's number and never advance it."""
+    ``pong``, ``taken_over`` and ``typing``) take the next number and are kept for resuming;
+    those five control frames carry the latest event's number and never advance it."""
 
     seq: int
 
@@ -188,11 +244,48 @@ class LiveContact(BaseModel):
 
 class Snapshot(ServerFrame):
     """What the agent holds now: sent after a fresh login or when the missed events are no
-    longer kept (``resync``). Offers in it come as ``offer`` events right after."""
+    longer kept (``resync``). Offers in it come as ``offer`` events right after. It also
+    carries what a console shows before any event: the agent's name, routing state (and
+    since when), and the reasons ``set_state`` accepts for ``not_ready``."""
 
     type: Literal["snapshot"] = "snapshot"
     resync: bool
     contacts: list[LiveContact]
+    agent_name: str = ""
+    state: str = "offline"  # offline | available | not_ready | on_contact | wrap_up
+    reason: str | None = None
+    state_since: datetime | None = None
+    not_ready_reasons: list[str] = []
+
+
+class TraceCandidate(BaseModel):
+    agent_id: int
+    score: list[float] | None  # the strategy's sort key (higher first); null when skipped
+    skipped_because: str | None = None  # e.g. "no capacity", "rejected recently"
+
+
+class TraceRequirement(BaseModel):
+    skill: str
+    level: int
+
+
+class TraceBoost(BaseModel):
+    tag: str
+    points: int
+
+
+class RoutingTrace(BaseModel):
+    """Why the router offered the contact to this agent: the queue, its strategy, the
+    escalation step whose requirements applied, the rule that picked the agent, the value
+    tags that raised the contact's priority, and every agent it weighed."""
+
+    queue: str
+    strategy: str
+    step: int
+    rule: str
+    requirements: list[TraceRequirement]
+    priority_boosts: list[TraceBoost] = []
+    candidates: list[TraceCandidate]
 
 
 class Offer(ServerFrame):
@@ -201,6 +294,16 @@ class Offer(ServerFrame):
     deadline: float | None  # epoch seconds; null: no deadline
     pop: ScreenPop | None  # null only if the pop could not be built (see ``pop_error``)
     pop_error: str | None = None
+    trace: RoutingTrace | None = None  # "why me": the router's decision (null if not found)
+
+
+class VisitorTyping(ServerFrame):
+    """The chat visitor started or stopped typing. A control frame: it carries the latest
+    event's number, is not kept and is not replayed on resume."""
+
+    type: Literal["typing"] = "typing"
+    contact_id: int
+    is_typing: bool
 
 
 class OfferWithdrawn(ServerFrame):
@@ -262,6 +365,14 @@ class ConsultAnswer(ServerFrame):
     text: str
 
 
+class CaseSla(ServerFrame, CaseSlaNotice):
+    """A case the agent owns reached 80 % (``warning``) or 100 % (``breach``) of an SLA
+    target. ``escalated``: the case's queue and priority after a breach's escalation, null
+    when none applied."""
+
+    type: Literal["case_sla"] = "case_sla"
+
+
 class Result(ServerFrame):
     """A client frame was carried out. ``status``: applied (committed and applied by the
     router), pending (committed; the router has not confirmed yet)."""
@@ -301,7 +412,9 @@ SERVER_FRAMES: tuple[type[ServerFrame], ...] = (
     StateChanged,
     ChatMessage,
     ChatEnded,
+    VisitorTyping,
     ConsultAnswer,
+    CaseSla,
     Result,
     HistoryPage,
     Error,
@@ -320,5 +433,10 @@ CLIENT_FRAMES: tuple[type[ClientFrame], ...] = (
     WrapUp,
     Transfer,
     Consult,
+    Typing,
     GetHistory,
+    OpenCase,
+    LinkCase,
+    SetCaseState,
+    AddCaseNote,
 )

@@ -60,6 +60,21 @@ _POP: dict[str, Any] = {
     "subject": None,
     "ivr_inputs": {"menu": "billing", "account": "7781"},
     "waited_seconds": 42.5,
+    "cases": [
+        {
+            "id": 118,
+            "type": "complaint",
+            "state": "open",
+            "priority": "high",
+            "subject": "包裹破损",
+            "owner_id": 7,
+            "queue": "support",
+            "created_at": "2026-03-02T09:00:00Z",
+            "breached": False,
+            "next_due_at": "2026-03-02T11:00:00Z",
+            "next_due_target": "first_response",
+        }
+    ],
     "history": [
         {
             "contact_id": 640,
@@ -85,6 +100,7 @@ _POP: dict[str, Any] = {
         }
     ],
     "enrichment": None,
+    "consent_flags": {"do_not_contact": False, "refused": ["email/marketing"]},
 }
 
 EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
@@ -106,7 +122,18 @@ EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
     },
     p.Transfer: {"type": "transfer", "contact_id": 812, "to_queue": "billing"},
     p.Consult: {"type": "consult", "contact_id": 812, "text": "客户要求经理"},
+    p.Typing: {"type": "typing", "contact_id": 815, "is_typing": True},
     p.GetHistory: {"type": "get_history", "customer_id": 31, "via_contact": 812, "limit": 20},
+    p.OpenCase: {
+        "type": "open_case",
+        "contact_id": 812,
+        "case_type": "complaint",
+        "subject": "包裹破损",
+        "ref": "c1",
+    },
+    p.LinkCase: {"type": "link_case", "case_id": 118, "contact_id": 815, "ref": "c2"},
+    p.SetCaseState: {"type": "set_case_state", "case_id": 118, "state": "pending_customer"},
+    p.AddCaseNote: {"type": "add_case_note", "case_id": 118, "text": "已补发", "kind": "reply"},
     p.Welcome: {
         "type": "welcome",
         "seq": 1763800000042,
@@ -125,6 +152,11 @@ EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
         "contacts": [
             {"contact_id": 815, "channel": "chat", "state": "assigned", "offer_deadline": None}
         ],
+        "agent_name": "李娜",
+        "state": "on_contact",
+        "reason": None,
+        "state_since": "2026-03-02T08:15:00Z",
+        "not_ready_reasons": ["break", "lunch", "training"],
     },
     p.Offer: {
         "type": "offer",
@@ -133,6 +165,18 @@ EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
         "deadline": 1763800020.5,
         "pop": _POP,
         "pop_error": None,
+        "trace": {
+            "queue": "billing",
+            "strategy": "longest_idle",
+            "step": 0,
+            "rule": "best agent for waiting contact",
+            "requirements": [{"skill": "billing", "level": 2}],
+            "priority_boosts": [{"tag": "vip", "points": 50}],
+            "candidates": [
+                {"agent_id": 7, "score": [3.0, 812.5], "skipped_because": None},
+                {"agent_id": 9, "score": None, "skipped_because": "no capacity"},
+            ],
+        },
     },
     p.OfferWithdrawn: {
         "type": "offer_withdrawn",
@@ -156,6 +200,7 @@ EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
         "text": "我的订单还没到",
     },
     p.ChatEnded: {"type": "chat_ended", "seq": 1763800000048, "contact_id": 815, "by": "visitor"},
+    p.VisitorTyping: {"type": "typing", "seq": 1763800000048, "contact_id": 815, "is_typing": True},
     p.ConsultAnswer: {
         "type": "consult_answer",
         "seq": 1763800000052,
@@ -164,6 +209,21 @@ EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
         "supervisor_id": 3,
         "supervisor_name": "陈主管",
         "text": "可以给他退运费，我来批准。",
+    },
+    p.CaseSla: {
+        "type": "case_sla",
+        "seq": 1763800000054,
+        "level": "breach",
+        "event_id": 7731,
+        "case_id": 118,
+        "customer_id": 31,
+        "case_type": "complaint",
+        "target": "first_response",
+        "cycle": 0,
+        "due_at": "2026-03-02T11:00:00+00:00",
+        "queue": "support",
+        "priority": "high",
+        "escalated": {"queue": "support", "priority": "high"},
     },
     p.Result: {
         "type": "result",

@@ -24,7 +24,7 @@ class View:
     whose, and on what grounds."""
 
     actor_id: int
-    action: str  # screen_pop | history | profile | search | link | create_from_contact
+    action: str  # screen_pop | history | profile | search | lookup | link | create_from_contact
     customer_id: int | None
     via: str  # contact | team | search | admin | none
     contact_id: int | None = None

@@ -10,6 +10,7 @@ from app.auth import service
 from app.auth.dependencies import jwt_secret
 from app.auth.schemas import TokenResponse
 from app.dependencies import SessionDep, SettingsDep
+from app.ratelimit.service import client_address
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -29,7 +30,7 @@ async def issue_token(
     settings: SettingsDep,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
 ) -> TokenResponse:
-    address = request.client.host if request.client is not None else "unknown"
+    address = client_address(request, settings.forwarded_for_header)
     attempt = service.Attempt(form.username, form.password, address, datetime.now(UTC))
     return await service.sign_in(
         session,

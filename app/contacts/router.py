@@ -23,6 +23,7 @@ async def list_contacts(
     queue_id: int | None = None,
     customer_id: int | None = None,
     agent_id: int | None = None,
+    disposition: str | None = None,
 ) -> Page[ContactOut]:
     rows, next_cursor = await service.list_contacts(
         session,
@@ -33,6 +34,7 @@ async def list_contacts(
         queue_id=queue_id,
         customer_id=customer_id,
         agent_id=agent_id,
+        disposition=disposition,
     )
     return Page(items=[ContactOut.model_validate(c) for c in rows], next_cursor=next_cursor)
 

@@ -6,6 +6,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contacts.models import Contact, ContactEvent
+from app.customers.history import check_disposition
 from app.errors import InvalidInput, NotFound
 from app.pagination import decode_cursor, encode_cursor
 
@@ -45,8 +46,12 @@ async def list_contacts(
     queue_id: int | None,
     customer_id: int | None,
     agent_id: int | None,
+    disposition: str | None = None,
 ) -> tuple[list[Contact], str | None]:
-    """Newest first, paged by (created_at, id) so contacts back-dated by imports sort right."""
+    """Newest first, paged by (created_at, id) so contacts back-dated by imports sort right.
+
+    An unknown ``disposition`` is refused (``unknown_disposition``), not answered empty."""
+    check_disposition(disposition)
     query = select(Contact).order_by(Contact.created_at.desc(), Contact.id.desc()).limit(limit + 1)
     if cursor is not None:
         created, last_id = _after(cursor)
@@ -62,6 +67,7 @@ async def list_contacts(
         Contact.queue_id: queue_id,
         Contact.customer_id: customer_id,
         Contact.agent_id: agent_id,
+        Contact.disposition: disposition,
     }
     for column, value in filters.items():
         if value is not None:

@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 import structlog
 
-from app.channels.voice.breaker import CircuitBreaker
+from app.resilience.breaker import CircuitBreaker
 
 log = structlog.get_logger(__name__)
 

@@ -28,6 +28,7 @@ DISPOSITIONS = (
     "sale",
     "callback_promised",
     "no_answer",
+    "do_not_call",  # the customer asked not to be called: refuses voice consent at once
     "other",
 )
 OPEN_DISPOSITIONS = ("complaint", "follow_up_needed", "callback_promised")
@@ -36,6 +37,18 @@ EXCERPT_LINES = 2
 EXCERPT_CHARS = 200
 POP_OPEN_ITEMS = 5
 POP_RECENT_ITEMS = 10
+
+
+def check_disposition(disposition: str | None) -> None:
+    """Refuse a disposition that is not one of ``DISPOSITIONS`` (``None``: none given).
+
+    Every way a disposition is written (the console, the HTTP API, the demo) passes here."""
+    if disposition is not None and disposition not in DISPOSITIONS:
+        raise InvalidInput(
+            "Unknown disposition.",
+            details={"disposition": disposition, "allowed": list(DISPOSITIONS)},
+            code="unknown_disposition",
+        )
 
 
 # The JSON of history item ``h`` (a contacts row); $1 / $2 are OPEN_STATES / OPEN_DISPOSITIONS.

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from app.cases.schemas import PopCase
+from app.consent.schemas import ConsentFlags
 from app.customers.schemas import CustomerOut
 
 
@@ -57,5 +59,7 @@ class ScreenPop(BaseModel):
     subject: str | None
     ivr_inputs: dict[str, Any]
     waited_seconds: float
+    cases: list[PopCase] = []  # the customer's open cases first, with their SLA state
     history: list[HistoryItem]  # open cases and complaints first, then the most recent
     enrichment: dict[str, Any] | None  # from the external CRM, when it answered in time
+    consent_flags: ConsentFlags | None = None  # do-not-contact and refused consents

@@ -8,8 +8,9 @@ Who may change a contact's customer (``held_contact``):
 * an **admin**: any contact.
 
 Which customer an agent may link it to (``link_contact``): one suggested for the contact
-(same phone or email, or a similar phone: ``screen_pop.is_suggested``), or one they may
-already see (``access.customer_access``). Anything else would let them mislabel the history
+(same phone or email, or a similar phone: ``screen_pop.is_suggested``), one they found
+with a lookup for that contact (``lookup.was_looked_up``), or one they may already see
+(``access.customer_access``). Anything else would let them mislabel the history
 and pull any customer's data into their screen-pop. Supervisors and admins, who may search
 every customer, may link to any. A refusal is audited (``allowed: false``) in a transaction
 of its own, like refused views.
@@ -25,9 +26,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import View, record_refusal
+from app.cases.models import Case
+from app.consent.service import move_consent
 from app.contacts.events import record
 from app.contacts.models import Contact
 from app.customers.access import LIVE_STATES, customer_access
+from app.customers.lookup import was_looked_up
 from app.customers.models import Customer, CustomerEmail, CustomerPhone
 from app.customers.schemas import CustomerCreate, CustomerOut
 from app.customers.screen_pop import is_suggested
@@ -90,11 +94,13 @@ async def held_contact(
     user: User,
     action: str,
     customer_id: int | None = None,
+    *,
+    lock: bool = True,
 ) -> Contact:
-    """The contact, locked, if this user may change its customer (see the module's rules);
-    Forbidden (audited as ``action`` about ``customer_id``, or the contact's customer)
-    otherwise."""
-    contact = await session.get(Contact, contact_id, with_for_update=True)
+    """The contact, locked unless ``lock`` is false, if this user may change its customer
+    (see the module's rules); Forbidden (audited as ``action`` about ``customer_id``, or the
+    contact's customer) otherwise."""
+    contact = await session.get(Contact, contact_id, with_for_update=lock)
     if contact is None:
         raise NotFound(f"No contact {contact_id}.", details={"contact_id": contact_id})
     if not await _may_change(session, user, contact):
@@ -111,6 +117,22 @@ async def held_contact(
     return contact
 
 
+async def lookup_ground(
+    session: AsyncSession, db: Database, user: User, contact_id: int | None
+) -> Contact | None:
+    """The contact a lookup is made for: one this user may change the customer of (not
+    locked: a lookup changes nothing). Only an admin may look up without one."""
+    if contact_id is None:
+        if Role(user.role) is Role.ADMIN:
+            return None
+        raise InvalidInput(
+            "A lookup is made for a contact you hold: give contact_id.",
+            details={"contact_id": None},
+            code="contact_needed",
+        )
+    return await held_contact(session, db, contact_id, user, "lookup", lock=False)
+
+
 async def _link_grounds(
     session: AsyncSession, user: User, contact: Contact, customer_id: int
 ) -> str | None:
@@ -120,6 +142,8 @@ async def _link_grounds(
         return role.value
     if await is_suggested(session, contact.from_address, customer_id):
         return "suggested"
+    if await was_looked_up(session, user, contact.id, customer_id):
+        return "looked_up"
     access = await customer_access(session, user, customer_id)
     return access.via if access.allowed else None
 
@@ -199,9 +223,9 @@ async def create_from_contact(
 async def merge_customers(
     session: AsyncSession, into_id: int, from_id: int, actor_id: int
 ) -> Customer:
-    """``from_id`` is folded into ``into_id``: its contacts, orders, phones, emails and tags
-    follow, then it is deleted and ``into_id`` rescored. The merge is a ``customer.merged``
-    event."""
+    """``from_id`` is folded into ``into_id``: its contacts, cases, orders, phones, emails,
+    tags and consent (a refusal wins, ``app.consent.service.move_consent``) follow, then it
+    is deleted and ``into_id`` rescored. The merge is a ``customer.merged`` event."""
     if into_id == from_id:
         raise InvalidInput("A customer cannot be merged into itself.", code="same_customer")
     rows = await session.scalars(
@@ -215,8 +239,12 @@ async def merge_customers(
     moved = await session.execute(
         update(Contact).where(Contact.customer_id == from_id).values(customer_id=into_id)
     )
+    cases = await session.execute(
+        update(Case).where(Case.customer_id == from_id).values(customer_id=into_id)
+    )
     await _move_contact_points(session, into_id, from_id)
     orders = await move_orders(session, into_id, from_id)
+    await move_consent(session, into, from_id)
     into.tags = list(dict.fromkeys([*into.tags, *duplicate.tags]))
     into.attributes = {**duplicate.attributes, **into.attributes}
     await session.delete(duplicate)
@@ -229,6 +257,7 @@ async def merge_customers(
             "from": from_id,
             "contacts": moved.rowcount,  # type: ignore[attr-defined]
             "orders": orders,
+            "cases": cases.rowcount,  # type: ignore[attr-defined]
         },
     )
     await session.flush()

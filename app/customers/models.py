@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.orm import Base, IdMixin, TimestampMixin
@@ -18,6 +18,10 @@ class Customer(IdMixin, TimestampMixin, Base):
     tags: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     consent: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+
+
+# an agent's lookup by exact name (app.customers.lookup), case-insensitive
+Index("ix_customers_lower_name", func.lower(Customer.name))
 
 
 class CustomerPhone(IdMixin, Base):

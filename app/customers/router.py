@@ -11,7 +11,13 @@ from app.contacts.schemas import ContactOut
 from app.customers import service
 from app.customers.history import history_page
 from app.customers.history_schemas import HistoryItem
-from app.customers.identity_ops import create_from_contact, link_contact, merge_customers
+from app.customers.identity_ops import (
+    create_from_contact,
+    link_contact,
+    lookup_ground,
+    merge_customers,
+)
+from app.customers.lookup import MAX_RESULTS, LookupResult, lookup, one_key
 from app.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate
 from app.customers.value.schemas import Grade, ValueClass
 from app.customers.views import authorize_view
@@ -74,6 +80,34 @@ async def list_customers(
         ),
     )
     return Page(items=await service.customers_out(session, customers), next_cursor=next_cursor)
+
+
+@router.get(
+    "/lookup",
+    response_model=list[LookupResult],
+    summary="Find the customer of the contact you hold by one exact key (audited)",
+    description=(
+        "For agents: `contact_id` is a contact offered or assigned to you or in your wrap-up"
+        " (supervisors: one of their team's; admins may omit it). Exactly one of `phone`,"
+        " `email`, `order_id`, `name` (the whole name), matched exactly; at most"
+        f" {MAX_RESULTS} customers, with what the console's suggestions show. A customer"
+        " found may then be linked to that contact (`POST /api/v1/customers/links/{id}`)."
+    ),
+)
+async def lookup_customer(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: AgentUser,
+    contact_id: Annotated[int | None, Query(description="The contact you hold.")] = None,
+    phone: Annotated[str | None, Query(max_length=64)] = None,
+    email: Annotated[str | None, Query(max_length=320)] = None,
+    order_id: Annotated[str | None, Query(max_length=128)] = None,
+    name: Annotated[str | None, Query(max_length=200)] = None,
+) -> list[LookupResult]:
+    key, value = one_key(phone=phone, email=email, order_id=order_id, name=name)
+    contact = await lookup_ground(session, get_database(request), user, contact_id)
+    return await lookup(session, user, contact, key, value, settings.default_region)
 
 
 @router.post(

@@ -10,6 +10,9 @@ from sqlalchemy import Select, String, case, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import fastjson
+from app.cases.pop import open_cases_json
+from app.cases.schemas import PopCase
+from app.consent.schemas import ConsentFlags
 from app.customers.enrichment import CrmEnricher, PendingLookup
 from app.customers.history import (
     ITEM_JSON,
@@ -30,6 +33,7 @@ SIMILAR_PHONE_DIGITS = 2  # numbers differing only in their last two digits
 
 
 VALUE_JSON = value_json_sql("cu.id")
+CASES_JSON = open_cases_json("c.customer_id")
 
 # One round trip: the contact, its customer (phones and emails in), and the pop's history
 # (open cases first, then the most recent, each once, the contact itself left out).
@@ -64,6 +68,15 @@ SELECT c.id, c.agent_id, c.channel, c.customer_match, c.from_address, c.subject,
                 SELECT json_agg(e.email ORDER BY e.id)
                 FROM customer_emails e WHERE e.customer_id = cu.id), '[]'::json))
         FROM customers cu WHERE cu.id = c.customer_id) AS customer,
+       {CASES_JSON} AS cases,
+       (SELECT json_build_object(
+            'do_not_contact', coalesce((SELECT cp.do_not_contact FROM contact_preferences cp
+                                        WHERE cp.customer_id = c.customer_id), false),
+            'refused', coalesce((
+                SELECT json_agg(cc.channel || '/' || cc.purpose ORDER BY cc.channel, cc.purpose)
+                FROM customer_consents cc
+                WHERE cc.customer_id = c.customer_id AND cc.status = 'refused'), '[]'::json))
+        WHERE c.customer_id IS NOT NULL) AS consent_flags,
        (SELECT coalesce(json_agg({ITEM_JSON} ORDER BY h.pick, h.created_at DESC, h.id DESC),
                         '[]'::json)
         FROM chosen h) AS history
@@ -102,9 +115,19 @@ async def build_screen_pop(
         subject=row["subject"],
         ivr_inputs=fastjson.loads(row["attributes"]) or {},
         waited_seconds=_waited(row),
+        cases=[] if customer is None else _cases(row["cases"]),
         history=[] if customer is None else items_from_json(row["history"]),
         enrichment=None if enrichment is None else await enrichment.result(),
+        consent_flags=_flags(row["consent_flags"]),
     )
+
+
+def _cases(raw: Any) -> list[PopCase]:
+    return [PopCase.model_validate(item) for item in fastjson.decoded(raw) or []]
+
+
+def _flags(raw: Any) -> ConsentFlags | None:
+    return None if raw is None else ConsentFlags.model_validate(fastjson.decoded(raw))
 
 
 def _customer(raw: Any) -> CustomerOut:

@@ -7,6 +7,7 @@ from sqlalchemy import BigInteger, Select, bindparam, delete, func, or_, select,
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.consent.service import apply_profile_flags
 from app.customers.identity import (
     InvalidEmail,
     InvalidPhone,
@@ -152,6 +153,7 @@ async def create_customer(session: AsyncSession, data: CustomerCreate, region: s
     await session.flush()
     await _replace_phones(session, customer.id, phones)
     await _replace_emails(session, customer.id, emails)
+    await apply_profile_flags(session, customer.id, customer.consent, None)
     await session.flush()
     await session.refresh(customer)
     return (await customers_out(session, [customer]))[0]
@@ -232,7 +234,9 @@ async def update_customer(
         if value is not None:
             setattr(customer, field, value)
     if data.consent is not None:
-        customer.consent = {**customer.consent, **data.consent.model_dump(exclude_none=True)}
+        flags = data.consent.model_dump(exclude_none=True)
+        customer.consent = {**customer.consent, **flags}
+        await apply_profile_flags(session, customer_id, flags, None)
     if phones is not None:
         await _replace_phones(session, customer_id, phones)
     if emails is not None:

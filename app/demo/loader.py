@@ -27,11 +27,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agents.models import AgentSkill
 from app.auth.security import hash_password
 from app.channels.entry_points import add_entry_point
+from app.consent.service import import_profile_flags
 from app.contacts.models import Contact, ContactEvent
+from app.customers.history import check_disposition
 from app.customers.identity import InvalidPhone, Phone, normalize_email, normalize_phone
 from app.customers.models import Customer, CustomerEmail, CustomerPhone
 from app.customers.value.models import CustomerValue
 from app.demo import names
+from app.demo.cases import add_demo_cases
 from app.demo.history import ContactDraft, HistoryRun, agent_shifts, run_history
 from app.demo.names import NumberPlan
 from app.demo.orders import DemoBuyer, add_demo_orders
@@ -158,10 +161,12 @@ STAFF_NAMES = {"admin": "系统管理员 Admin", "zhou.min": "周敏"}
 STAFF_DOMAIN = "service.example.cn"
 
 DISPOSITIONS: dict[str, dict[str, int]] = {
-    "sales": {"sale": 40, "resolved": 25, "follow_up": 20, "callback_promised": 15},
-    "support": {"resolved": 60, "follow_up": 18, "complaint": 10, "callback_promised": 12},
-    "billing": {"resolved": 58, "follow_up": 17, "complaint": 15, "callback_promised": 10},
-    "vip": {"resolved": 55, "follow_up": 18, "sale": 12, "complaint": 5, "callback_promised": 10},
+    "sales": {"sale": 40, "resolved": 25, "follow_up_needed": 20, "callback_promised": 15},
+    "support": {"resolved": 60, "follow_up_needed": 18, "complaint": 10, "callback_promised": 12},
+    "billing": {"resolved": 58, "follow_up_needed": 17, "complaint": 15, "callback_promised": 10},
+    "vip": {
+        "resolved": 55, "follow_up_needed": 18, "sale": 12, "complaint": 5, "callback_promised": 10
+    },
 }
 CHANNEL_MIX = {"voice": 50, "email": 25, "chat": 25}
 # mean patience in line (exponential); e-mail waits as long as it takes
@@ -215,12 +220,14 @@ async def load_demo(
     phone_book = PhoneBook(rng, region)
     people = PeopleFactory(rng, now, phone_book).people(CUSTOMER_COUNT)
     customers = await _add_customers(session, people)
+    await import_profile_flags(session)
     buyers = [DemoBuyer(c.id, c.profile) for c in customers]
     orders = await add_demo_orders(session, random.Random(seed + 1), now, buyers, zone)
     customers = await _with_value_tags(session, customers)
     planner = HistoryPlanner(rng, phone_book, queues, agents, customers)
     plans, presence = planner.plan(arrivals(rng, now), to_core(routing, 1), now)
     event_count = await _add_history(session, plans, presence)
+    await add_demo_cases(session, now, [a.id for a in agents])
     return DemoSummary(
         skills=len(skill_ids),
         queues=len(queues),
@@ -1110,6 +1117,8 @@ async def _add_history(
 ) -> int:
     """Insert the contacts, then their events and the agents' states, oldest first;
     returns how many events were written."""
+    for plan in plans:
+        check_disposition(plan.disposition)  # the same check as an agent's wrap-up
     ids = await _insert_returning_ids(session, Contact, [plan.row() for plan in plans])
     events = [event for cid, plan in zip(ids, plans, strict=True) for event in plan.events(cid)]
     events = sorted(events + presence, key=lambda event: event["occurred_at"])

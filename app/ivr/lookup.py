@@ -1,4 +1,9 @@
-"""The HTTP lookup node's call: httpx with a timeout and retries; the JSON result or a miss.
+"""The HTTP lookup node's call: the JSON result or a miss.
+
+It goes through the shared ``ResilientClient`` (``app.resilience``): the node's timeout per
+attempt, ``1 + retries`` attempts with backoff on network errors, 408, 429 and 5xx, and one
+circuit breaker for all lookups, so a lookup service that is down makes callers take the
+node's fallback at once instead of waiting out every timeout.
 
 Where a lookup may go (SSRF): the lookup base's host and the hosts of
 ``CONTACTD_IVR_LOOKUP_ALLOWED_HOSTS`` always; with no list, any other host too, but only
@@ -20,6 +25,8 @@ import httpx
 import structlog
 
 from app.ivr.engine import CallerInput, Fetch
+from app.resilience.breaker import CircuitBreaker
+from app.resilience.client import DeliveryFailed, ResilientClient, RetryPolicy
 
 MAX_RESULT_BYTES = 64 * 1024
 RETRY_BACKOFF_SECONDS = 0.05
@@ -33,28 +40,26 @@ class Lookups:
     base_url: str
     transport: httpx.AsyncBaseTransport | None = None
     allowed_hosts: frozenset[str] = field(default_factory=frozenset)  # empty: any global host
+    breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
 
     async def fetch(self, request: Fetch) -> CallerInput:
-        """Try ``1 + retries`` times on network errors and 5xx; a 4xx is a miss at once."""
-        async with httpx.AsyncClient(
-            base_url=self.base_url, transport=self.transport, timeout=request.timeout_seconds
-        ) as client:
-            host = client.build_request(request.method, request.url).url.host
+        """Try ``1 + retries`` times on what may pass; a 4xx is a miss at once."""
+        policy = RetryPolicy(
+            attempts=request.retries + 1,
+            backoff_seconds=RETRY_BACKOFF_SECONDS,
+            timeout_seconds=request.timeout_seconds,
+        )
+        async with httpx.AsyncClient(base_url=self.base_url, transport=self.transport) as http:
+            host = http.build_request(request.method, request.url).url.host
             if not await self._may_reach(host):
                 log.info("ivr_lookup_refused")
                 return CallerInput(kind="http_failed", value="host_not_allowed")
-            for attempt in range(request.retries + 1):
-                if attempt:
-                    await asyncio.sleep(RETRY_BACKOFF_SECONDS * attempt)
-                try:
-                    response = await client.request(request.method, request.url)
-                except httpx.HTTPError as exc:
-                    log.info("ivr_lookup_error", error=type(exc).__name__, attempt=attempt)
-                    continue
-                if response.status_code >= 500:
-                    continue
-                return _result(response)
-        return CallerInput(kind="http_failed")
+            client = ResilientClient(http, name="ivr_lookup", policy=policy, breaker=self.breaker)
+            try:
+                response, _ = await client.request(request.method, request.url)
+            except DeliveryFailed:
+                return CallerInput(kind="http_failed")
+            return _result(response)
 
 
     async def _may_reach(self, host: str) -> bool:

@@ -44,6 +44,8 @@ class Order(IdMixin, TimestampMixin, Base):
             "placed_at",
             postgresql_include=["status", "items", "amount_cny"],
         ),
+        # an agent's lookup by the order number a caller reads out, whatever the source
+        Index("ix_orders_external_id", "external_id"),
     )
 
     source: Mapped[str] = mapped_column(String(64))

@@ -22,6 +22,24 @@ Seconds = Annotated[float, Field(ge=0, le=7 * 86_400)]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
+def known_timezone(value: str) -> str:
+    """``value`` if it names an IANA time zone; ValueError otherwise."""
+    if value not in available_timezones():
+        raise ValueError(f"unknown time zone '{value}'")
+    return value
+
+
+def known_holiday_country(value: str | None) -> str | None:
+    """The upper-cased country code if the ``holidays`` package has its calendar."""
+    if value is None:
+        return None
+    import holidays
+
+    if value.upper() not in holidays.list_supported_countries():
+        raise ValueError(f"no holiday calendar for '{value}'")
+    return value.upper()
+
+
 class Step(BaseModel):
     """After ``after_seconds`` in the queue: relax or widen who may take the contact."""
 
@@ -62,9 +80,7 @@ class Hours(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        if value not in available_timezones():
-            raise ValueError(f"unknown time zone '{value}'")
-        return value
+        return known_timezone(value)
 
     @field_validator("weekly")
     @classmethod
@@ -80,13 +96,7 @@ class Hours(BaseModel):
     @field_validator("holiday_country")
     @classmethod
     def _known_country(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        import holidays
-
-        if value.upper() not in holidays.list_supported_countries():
-            raise ValueError(f"no holiday calendar for '{value}'")
-        return value.upper()
+        return known_holiday_country(value)
 
     def to_core(self) -> BusinessHours:
         return BusinessHours(

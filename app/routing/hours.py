@@ -30,18 +30,31 @@ def _calendar(country: str, year: int) -> holidays.HolidayBase:
     return holidays.country_holidays(country, years=year)
 
 
-def _hours_for(hours: BusinessHours, day: date) -> tuple[Span, ...]:
-    if day in hours.closed_days:
-        return ()
-    if day in hours.open_days:
-        return hours.weekly.get(1, ())
-    if hours.holiday_country is not None:
-        calendar = _calendar(hours.holiday_country, day.year)
+def working_weekday(
+    day: date,
+    holiday_country: str | None,
+    closed_days: frozenset[date] = frozenset(),
+    open_days: frozenset[date] = frozenset(),
+) -> int | None:
+    """The ISO weekday whose hours apply on ``day``: None on a day closed by hand or a
+    public holiday, Monday (1) on a day opened by hand or a make-up working day (调休),
+    otherwise the day's own weekday."""
+    if day in closed_days:
+        return None
+    if day in open_days:
+        return 1
+    if holiday_country is not None:
+        calendar = _calendar(holiday_country, day.year)
         if day in calendar:
-            return ()
+            return None
         if day in getattr(calendar, "weekend_workdays", ()):
-            return hours.weekly.get(1, ())
-    return hours.weekly.get(day.isoweekday(), ())
+            return 1
+    return day.isoweekday()
+
+
+def _hours_for(hours: BusinessHours, day: date) -> tuple[Span, ...]:
+    weekday = working_weekday(day, hours.holiday_country, hours.closed_days, hours.open_days)
+    return () if weekday is None else hours.weekly.get(weekday, ())
 
 
 def is_open(hours: BusinessHours, at: datetime) -> bool:

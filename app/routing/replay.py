@@ -29,17 +29,23 @@ from app.routing.config_service import routing_document
 from app.routing.core.model import AgentState
 from app.routing.replay_core import (
     DEFAULT_SEEDS,
+    JOURNEY_KINDS,
     METRICS,
+    TELLING_KINDS,
+    UNTAGGED,
     Candidate,
     Figures,
+    Journey,
     RecordedContact,
     RecordedPeriod,
     ReplayReport,
+    RoutingEventRecord,
+    journey,
     presence_schedule,
     replay,
 )
 from app.routing.restore import contact_skills
-from app.routing.simulator import PresenceRecord, SimulatedAgent
+from app.routing.simulator import PresenceRecord, RecordedResponse, SimulatedAgent
 from app.skills.models import Skill
 from app.users.models import User
 
@@ -54,6 +60,7 @@ def _seconds(later: datetime | None, earlier: datetime | None) -> float | None:
 class ContactRow:
     """The columns of a contact a replay reads."""
 
+    id: int
     created_at: datetime
     queued_at: datetime | None
     answered_at: datetime | None
@@ -65,11 +72,26 @@ class ContactRow:
     required_skills: list[Any]
     queue: str
     value_tags: list[str] | None
+    offered_at: datetime | None
+    agent_id: int | None
 
 
-def recorded_contact(row: ContactRow, start: datetime) -> RecordedContact | None:
+def recorded_contact(
+    row: ContactRow, start: datetime, route: Journey | None = None
+) -> RecordedContact | None:
     """A closed inbound contact as the replay sees it; None for one never answered nor
-    abandoned in its queue (still open, transferred out before an answer)."""
+    abandoned (still open, or in its last queue when read).
+
+    Without routing events (``route``) the columns tell it all: one wait, answered by the
+    contact's agent after its offer rang from ``offered_at``. With them, the contact is
+    where it entered first, its wait ends at its first answer, and its offers' answers,
+    transfers and callback come from the events; talk and wrap-up are its last leg's.
+    """
+    closed = row.ended_at is not None or row.abandoned_at is not None
+    if not closed:
+        return None
+    if route is not None:
+        return _from_journey(row, start, route)
     queued = row.queued_at or row.created_at
     answered = row.answered_at is not None and row.ended_at is not None
     if answered:
@@ -79,6 +101,11 @@ def recorded_contact(row: ContactRow, start: datetime) -> RecordedContact | None
         wait = row.abandoned_at - queued
     else:
         return None
+    responses: tuple[RecordedResponse, ...] = ()
+    if answered and row.agent_id is not None and row.offered_at is not None:
+        rang = _seconds(row.answered_at, row.offered_at) or 0.0
+        if rang > 0:  # an answer at once is what the simulated agent gives anyway
+            responses = (RecordedResponse(str(row.agent_id), "accepted", rang),)
     return RecordedContact(
         time=(queued - start).total_seconds(),
         queue=row.queue,
@@ -90,15 +117,91 @@ def recorded_contact(row: ContactRow, start: datetime) -> RecordedContact | None
         answered=answered,
         talk_seconds=_seconds(row.ended_at, row.answered_at) if answered else None,
         wrap_up_seconds=_seconds(row.wrap_up_ended_at, row.ended_at) if answered else None,
+        responses=responses,
     )
+
+
+def _from_journey(row: ContactRow, start: datetime, route: Journey) -> RecordedContact | None:
+    answered = route.first_answer is not None
+    end = route.first_answer if answered else route.abandoned
+    if end is None:
+        return None
+    last_leg_talked = row.ended_at is not None and row.answered_at is not None
+    return RecordedContact(
+        time=route.entered,
+        queue=route.queue,
+        channel=row.channel,
+        skills=contact_skills(row.required_skills),
+        priority=row.priority,
+        value_tags=tuple(row.value_tags or ()),
+        wait_seconds=max(0.0, end - route.entered),
+        answered=answered,
+        talk_seconds=_seconds(row.ended_at, row.answered_at) if last_leg_talked else None,
+        wrap_up_seconds=(
+            _seconds(row.wrap_up_ended_at, row.ended_at) if last_leg_talked else None
+        ),
+        responses=route.responses,
+        transfers=route.transfers,
+        callback_after=route.callback_after,
+    )
+
+
+async def recorded_journeys(
+    session: AsyncSession, start: datetime, end: datetime
+) -> dict[int, Journey]:
+    """The routing events of the period's contacts that have more than their columns say
+    (a rejected or timed-out offer, a requeue, a callback), read into journeys."""
+    in_period = (
+        select(Contact.id)
+        .where(
+            Contact.created_at >= start,
+            Contact.created_at < end,
+            Contact.direction == "inbound",
+        )
+        .scalar_subquery()
+    )
+    telling = (
+        select(ContactEvent.contact_id)
+        .where(
+            ContactEvent.kind.in_(TELLING_KINDS),
+            ContactEvent.occurred_at >= start,
+            ContactEvent.contact_id.in_(in_period),
+        )
+        .distinct()
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        select(
+            ContactEvent.contact_id,
+            ContactEvent.occurred_at,
+            ContactEvent.kind,
+            ContactEvent.agent_id,
+            ContactEvent.payload,
+        )
+        .where(ContactEvent.contact_id.in_(telling), ContactEvent.kind.in_(JOURNEY_KINDS))
+        .order_by(ContactEvent.contact_id, ContactEvent.occurred_at, ContactEvent.id)
+    )
+    events: dict[int, list[RoutingEventRecord]] = defaultdict(list)
+    for contact_id, at, kind, agent_id, payload in rows:
+        agent = None if agent_id is None else str(agent_id)
+        time = (at - start).total_seconds()
+        events[contact_id].append(RoutingEventRecord(time, kind, agent, payload or {}))
+    journeys = {}
+    for contact_id, recorded in events.items():
+        route = journey(recorded)
+        if route is not None:
+            journeys[contact_id] = route
+    return journeys
 
 
 async def recorded_contacts(
     session: AsyncSession, start: datetime, end: datetime
 ) -> list[RecordedContact]:
     """The inbound contacts that arrived in [start, end), in arrival order."""
+    journeys = await recorded_journeys(session, start, end)
     rows = await session.execute(
         select(
+            Contact.id,
             Contact.created_at,
             Contact.queued_at,
             Contact.answered_at,
@@ -110,6 +213,8 @@ async def recorded_contacts(
             Contact.required_skills,
             Queue.name,
             Contact.value_tags,
+            Contact.offered_at,
+            Contact.agent_id,
         )
         .join(Queue, Queue.id == Contact.queue_id)
         .where(
@@ -119,8 +224,13 @@ async def recorded_contacts(
         )
         .order_by(Contact.created_at, Contact.id)
     )
-    contacts = (recorded_contact(ContactRow(*row), start) for row in rows)
-    return [contact for contact in contacts if contact is not None]
+    contacts = []
+    for row in rows:
+        contact_row = ContactRow(*row)
+        contact = recorded_contact(contact_row, start, journeys.get(contact_row.id))
+        if contact is not None:
+            contacts.append(contact)
+    return sorted(contacts, key=lambda contact: contact.time)
 
 
 async def recorded_states(
@@ -246,6 +356,7 @@ def report_document(
             for (queue, channel), curve in report.patience.items()
         ],
         "queues": [queue.as_dict() for queue in report.queues],
+        "grades": {grade.name: grade.as_dict(label=None) for grade in report.grades},
     }
     if with_document or agents_delta:
         document["candidate"] = {
@@ -284,15 +395,23 @@ def render_replay(report: dict[str, Any]) -> str:
     candidate = report.get("candidate")
     for queue in report["queues"]:
         lines.append("")
-        lines.extend(_queue_lines(queue, candidate is not None))
+        lines.extend(_group_lines(f"queue {queue['queue']}", queue, candidate is not None))
+    grades = report["grades"]
+    if candidate is not None or set(grades) - {UNTAGGED}:
+        lines += ["", "per grade (each value tag of the customer at arrival; one contact may count"
+                  " in several):"]  # fmt: skip
+        for name, grade in grades.items():
+            lines.append("")
+            lines.extend(_group_lines(f"grade {name}", grade, candidate is not None))
     lines.append("")
     lines.append("fidelity: " + ("faithful" if report["faithful"] else "NOT faithful"))
     return "\n".join(lines)
 
 
-def _queue_lines(queue: dict[str, Any], with_candidate: bool) -> list[str]:
+def _group_lines(title: str, queue: dict[str, Any], with_candidate: bool) -> list[str]:
+    """A queue's or a grade's table: recorded, replayed and the what-if's difference."""
     verdict = queue["fidelity"]
-    header = f"queue {queue['queue']}: {verdict['verdict']}"
+    header = f"{title}: {verdict['verdict']}"
     columns = f"  {'':<16}{'recorded':>12}{'replayed':>20}"
     if with_candidate:
         columns += f"{'what-if - replayed':>24}"
@@ -304,8 +423,10 @@ def _queue_lines(queue: dict[str, Any], with_candidate: bool) -> list[str]:
             row += f"{_with_spread(metric, queue['difference'], signed=True):>24}"
         lines.append(row)
     if with_candidate:
+        longer = queue["longer_than_recorded_worst"]
+        flag = "! " if longer > 0 else ""
         lines.append(
-            f"  waited longer than the recorded worst: {queue['longer_than_recorded_worst']:.1f}"
+            f"  {flag}waited longer than the recorded worst of their queue: {longer:.1f}"
             " contacts per seed"
         )
     staffing = queue.get("erlang_c")

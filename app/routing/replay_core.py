@@ -15,9 +15,9 @@ import math
 import random
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from app.routing.core.model import (
     AgentState,
@@ -31,6 +31,8 @@ from app.routing.simulator import (
     PresenceRecord,
     QueueLoad,
     RecordedArrival,
+    RecordedResponse,
+    RecordedTransfer,
     SimulatedAgent,
     SimulationResult,
     SimulationSetup,
@@ -69,8 +71,23 @@ class RecordedContact:
     value_tags: tuple[str, ...]  # the customer's value at arrival, as routing weighed it
     wait_seconds: float  # until answered, or until it hung up
     answered: bool
-    talk_seconds: float | None = None  # answered: answer to end
+    talk_seconds: float | None = None  # answered: (last) answer to end
     wrap_up_seconds: float | None = None  # answered: end to the end of wrap-up
+    responses: tuple[RecordedResponse, ...] = ()  # its offers' answers, in order
+    transfers: tuple[TransferRecord, ...] = ()  # in order; talk_seconds is the last leg's
+    callback_after: float | None = None  # took a callback this long after entering
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRecord:
+    """A recorded transfer: the talk before it, where it went, and the wait after it."""
+
+    talk_seconds: float
+    to_queue: str | None  # None: to an agent, in the same queue
+    to_agent_id: str | None
+    wait_seconds: float  # in the target, until answered or until the caller hung up
+    abandoned: bool = False  # hung up in that wait
+    callback: bool = False  # took a callback in that wait: waits as long as it takes
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +99,160 @@ class RecordedPeriod:
     states: tuple[PresenceRecord, ...]  # every recorded state, for recorded occupancy
     sl_seconds: Mapping[str, float] = field(default_factory=dict)
     sl_percent: Mapping[str, float] = field(default_factory=dict)  # the queues' targets
+
+
+# the routing events that say more than a contact's columns: a contact with one of these
+# (beside its contact.queued, contact.offered, contact.assigned, ...) is read event by event
+JOURNEY_KINDS = (
+    "contact.queued",
+    "contact.offered",
+    "contact.offer_withdrawn",
+    "contact.assigned",
+    "contact.requeued",
+    "contact.callback_requested",
+    "contact.abandoned",
+)
+TELLING_KINDS = ("contact.offer_withdrawn", "contact.requeued", "contact.callback_requested")
+_TO_AGENT = "transferred to agent "
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingEventRecord:
+    """One of a contact's recorded routing events (``JOURNEY_KINDS``), seconds from the
+    period's start."""
+
+    time: float
+    kind: str
+    agent_id: str | None = None
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Journey:
+    """What a contact's routing events say: where it entered first, its first wait's end,
+    how each offer was answered, its transfers and whether it took a callback."""
+
+    queue: str
+    entered: float
+    first_answer: float | None
+    abandoned: float | None  # hung up in the first wait
+    responses: tuple[RecordedResponse, ...]
+    transfers: tuple[TransferRecord, ...]
+    callback_after: float | None
+
+
+@dataclass(slots=True)
+class _Walk:
+    queue: str
+    entered: float
+    leg_start: float
+    first_answer: float | None = None
+    abandoned: float | None = None
+    callback_after: float | None = None
+    held_since: float | None = None
+    offered: dict[str, float] = field(default_factory=dict)
+    responses: list[RecordedResponse] = field(default_factory=list)
+    transfers: list[TransferRecord] = field(default_factory=list)
+    leg_open: bool = False  # the wait after the last transfer has not ended
+
+    def end_leg(self, at: float, *, abandoned: bool) -> None:
+        if self.leg_open:
+            last = self.transfers[-1]
+            self.transfers[-1] = replace(
+                last, wait_seconds=max(0.0, at - self.leg_start), abandoned=abandoned
+            )
+            self.leg_open = False
+
+
+def journey(events: Iterable[RoutingEventRecord]) -> Journey | None:
+    """Read a contact's routing events in order; None without a ``contact.queued``.
+
+    An offer withdrawn as ``rejected`` or ``timeout`` is that agent's response, with the
+    time it rang; an assignment is the response ``accepted``; other withdrawals (the caller
+    hung up, the agent signed out) are no one's answer. ``contact.requeued`` with reason
+    ``transferred`` (to its payload's queue) or ``transferred to agent N`` is a transfer
+    after the talk since the last assignment; other requeues (a supervisor's move, a target
+    agent who did not take it) are left to the engine.
+    """
+    walk: _Walk | None = None
+    for event in events:
+        if walk is None:
+            if event.kind == "contact.queued":
+                queue = str(event.payload.get("queue", ""))
+                walk = _Walk(queue, event.time, event.time)
+            continue
+        _step(walk, event)
+    if walk is None:
+        return None
+    return Journey(
+        queue=walk.queue,
+        entered=walk.entered,
+        first_answer=walk.first_answer,
+        abandoned=walk.abandoned,
+        responses=tuple(walk.responses),
+        transfers=tuple(walk.transfers),
+        callback_after=walk.callback_after,
+    )
+
+
+def _step(walk: _Walk, event: RoutingEventRecord) -> None:
+    kind, at, agent = event.kind, event.time, event.agent_id
+    if kind == "contact.offered" and agent is not None:
+        walk.offered[agent] = at
+    elif kind == "contact.offer_withdrawn" and agent is not None:
+        since = walk.offered.pop(agent, None)
+        reason = event.payload.get("reason")
+        if since is not None and reason in ("rejected", "timeout"):
+            outcome: Literal["rejected", "timeout"] = (
+                "rejected" if reason == "rejected" else "timeout"
+            )
+            walk.responses.append(RecordedResponse(agent, outcome, max(0.0, at - since)))
+    elif kind == "contact.assigned" and agent is not None:
+        since = walk.offered.pop(agent, at)
+        walk.responses.append(RecordedResponse(agent, "accepted", max(0.0, at - since)))
+        if walk.first_answer is None:
+            walk.first_answer = at
+        walk.end_leg(at, abandoned=False)
+        walk.held_since = at
+    elif kind == "contact.requeued" and walk.held_since is not None:
+        _transfer(walk, event)
+    elif kind == "contact.callback_requested":
+        if walk.first_answer is None:
+            walk.callback_after = max(0.0, at - walk.entered)
+        elif walk.leg_open:
+            walk.transfers[-1] = replace(walk.transfers[-1], callback=True)
+    elif kind == "contact.abandoned":
+        if walk.first_answer is None:
+            walk.abandoned = at
+        walk.end_leg(at, abandoned=True)
+
+
+def _transfer(walk: _Walk, event: RoutingEventRecord) -> None:
+    reason = str(event.payload.get("reason", ""))
+    target = str(event.payload.get("queue", walk.queue))
+    to_queue: str | None
+    to_agent: str | None
+    if reason == "transferred":
+        to_queue, to_agent = target, None
+    elif reason.startswith(_TO_AGENT):
+        to_agent = reason.removeprefix(_TO_AGENT)
+        to_queue = target if target != _current_queue(walk) else None
+    else:
+        return
+    assert walk.held_since is not None
+    talk = max(0.0, event.time - walk.held_since)
+    walk.transfers.append(TransferRecord(talk, to_queue, to_agent, 0.0))
+    walk.leg_open = True
+    walk.leg_start = event.time
+    walk.held_since = None
+    walk.offered.clear()
+
+
+def _current_queue(walk: _Walk) -> str:
+    for transfer in reversed(walk.transfers):
+        if transfer.to_queue is not None:
+            return transfer.to_queue
+    return walk.queue
 
 
 def own_state(state: str) -> AgentState:
@@ -113,22 +284,27 @@ def presence_schedule(states: Iterable[PresenceRecord]) -> list[PresenceChange]:
 def patience_curves(
     contacts: Iterable[RecordedContact],
 ) -> dict[tuple[str, Channel], PatienceCurve]:
-    """Kaplan–Meier per queue and channel: abandons are events, answers censor."""
+    """Kaplan–Meier per queue and channel, from each contact's first wait: abandons are
+    events, answers censor, and so does taking a callback (from then on nobody waits)."""
     observations: dict[tuple[str, Channel], list[WaitObservation]] = defaultdict(list)
     for contact in contacts:
-        observations[(contact.queue, contact.channel)].append(
-            WaitObservation(contact.wait_seconds, abandoned=not contact.answered)
-        )
+        if contact.callback_after is not None:
+            waited = min(contact.callback_after, contact.wait_seconds)
+            observation = WaitObservation(waited, abandoned=False)
+        else:
+            observation = WaitObservation(contact.wait_seconds, abandoned=not contact.answered)
+        observations[(contact.queue, contact.channel)].append(observation)
     return {key: kaplan_meier(values) for key, values in sorted(observations.items())}
 
 
 def handle_pools(
     contacts: Iterable[RecordedContact],
 ) -> dict[tuple[str, Channel], list[tuple[float, float]]]:
-    """Each queue and channel's recorded (talk, wrap-up) pairs, in recorded order."""
+    """Each queue and channel's recorded (talk, wrap-up) pairs, in recorded order, from the
+    answered contacts handled in one piece (not transferred)."""
     pools: dict[tuple[str, Channel], list[tuple[float, float]]] = defaultdict(list)
     for contact in contacts:
-        if contact.answered and contact.talk_seconds is not None:
+        if contact.answered and contact.talk_seconds is not None and not contact.transfers:
             pools[(contact.queue, contact.channel)].append(
                 (contact.talk_seconds, contact.wrap_up_seconds or 0.0)
             )
@@ -146,9 +322,11 @@ def seeded_arrivals(
     Answered: recorded talk and wrap-up; a patience drawn from the curve knowing it
     outlasted the recorded wait (it only matters if the replay makes it wait longer).
     Abandoned: the recorded wait is the patience; talk and wrap-up are drawn from the
-    queue's recorded ones.
+    queue's recorded ones. A contact that took a callback waits as long as it takes.
+    Recorded offers and transfers go along (``replayed_transfers``).
     """
     rng = random.Random(seed)
+    agents = {agent.agent_id for agent in period.agents}
     arrivals = []
     for contact in period.contacts:
         key = (contact.queue, contact.channel)
@@ -156,10 +334,13 @@ def seeded_arrivals(
             talk, wrap_up = contact.talk_seconds or 0.0, contact.wrap_up_seconds
             curve = curves.get(key)
             patience = None if curve is None else curve.draw(rng, contact.wait_seconds)
+            if contact.callback_after is not None:
+                patience = None
         else:
             pool = pools.get(key) or FALLBACK_POOL
             talk, wrap_up = pool[rng.randrange(len(pool))]
             patience = contact.wait_seconds
+        transfers = replayed_transfers(contact, curves, agents, rng) if contact.transfers else ()
         arrivals.append(
             RecordedArrival(
                 time=contact.time,
@@ -171,9 +352,42 @@ def seeded_arrivals(
                 wrap_up_seconds=wrap_up,
                 priority=contact.priority,
                 value_tags=contact.value_tags,
+                responses=contact.responses,
+                transfers=transfers,
             )
         )
     return arrivals
+
+
+def replayed_transfers(
+    contact: RecordedContact,
+    curves: Mapping[tuple[str, Channel], PatienceCurve],
+    agents: Collection[str],
+    rng: random.Random,
+) -> tuple[RecordedTransfer, ...]:
+    """The contact's transfers as the simulator replays them, after the recorded talk.
+
+    The wait after a transfer has the patience of a first wait: the recorded wait if the
+    caller hung up in it, none after a callback, else a draw from the target queue's curve
+    knowing it outlasted the recorded wait. A transfer to an agent who is not among the
+    period's agents goes back to the contact's queue instead.
+    """
+    replayed = []
+    queue = contact.queue
+    for transfer in contact.transfers:
+        to_queue, to_agent = transfer.to_queue, transfer.to_agent_id
+        if to_agent is not None and to_agent not in agents:
+            to_queue, to_agent = to_queue or queue, None
+        queue = to_queue or queue
+        patience: float | None = None
+        if transfer.abandoned:
+            patience = transfer.wait_seconds
+        elif not transfer.callback and (curve := curves.get((queue, contact.channel))):
+            patience = curve.draw(rng, transfer.wait_seconds)
+        replayed.append(
+            RecordedTransfer(max(transfer.talk_seconds, 0.001), to_queue, to_agent, patience)
+        )
+    return tuple(replayed)
 
 
 def replay_once(
@@ -263,6 +477,75 @@ def recorded_occupancy(period: RecordedPeriod, routing: RoutingConfig) -> dict[s
         pool = [a.agent_id for a in period.agents if serves(a, queue)]
         result[name] = _ratio(sum(busy[a] for a in pool), sum(staffed[a] for a in pool))
     return result
+
+
+UNTAGGED = "untagged"  # the grade group of contacts whose customer had no value tags
+
+
+def grades_of(value_tags: Sequence[str]) -> tuple[str, ...]:
+    """The grade groups a contact counts in: each of its value tags (``grade:P``, ``vip``,
+    ``class:key``, ...), or ``untagged``."""
+    return tuple(value_tags) or (UNTAGGED,)
+
+
+def _grade_tally(
+    entries: Iterable[tuple[Sequence[str], float, bool | None, float]],
+) -> dict[str, dict[str, float | None]]:
+    """Per grade, from (value tags, wait, answered: True / hung up: False / neither: None,
+    the contact's queue's SL threshold): the queue figures' definitions; occupancy belongs
+    to agents, not to grades (None)."""
+    counts: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    for tags, wait, answered, threshold in entries:
+        for grade in grades_of(tags):
+            tally = counts[grade]  # offered, handled, abandoned, within, late abandons, waits
+            tally[0] += 1
+            if answered:
+                tally[1] += 1
+                tally[3] += wait <= threshold
+                tally[5] += wait
+            elif answered is not None:
+                tally[2] += 1
+                tally[4] += wait > threshold
+    return {
+        grade: {
+            "offered": offered,
+            "handled": handled,
+            "abandoned": abandoned,
+            "service_level": _ratio(within, handled + late),
+            "asa_seconds": _ratio(waits, handled),
+            "occupancy": None,
+        }
+        for grade, (offered, handled, abandoned, within, late, waits) in sorted(counts.items())
+    }
+
+
+def recorded_grade_figures(period: RecordedPeriod) -> dict[str, dict[str, float | None]]:
+    """What really happened per grade group (``grades_of``)."""
+    return _grade_tally(
+        (
+            c.value_tags,
+            c.wait_seconds,
+            c.answered,
+            period.sl_seconds.get(c.queue, DEFAULT_SL_SECONDS),
+        )
+        for c in period.contacts
+    )
+
+
+def seed_grade_figures(
+    result: SimulationResult, sl_seconds: Mapping[str, float]
+) -> dict[str, dict[str, float | None]]:
+    """One seed's figures per grade group."""
+    entries = []
+    for outcome in result.contacts:
+        answered = True if outcome.answered_at is not None else None
+        end = outcome.answered_at
+        if end is None and outcome.abandoned_at is not None:
+            answered, end = False, outcome.abandoned_at
+        wait = (end if end is not None else result.measured_until) - outcome.arrived_at
+        threshold = sl_seconds.get(outcome.queue, DEFAULT_SL_SECONDS)
+        entries.append((outcome.value_tags, wait, answered, threshold))
+    return _grade_tally(entries)
 
 
 def seed_figures(result: SimulationResult) -> dict[str, dict[str, float | None]]:
@@ -359,15 +642,21 @@ def worst_waits(period: RecordedPeriod) -> dict[str, float]:
     return dict(worst)
 
 
-def waited_longer_than(result: SimulationResult, worst: Mapping[str, float]) -> dict[str, int]:
-    """Per queue, contacts that waited (answered or not) longer than the recorded worst."""
-    counts: dict[str, int] = defaultdict(int)
+def waited_longer_than(
+    result: SimulationResult, worst: Mapping[str, float]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Contacts that waited (answered or not) longer than their queue's recorded worst,
+    counted per queue and per grade group."""
+    by_queue: dict[str, int] = defaultdict(int)
+    by_grade: dict[str, int] = defaultdict(int)
     for outcome in result.contacts:
         end = outcome.answered_at if outcome.answered_at is not None else outcome.abandoned_at
         waited = (end if end is not None else result.measured_until) - outcome.arrived_at
         if waited > worst.get(outcome.queue, math.inf):
-            counts[outcome.queue] += 1
-    return dict(counts)
+            by_queue[outcome.queue] += 1
+            for grade in grades_of(outcome.value_tags):
+                by_grade[grade] += 1
+    return dict(by_queue), dict(by_grade)
 
 
 # ------------------------------------------------------------------ staffing what-if
@@ -508,8 +797,10 @@ def staffing_comparison(
 
 
 @dataclass(frozen=True, slots=True)
-class QueueReport:
-    queue: str
+class GroupReport:
+    """One queue's, or one grade group's, figures: recorded, faithful replay, candidate."""
+
+    name: str
     recorded: dict[str, float | None]
     replayed: Figures
     fidelity: Verdict
@@ -518,9 +809,10 @@ class QueueReport:
     longer_than_recorded_worst: float | None = None  # mean contacts per seed, candidate
     erlang_c: StaffingComparison | None = None  # with an agents delta for this queue
 
-    def as_dict(self) -> dict[str, Any]:
-        document: dict[str, Any] = {
-            "queue": self.queue,
+    def as_dict(self, label: str | None = "queue") -> dict[str, Any]:
+        """``label``: the key that names the group (None: named by whoever holds it)."""
+        document: dict[str, Any] = {} if label is None else {label: self.name}
+        document |= {
             "recorded": dict(self.recorded),
             "replayed": self.replayed.as_dict(),
             "fidelity": self.fidelity.as_dict(),
@@ -538,10 +830,12 @@ class QueueReport:
 class ReplayReport:
     seeds: tuple[int, ...]
     patience: dict[tuple[str, Channel], PatienceCurve]
-    queues: tuple[QueueReport, ...]
+    queues: tuple[GroupReport, ...]
+    grades: tuple[GroupReport, ...] = ()
 
     @property
     def faithful(self) -> bool:
+        """The verdict is the queues': grade groups are shown, not judged."""
         return all(queue.fidelity.faithful for queue in self.queues)
 
 
@@ -559,36 +853,72 @@ def replay(
     candidate: Candidate | None = None,
     seeds: Sequence[int] = tuple(range(1, DEFAULT_SEEDS + 1)),
 ) -> ReplayReport:
-    """The fidelity check over ``seeds``, then the candidate as a difference from it."""
+    """The fidelity check over ``seeds``, then the candidate as a difference from it, per
+    queue and per grade group."""
     curves = patience_curves(period.contacts)
     pools = handle_pools(period.contacts)
-    recorded = recorded_figures(period, in_force)
     draws = [seeded_arrivals(period, curves, pools, seed) for seed in seeds]
-    faithful_runs = [seed_figures(replay_once(period, in_force, a)) for a in draws]
-    tried_runs: list[dict[str, dict[str, float | None]]] = []
-    longer: list[dict[str, int]] = []
+    worst = worst_waits(period)
+    sl_seconds = period.sl_seconds
+    faithful = [SeedFigures.of(replay_once(period, in_force, a), sl_seconds, worst) for a in draws]
+    tried: list[SeedFigures] = []
     if candidate is not None:
         routing = candidate.routing or in_force
         staffed = with_agents_delta(period, routing, candidate.agents_delta)
-        worst = worst_waits(period)
-        for arrivals in draws:
-            result = replay_once(staffed, routing, arrivals)
-            tried_runs.append(seed_figures(result))
-            longer.append(waited_longer_than(result, worst))
-    reports = []
-    for queue, figures in recorded.items():
-        replayed = summarise(faithful_runs, queue)
-        report = QueueReport(queue, figures, replayed, fidelity(figures, replayed))
-        if candidate is not None:
-            report = replace(
-                report,
-                candidate=summarise(tried_runs, queue),
-                difference=differences(tried_runs, faithful_runs, queue),
-                longer_than_recorded_worst=statistics.fmean(c.get(queue, 0) for c in longer),
-            )
-            delta = candidate.agents_delta.get(queue)
-            if delta is not None:
-                comparison = staffing_comparison(period, in_force, queue, delta)
-                report = replace(report, erlang_c=comparison)
-        reports.append(report)
-    return ReplayReport(tuple(seeds), curves, tuple(reports))
+        tried = [SeedFigures.of(replay_once(staffed, routing, a), sl_seconds, worst) for a in draws]
+    queues = []
+    for queue, figures in recorded_figures(period, in_force).items():
+        report = _group_report(queue, figures, faithful, tried, by_grade=False)
+        delta = None if candidate is None else candidate.agents_delta.get(queue)
+        if delta is not None:
+            report = replace(report, erlang_c=staffing_comparison(period, in_force, queue, delta))
+        queues.append(report)
+    grades = [
+        _group_report(grade, figures, faithful, tried, by_grade=True)
+        for grade, figures in recorded_grade_figures(period).items()
+    ]
+    return ReplayReport(tuple(seeds), curves, tuple(queues), tuple(grades))
+
+
+@dataclass(frozen=True, slots=True)
+class SeedFigures:
+    """One seed's run in figures: per queue and per grade, and the contacts per queue and
+    per grade that waited longer than their queue's recorded worst."""
+
+    queues: dict[str, dict[str, float | None]]
+    grades: dict[str, dict[str, float | None]]
+    longer_by_queue: dict[str, int]
+    longer_by_grade: dict[str, int]
+
+    @classmethod
+    def of(
+        cls, result: SimulationResult, sl_seconds: Mapping[str, float], worst: Mapping[str, float]
+    ) -> SeedFigures:
+        """``worst``: each queue's longest recorded wait (``worst_waits``)."""
+        by_queue, by_grade = waited_longer_than(result, worst)
+        grades = seed_grade_figures(result, sl_seconds)
+        return cls(seed_figures(result), grades, by_queue, by_grade)
+
+
+def _group_report(
+    name: str,
+    recorded: dict[str, float | None],
+    faithful: Sequence[SeedFigures],
+    tried: Sequence[SeedFigures],
+    *,
+    by_grade: bool,
+) -> GroupReport:
+    def runs(seeds: Sequence[SeedFigures]) -> list[dict[str, dict[str, float | None]]]:
+        return [seed.grades if by_grade else seed.queues for seed in seeds]
+
+    replayed = summarise(runs(faithful), name)
+    report = GroupReport(name, recorded, replayed, fidelity(recorded, replayed))
+    if not tried:
+        return report
+    longer = [(s.longer_by_grade if by_grade else s.longer_by_queue).get(name, 0) for s in tried]
+    return replace(
+        report,
+        candidate=summarise(runs(tried), name),
+        difference=differences(runs(tried), runs(faithful), name),
+        longer_than_recorded_worst=statistics.fmean(longer),
+    )

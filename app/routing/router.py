@@ -19,6 +19,7 @@ from app.errors import AppError, Conflict, InvalidInput, NotFound
 from app.routing import config_service, service
 from app.routing.config_schemas import RoutingDocument
 from app.routing.core.engine import RoutingError
+from app.routing.core.model import rounded_wait
 from app.routing.distributor import Distributor
 from app.routing.models import RoutingInbox
 from app.routing.schemas import (
@@ -272,7 +273,7 @@ async def position(request: Request, user: AgentUser, contact_id: int) -> Positi
         queue=found.queue,
         status=found.status.value,
         position=found.position,
-        expected_wait_seconds=round(found.expected_wait_seconds, 1),
+        expected_wait_seconds=rounded_wait(found.expected_wait_seconds),
     )
 
 
@@ -299,7 +300,7 @@ async def waiting(request: Request, _: SupervisorUser, queue: str) -> list[Waiti
                 channel=view.channel,
                 position=index,
                 waited_seconds=round(now - view.arrived_at, 1),
-                expected_wait_seconds=round(expected, 1),
+                expected_wait_seconds=rounded_wait(expected),
                 effective_priority=round(view.effective_priority, 2),
                 step=view.step,
             )

@@ -122,7 +122,9 @@ class WaitingOut(BaseModel):
     channel: str
     position: int
     waited_seconds: float
-    expected_wait_seconds: float
+    expected_wait_seconds: float | None = Field(
+        description="null: unknown (nobody who can take it is logged in and free to)"
+    )
     effective_priority: float
     step: int
 
@@ -132,7 +134,9 @@ class PositionOut(BaseModel):
     queue: str
     status: str
     position: int
-    expected_wait_seconds: float
+    expected_wait_seconds: float | None = Field(
+        description="null: unknown (nobody who can take it is logged in and free to)"
+    )
 
 
 class AgentPresenceOut(BaseModel):

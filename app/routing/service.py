@@ -14,8 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import fastjson
 from app.agents.service import skills_of
+from app.consent.service import apply_disposition
 from app.contacts.events import record
 from app.contacts.models import Contact, ContactEvent
+from app.customers.history import check_disposition
 from app.customers.models import Customer
 from app.database import driver_connection
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -428,8 +430,10 @@ async def end_contact(
             details={"state": contact.state},
             code="not_assigned",
         )
+    check_disposition(disposition)
     if disposition is not None:
         contact.disposition = disposition
+        await apply_disposition(session, contact, disposition, user.id)
     return await inbox.submit(session, "contact.end", {"contact_id": contact_id}, actor_id=user.id)
 
 

@@ -34,6 +34,13 @@ Agents are all signed in and available for the whole run, or, with ``presence`` 
 the demo's history), start offline and follow their recorded sign-ins, not-ready periods
 and sign-outs. A recorded contact's own wrap-up (``wrap_up_seconds``) is ended by the
 simulated agent with ``WrapUpEnded``, unless the queue's wrap-up timer ends it first.
+
+A recorded contact may also carry its recorded offers (``responses``: an agent offered it
+accepts or rejects after their recorded ringing time, or lets it time out, as they did;
+an agent with no such record accepts at once) and its transfers (``transfers``: after the
+recorded talk the agent transfers it to the recorded queue or agent, where it waits again).
+A transferred contact counts once, in the queue it arrived in, with its first answer; the
+later legs only keep agents busy.
 """
 
 from __future__ import annotations
@@ -61,10 +68,13 @@ from app.routing.core.model import (
     ContactAbandoned,
     ContactEnded,
     ContactEnqueued,
+    ContactTransferred,
     Decision,
     Event,
     Offer,
     OfferAccepted,
+    OfferRejected,
+    OfferWithdrawn,
     QueueConfig,
     RoutingConfig,
     SkillRequirement,
@@ -166,6 +176,32 @@ class SimulationSetup:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordedResponse:
+    """How one agent answered one recorded offer of a contact.
+
+    ``accepted`` and ``rejected`` after ``after_seconds`` of ringing; ``timeout``: the
+    agent let it ring until the engine withdrew it (at the deadline of the configuration
+    replayed).
+    """
+
+    agent_id: str
+    outcome: Literal["accepted", "rejected", "timeout"]
+    after_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedTransfer:
+    """A recorded transfer: after ``talk_seconds`` with the agent holding the contact, it
+    goes to ``to_queue`` or to ``to_agent_id`` (one of the two) and waits again, for at
+    most ``patience_seconds`` (None: as long as it takes)."""
+
+    talk_seconds: float
+    to_queue: str | None = None
+    to_agent_id: str | None = None
+    patience_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RecordedArrival:
     """One contact of a recorded period, for replays. Times in seconds from its start."""
 
@@ -180,6 +216,11 @@ class RecordedArrival:
     wrap_up_seconds: float | None = None
     priority: int | None = None  # None = the queue's default
     value_tags: tuple[str, ...] = ()  # the customer's value at arrival (grade:P, vip, ...)
+    # its recorded offers, in order: an agent offered the contact answers as they did the
+    # first time not yet replayed; an agent with none left accepts at once
+    responses: tuple[RecordedResponse, ...] = ()
+    # its transfers, in order: ``handle_seconds`` and ``wrap_up_seconds`` are the last leg's
+    transfers: tuple[RecordedTransfer, ...] = ()
 
 
 # ----------------------------------------------------------------------- results
@@ -196,6 +237,7 @@ class ContactOutcome:
     offered_at: float | None = None  # its first offer
     ended_at: float | None = None
     wrap_up_ended_at: float | None = None  # when its agent's wrap-up after it ended
+    value_tags: tuple[str, ...] = ()
 
     @property
     def wait(self) -> float | None:
@@ -261,6 +303,15 @@ class _Arrival:
 @dataclass(frozen=True, slots=True)
 class _PatienceOver:
     contact_id: str
+    leg: int = 0  # the wait it ends: 0 the first, n the one after the n-th transfer
+
+
+@dataclass(frozen=True, slots=True)
+class _OfferAnswer:
+    contact_id: str
+    agent_id: str
+    offer: int  # the contact's offer it answers; a later offer makes it stale
+    accept: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,7 +330,7 @@ class _Presence:
     change: PresenceChange
 
 
-_Pending = _Arrival | _PatienceOver | _HandleDone | _WrapUpDone | _Presence
+_Pending = _Arrival | _PatienceOver | _HandleDone | _WrapUpDone | _Presence | _OfferAnswer
 
 
 @dataclass(slots=True)
@@ -293,6 +344,12 @@ class _Contact:
     offered_at: float | None = None
     ended_at: float | None = None
     wrap_up_ended_at: float | None = None
+    queue: str = ""  # the queue it waits in now (set at arrival, changed by transfers)
+    leg: int = 0  # transfers replayed so far
+    holder: str | None = None  # the agent it is assigned to now
+    offers: int = 0  # offers made so far
+    offered_to: str | None = None  # the agent it is offered to now
+    responses_used: list[int] | None = None  # indexes of the recorded responses replayed
 
     @property
     def resolved(self) -> bool:
@@ -309,6 +366,7 @@ class _Contact:
             self.offered_at,
             self.ended_at,
             self.wrap_up_ended_at,
+            self.arrival.value_tags,
         )
 
 
@@ -435,13 +493,16 @@ class _Simulation:
                 self.presence_log.append(PresenceRecord(self.now, agent_id, *now_state))
 
     def react(self, decision: Decision) -> Event | None:
-        """Simulated agents accept every offer at once: the one event a decision may cause."""
+        """Simulated agents accept an offer at once, unless the contact's recording says how
+        this agent answered it (``on_offer``): the one event a decision may cause now."""
         kind = type(decision)
         if kind is Offer:
             assert isinstance(decision, Offer)
             contact = self.contacts[decision.contact_id]
             if contact.offered_at is None:
                 contact.offered_at = self.now
+            if contact.arrival.responses:
+                return self.on_offer(contact, decision.agent_id)
             return OfferAccepted(decision.contact_id, decision.agent_id)
         if kind is Assigned:
             assert isinstance(decision, Assigned)
@@ -449,7 +510,44 @@ class _Simulation:
         elif kind is AgentStateSet:
             assert isinstance(decision, AgentStateSet)
             self.set_wrapping_up(decision.agent_id, decision.state is AgentState.WRAP_UP)
+        elif kind is OfferWithdrawn:
+            assert isinstance(decision, OfferWithdrawn)
+            self.contacts[decision.contact_id].offered_to = None
         return None
+
+    def on_offer(self, contact: _Contact, agent_id: str) -> Event | None:
+        """The agent answers as recorded: the first of their recorded responses to this
+        contact not yet replayed (accept or reject after its ringing time, or let it time
+        out); with none left, accept at once."""
+        used = contact.responses_used if contact.responses_used is not None else []
+        contact.responses_used = used
+        response = next(
+            (
+                (index, r)
+                for index, r in enumerate(contact.arrival.responses)
+                if r.agent_id == agent_id and index not in used
+            ),
+            None,
+        )
+        if response is None:
+            return OfferAccepted(contact.contact_id, agent_id)
+        index, recorded = response
+        used.append(index)
+        contact.offers += 1
+        contact.offered_to = agent_id
+        if recorded.outcome != "timeout":
+            accept = recorded.outcome == "accepted"
+            answer = _OfferAnswer(contact.contact_id, agent_id, contact.offers, accept)
+            self.schedule(self.now + recorded.after_seconds, answer)
+        return None
+
+    def on_offer_answer(self, answer: _OfferAnswer) -> None:
+        contact = self.contacts[answer.contact_id]
+        if contact.offered_to != answer.agent_id or contact.offers != answer.offer:
+            return  # withdrawn meanwhile (the caller hung up, the agent signed out, ...)
+        contact.offered_to = None
+        kind = OfferAccepted if answer.accept else OfferRejected
+        self.feed(kind(answer.contact_id, answer.agent_id))
 
     def set_wrapping_up(self, agent_id: str, wrapping_up: bool) -> None:
         clock = self.clocks[agent_id]
@@ -461,16 +559,27 @@ class _Simulation:
             clock.awaiting_wrap_end.clear()
 
     def on_assigned(self, contact_id: str, agent_id: str) -> None:
+        """The first answer is the contact's (its wait); a later one, after a transfer, is
+        only more work for the agent."""
         contact = self.contacts[contact_id]
-        if contact.answered_at is not None:
+        if contact.holder is not None:
             return
-        contact.answered_at = self.now
-        contact.agent_id = agent_id
-        self.resolve(contact)
+        contact.holder = agent_id
+        contact.offered_to = None
+        if contact.answered_at is None:
+            contact.answered_at = self.now
+            contact.agent_id = agent_id
+            self.resolve(contact)
         clock = self.clocks[agent_id]
         clock.active_contacts += 1
         clock.update(self.now, self.window)
-        self.schedule(self.now + contact.arrival.handle_seconds, _HandleDone(contact_id))
+        transfers = contact.arrival.transfers
+        talk = (
+            transfers[contact.leg].talk_seconds
+            if contact.leg < len(transfers)
+            else contact.arrival.handle_seconds
+        )
+        self.schedule(self.now + talk, _HandleDone(contact_id))
 
     def resolve(self, contact: _Contact) -> None:
         if contact.measured:
@@ -519,7 +628,9 @@ class _Simulation:
         elif kind is _WrapUpDone:
             self.on_wrap_up_done(pending.agent_id, pending.generation)  # type: ignore[union-attr]
         elif kind is _PatienceOver:
-            self.on_patience_over(pending.contact_id)  # type: ignore[union-attr]
+            self.on_patience_over(pending)  # type: ignore[arg-type]
+        elif kind is _OfferAnswer:
+            self.on_offer_answer(pending)  # type: ignore[arg-type]
         else:
             assert isinstance(pending, _Presence)
             self.on_presence(pending.change)
@@ -563,7 +674,7 @@ class _Simulation:
     def on_arrival(self, arrival: RecordedArrival) -> None:
         contact_id = f"c{len(self.contacts) + 1}"
         measured = self.window[0] <= arrival.time < self.window[1]
-        contact = _Contact(contact_id, arrival, measured)
+        contact = _Contact(contact_id, arrival, measured, queue=arrival.queue)
         self.contacts[contact_id] = contact
         if measured:
             self.measured.append(contact)
@@ -583,39 +694,69 @@ class _Simulation:
             )
         )
 
-    def on_patience_over(self, contact_id: str) -> None:
-        contact = self.contacts[contact_id]
-        if contact.resolved:
+    def on_patience_over(self, pending: _PatienceOver) -> None:
+        """The caller hangs up, unless answered in that wait first. Hanging up after a
+        transfer ends the contact; its outcome stays the first answer."""
+        contact = self.contacts[pending.contact_id]
+        if contact.leg != pending.leg or contact.holder is not None:
             return  # answered before its patience ran out
-        contact.abandoned_at = self.now
-        self.resolve(contact)
-        self.feed(ContactAbandoned(contact_id))
+        if contact.answered_at is None:
+            if contact.abandoned_at is not None:
+                return
+            contact.abandoned_at = self.now
+            self.resolve(contact)
+        elif contact.ended_at is not None:
+            return
+        else:
+            contact.ended_at = contact.wrap_up_ended_at = self.now
+        self.feed(ContactAbandoned(pending.contact_id))
 
     def on_handle_done(self, contact_id: str) -> None:
-        """End the contact, then its wrap-up: the agent's own (recorded) or the queue's.
+        """End the contact (or transfer it, as recorded), then the agent's wrap-up: their
+        own (recorded) or the queue's.
 
         The engine's wrap-up timer (fired by Ticks) ends a wrap-up with ``AgentStateSet``,
         which is also how overlapping wrap-ups are resolved; a recorded wrap-up sends
         ``WrapUpEnded`` when it is over unless the timer or another contact came first.
         """
         contact = self.contacts[contact_id]
-        agent_id = contact.agent_id
+        agent_id = contact.holder
         assert agent_id is not None
-        contact.ended_at = self.now
+        contact.holder = None
         clock = self.clocks[agent_id]
         clock.active_contacts -= 1
         clock.update(self.now, self.window)
         clock.wrap_generation += 1
-        self.feed(ContactEnded(contact_id))
+        transfers = contact.arrival.transfers
+        queue = contact.queue  # the engine starts the wrap-up of the queue it leaves
+        if contact.leg < len(transfers):
+            self.transfer(contact, transfers[contact.leg])
+            wrap_up = None  # the first agent's wrap-up after a transfer is not recorded
+        else:
+            contact.ended_at = self.now
+            self.feed(ContactEnded(contact_id))
+            wrap_up = contact.arrival.wrap_up_seconds
+            if clock.wrapping_up:
+                clock.awaiting_wrap_end.append(contact)
+            else:
+                contact.wrap_up_ended_at = self.now  # not available: no wrap-up
         if not clock.wrapping_up:
-            contact.wrap_up_ended_at = self.now  # not available: no wrap-up
             return
-        clock.awaiting_wrap_end.append(contact)
-        wrap_up = contact.arrival.wrap_up_seconds
         if wrap_up is not None:
             self.schedule(self.now + wrap_up, _WrapUpDone(agent_id, clock.wrap_generation))
-        elif self.setup.routing.queues[contact.arrival.queue].wrap_up_seconds <= 0:
+        elif self.setup.routing.queues[queue].wrap_up_seconds <= 0:
             self.end_wrap_up(agent_id)
+
+    def transfer(self, contact: _Contact, transfer: RecordedTransfer) -> None:
+        """The recorded transfer: the contact waits again, in the target queue or for the
+        target agent, with that wait's patience."""
+        contact.leg += 1
+        contact.queue = transfer.to_queue or contact.queue
+        event = ContactTransferred(contact.contact_id, transfer.to_queue, transfer.to_agent_id)
+        self.feed(event)
+        if transfer.patience_seconds is not None:
+            pending = _PatienceOver(contact.contact_id, contact.leg)
+            self.schedule(self.now + transfer.patience_seconds, pending)
 
     def on_wrap_up_done(self, agent_id: str, generation: int) -> None:
         clock = self.clocks[agent_id]
@@ -807,9 +948,18 @@ def replay_arrivals(
     ``setup.warmup_seconds`` (often 0) to say which arrivals are measured.
     """
     ordered = sorted(arrivals, key=lambda arrival: arrival.time)
-    unknown = sorted({a.queue for a in ordered} - set(setup.routing.queues))
+    named = {a.queue for a in ordered}
+    named.update(t.to_queue for a in ordered for t in a.transfers if t.to_queue is not None)
+    unknown = sorted(named - set(setup.routing.queues))
     if unknown:
         raise ValueError(f"recorded arrivals name queues missing from the config: {unknown}")
+    agents = {agent.agent_id for agent in setup.agents}
+    strangers = sorted(
+        {t.to_agent_id for a in ordered for t in a.transfers if t.to_agent_id is not None}
+        - agents
+    )
+    if strangers:
+        raise ValueError(f"recorded transfers name agents not simulated: {strangers}")
     return _run(setup, iter(ordered), engine_factory)
 
 

@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter
 
+from app.cases.schemas import CaseSlaNotice
+
 Ref = Annotated[str | None, Field(default=None, max_length=64)]
 
 
@@ -78,6 +80,17 @@ class ConsultAnswered(BaseModel):
     agent_id: int
     supervisor_id: int
     supervisor_name: str
+
+
+class CaseSlaAlarm(CaseSlaNotice):
+    """A case reached 80 % (``warning``) or 100 % (``breach``) of an SLA target. Sent to
+    the supervisors of the owner's team (owner without a team, or no owner: supervisors
+    without a team and admins), once per timer; ``event_id`` tells a repeat after a crash.
+    ``escalated``: the case's queue and priority after the breach's escalation, null when
+    none applied."""
+
+    type: Literal["case_sla"] = "case_sla"
+    owner_id: int | None
 
 
 class Result(BaseModel):

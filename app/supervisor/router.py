@@ -22,6 +22,7 @@ from app.contacts.models import Contact
 from app.dependencies import SessionDep
 from app.errors import AppError, Conflict, InvalidInput, NotFound, Unauthorized
 from app.events.frames import ref_of
+from app.middleware import authenticated
 from app.routing import inbox
 from app.routing.models import RoutingInbox
 from app.routing.router import run_command
@@ -36,7 +37,7 @@ from app.users.models import Role, User
 log = structlog.get_logger(__name__)
 router = APIRouter(tags=["supervisor"])
 
-AUTH_TIMEOUT_SECONDS = 10.0
+AUTH_TIMEOUT_SECONDS = 5.0
 
 
 # ------------------------------------------------------------------ live view
@@ -76,6 +77,7 @@ async def supervisor_socket(websocket: WebSocket) -> None:
         await websocket.send_json({"type": "error", "code": "unauthorized"})
         await websocket.close(code=4401)
         return
+    authenticated(websocket)
     connection = Connection(send=websocket.send_text)
     async with contextlib.AsyncExitStack() as stack:
         # Consult requests are followed before the snapshot goes out: a request made once
@@ -118,10 +120,11 @@ def _push(connection: Connection, frame: BaseModel) -> None:
 
 
 async def _forward_consults(requests: asyncio.Queue[Any], connection: Connection) -> None:
-    """What the bus says about consults, as frames of this socket."""
+    """What the bus says about consults and case SLAs, as frames of this socket."""
     kinds: dict[str, type[BaseModel]] = {
         "consult": sp.ConsultRequest,
         "consult_answered": sp.ConsultAnswered,
+        "case_sla": sp.CaseSlaAlarm,
     }
     while True:
         message = await requests.get()

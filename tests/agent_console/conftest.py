@@ -39,7 +39,7 @@ class Console:
     async def recv(self, seconds: float = WAIT) -> dict[str, Any]:
         frame: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), seconds))
         self.frames.append(frame)
-        if frame["type"] not in ("welcome", "ping", "pong", "taken_over"):
+        if frame["type"] not in ("welcome", "ping", "pong", "taken_over", "typing"):
             assert self.last_seq is None or frame["seq"] > self.last_seq, frame
             self.last_seq = frame["seq"]
             self.seen.append(frame["seq"])

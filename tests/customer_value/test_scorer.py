@@ -284,7 +284,8 @@ def facts(**overrides: object) -> CustomerFacts:
     base: dict[str, object] = {
         "grade": "G", "status": "graded", "vip": False, "value_class": "normal", "r": 1,
         "f": 4, "m": 4, "score": 29, "sales": 4, "days_since_last_sale": 130,
-        "days_since_last_contact": None, "language": "zh-CN", "region": "CN", "tags": (),
+        "days_since_last_contact": None, "open_cases": 0, "language": "zh-CN", "region": "CN",
+        "tags": (),
     }  # fmt: skip
     base.update(overrides)
     return CustomerFacts(**base)  # type: ignore[arg-type]

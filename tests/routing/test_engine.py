@@ -811,6 +811,19 @@ def test_position_and_expected_wait() -> None:
         h.engine.position("c1", now=81)  # ended contacts are forgotten
 
 
+def test_expected_wait_is_unknown_when_nobody_can_take_the_contact_now() -> None:
+    h = Harness(config(QueueConfig("q", EN2, reject_cooldown_seconds=60)))
+    h.enqueue("c1", at=0)
+    assert h.engine.position("c1", now=1).expected_wait_seconds is None  # nobody logged in
+    h.login("a1", at=2)
+    h(OfferRejected("c1", "a1"), 3)
+    cooling = h.engine.position("c1", now=4)
+    assert (cooling.position, cooling.expected_wait_seconds) == (1, None)
+    h.enqueue("c2", at=4)
+    assert h.engine.position("c2", now=4).expected_wait_seconds is not None  # a1 may take it
+    assert offers(h.login("a2", at=5)) == [("c1", "a2")]
+
+
 def test_agent_and_contact_views() -> None:
     h = Harness(config(QueueConfig("q", EN2)))
     h.login("a1", {"en": 4}, {"voice": 1, "chat": 2}, queues=("q",), at=3)

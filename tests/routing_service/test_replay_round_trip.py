@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from typer.testing import CliRunner
 
@@ -14,7 +15,7 @@ from tests.routing_service.conftest import Center, eventually
 GAP = 0.4  # seconds between what callers and agents do, well above the service's latencies
 
 
-def _replay(database_url: str, start: datetime, end: datetime) -> dict[str, object]:
+def _replay(database_url: str, start: datetime, end: datetime) -> dict[str, Any]:
     period = [moment.strftime("%Y-%m-%dT%H:%M:%S.%f") for moment in (start, end)]
     result = CliRunner().invoke(
         cli,
@@ -22,8 +23,22 @@ def _replay(database_url: str, start: datetime, end: datetime) -> dict[str, obje
         env={"CONTACTD_DATABASE_URL": database_url, "CONTACTD_LOG_LEVEL": "WARNING"},
     )
     assert result.exit_code == 0, result.output
-    report: dict[str, object] = json.loads(result.output)
+    report: dict[str, Any] = json.loads(result.output)
     return report
+
+
+async def _replay_once_settled(
+    center: Center, database_url: str, start: datetime, last: int
+) -> dict[str, Any]:
+    """Replay from ``start`` once the last contact's wrap-up has ended."""
+
+    async def settled() -> bool:
+        contact = await center.get(last)
+        return contact["wrap_up_ended_at"] is not None
+
+    await eventually(settled)
+    end = datetime.now(UTC) + timedelta(seconds=1)
+    return await asyncio.to_thread(_replay, database_url, start, end)
 
 
 async def _handle(center: Center, agent: str, contact_id: int) -> None:
@@ -75,22 +90,59 @@ async def test_a_period_run_through_the_service_replays_as_recorded(
     offline = await center.set_state("ann", "offline")
     assert offline.status_code == 200, offline.text
 
-    async def settled() -> bool:
-        contact = await center.get(last)
-        return contact["wrap_up_ended_at"] is not None
-
-    await eventually(settled)
-    end = datetime.now(UTC) + timedelta(seconds=1)
-    report = await asyncio.to_thread(_replay, clean_db, start, end)
+    report = await _replay_once_settled(center, clean_db, start, last)
 
     assert report["agents"] == 2
     assert report["contacts"] == 5
     assert report["faithful"] is True, report
-    (support,) = report["queues"]  # type: ignore[misc]
+    (support,) = report["queues"]
     assert support["recorded"]["offered"] == support["replayed"]["offered"] == 5
     assert support["recorded"]["handled"] == support["replayed"]["handled"] == 4
     assert support["recorded"]["abandoned"] == support["replayed"]["abandoned"] == 1
     # the caller who waited for Ann waited about as long in the replay
     assert abs(support["replayed"]["asa_seconds"] - support["recorded"]["asa_seconds"]) < 0.5
-    (voice,) = report["patience"]  # type: ignore[misc]
+    (voice,) = report["patience"]
     assert (voice["abandoned"], voice["censored"]) == (1, 4)
+
+
+async def test_a_rejection_and_a_transfer_are_replayed_as_recorded(
+    clean_db: str, center: Center
+) -> None:
+    """Ann rejects the call, Cara takes it and transfers it to billing, where Bob takes it.
+    The replay offers it to Ann first (idle longest, as recorded): she rejects it again
+    after her recorded think time, Cara answers; the call counts in support with that
+    wait, and Bob's billing time is replayed too."""
+    start = datetime.now(UTC) - timedelta(seconds=1)
+    await center.queue("support", [("support", 1)])
+    await center.queue("billing", [("billing", 1)])
+    await center.agent("ann", {"support": 3})
+    await center.agent("cara", {"support": 3})
+    await center.agent("bob", {"billing": 3})
+    await center.available("ann")
+    await center.available("cara")
+    await center.available("bob")
+    call = await center.contact("support")
+    await center.wait_state(call, "offered", "ann")
+    await asyncio.sleep(GAP)
+    rejected = await center.act("ann", call, "reject")
+    assert rejected.status_code == 200, rejected.text
+    await _handle(center, "cara", call)
+    await asyncio.sleep(GAP)
+    moved = await center.act("cara", call, "transfer", {"to_queue": "billing"})
+    assert moved.status_code == 200, moved.text
+    await _handle(center, "bob", call)
+    await asyncio.sleep(GAP)
+    await _finish(center, "bob", call)
+    for name in ("ann", "cara", "bob"):
+        offline = await center.set_state(name, "offline")
+        assert offline.status_code == 200, offline.text
+
+    report = await _replay_once_settled(center, clean_db, start, call)
+
+    assert report["faithful"] is True, report
+    (support,) = report["queues"]
+    assert support["queue"] == "support"
+    assert support["recorded"]["handled"] == support["replayed"]["handled"] == 1
+    recorded_wait = support["recorded"]["asa_seconds"]
+    assert recorded_wait >= GAP  # Ann's think time is in the recorded wait
+    assert abs(support["replayed"]["asa_seconds"] - recorded_wait) < 0.05

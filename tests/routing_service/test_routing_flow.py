@@ -26,6 +26,11 @@ async def test_full_cycle_offer_accept_end_wrap_up(center: Center) -> None:
     assert accepted.json()["status"] == "applied"
     assert (await center.state_of(contact_id)) == ("assigned", center.id("li.na"))
 
+    unknown = await center.act("li.na", contact_id, "end", {"disposition": "follow_up"})
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["code"] == "unknown_disposition"
+    assert (await center.state_of(contact_id)) == ("assigned", center.id("li.na"))
+
     ended = await center.act("li.na", contact_id, "end", {"disposition": "resolved"})
     assert ended.status_code == 200, ended.text
     contact = await center.get(contact_id)
@@ -339,7 +344,20 @@ async def test_position_and_expected_wait(center: Center) -> None:
         "/api/v1/routing/queues/support/waiting", headers=center.admin
     )
     assert [w["contact_id"] for w in waiting.json()] == [second, first, third]
-    assert all(w["expected_wait_seconds"] >= 0 for w in waiting.json())
+    assert [w["expected_wait_seconds"] for w in waiting.json()] == [None] * 3  # nobody on shift
+
+    assert (await center.set_state("li.na", "not_ready", "lunch")).status_code == 200
+
+    async def estimates() -> list[float] | None:
+        response = await center.client.get(
+            "/api/v1/routing/queues/support/waiting", headers=center.admin
+        )
+        found = [w["expected_wait_seconds"] for w in response.json()]
+        return None if None in found else found
+
+    estimated = await eventually(estimates)
+    assert estimated == sorted(estimated)
+    assert estimated[0] > 0
 
 
 async def test_callback_keeps_place_when_caller_hangs_up(center: Center) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
@@ -18,6 +19,7 @@ from app.routing.replay_core import (
     parse_agents_delta,
     presence_schedule,
     ready_agents_per_interval,
+    recorded_grade_figures,
     replay,
     staffing_comparison,
 )
@@ -216,6 +218,7 @@ ROUTING = RoutingConfig(
     }
 )
 WEEK = 7 * 24 * 3600.0
+TAGS: tuple[tuple[str, ...], ...] = ((), ("grade:S",), ("grade:P", "vip"), ("grade:B",))
 
 
 def _week(seed: int) -> tuple[list[SimulatedAgent], list[PresenceChange], list[RecordedArrival]]:
@@ -245,6 +248,7 @@ def _week(seed: int) -> tuple[list[SimulatedAgent], list[PresenceChange], list[R
                         time, queue, "voice", None, rng.expovariate(1 / 240),
                         patience_seconds=rng.expovariate(1 / 120),
                         wrap_up_seconds=rng.uniform(5, 60),
+                        value_tags=rng.choice(TAGS),
                     )
                 )  # fmt: skip
     return agents, presence, sorted(arrivals, key=lambda a: a.time)
@@ -276,7 +280,7 @@ def _record(
                 channel="voice",
                 skills=None,
                 priority=None,
-                value_tags=(),
+                value_tags=outcome.value_tags,
                 wait_seconds=end - outcome.arrived_at,
                 answered=answered,
                 talk_seconds=None if not answered else outcome.ended_at - end,  # type: ignore[operator]
@@ -300,7 +304,7 @@ def test_a_recorded_week_replays_within_the_goal() -> None:
     period = _record(*_week(3))
     assert sum(not c.answered for c in period.contacts) > 20  # patience matters
     report = replay(period, ROUTING, seeds=(1, 2, 3))
-    assert report.faithful, [(q.queue, q.fidelity.problems) for q in report.queues]
+    assert report.faithful, [(q.name, q.fidelity.problems) for q in report.queues]
     for queue in report.queues:
         assert queue.replayed.values["offered"] == queue.recorded["offered"]
         occupancy = queue.recorded["occupancy"]
@@ -312,7 +316,7 @@ def test_a_recorded_week_replays_within_the_goal() -> None:
 def test_a_what_if_is_a_difference_from_the_faithful_replay() -> None:
     period = _record(*_week(4))
     report = replay(period, ROUTING, Candidate(agents_delta={"support": 2}), seeds=(1, 2))
-    support = next(q for q in report.queues if q.queue == "support")
+    support = next(q for q in report.queues if q.name == "support")
     assert support.difference is not None
     assert support.candidate is not None
     asa = support.difference.values["asa_seconds"]
@@ -322,9 +326,64 @@ def test_a_what_if_is_a_difference_from_the_faithful_replay() -> None:
         (support.replayed.values["asa_seconds"] or 0.0) + asa
     )
     fewer = replay(period, ROUTING, Candidate(agents_delta={"support": -2}), seeds=(1,))
-    worse = next(q for q in fewer.queues if q.queue == "support")
+    worse = next(q for q in fewer.queues if q.name == "support")
     assert worse.difference is not None
     abandoned = worse.difference.values["abandoned"]
     assert abandoned is not None
     assert abandoned > 0  # two agents fewer: more hang up than in the faithful replay
     assert worse.longer_than_recorded_worst is not None
+
+
+def test_grades_are_reported_beside_queues_and_a_value_rule_moves_them() -> None:
+    """The faithful replay gives each grade group back as recorded; a candidate that puts
+    Bronze callers before VIPs (10 points by default) shortens their waits and lengthens
+    the VIPs', seed by seed."""
+    agents, presence, arrivals = _week(5)
+    rng = random.Random(5)
+    busy = [
+        replace(a, queue="support", time=a.time + rng.uniform(0, 60)) for a in arrivals
+    ]  # twice the load on support, lines form: the order of service matters
+    period = _record(agents, presence, sorted(arrivals + busy, key=lambda a: a.time))
+    report = replay(period, ROUTING, seeds=(1, 2))
+    grades = {g.name: g for g in report.grades}
+    assert set(grades) == {"untagged", "grade:S", "grade:P", "grade:B", "vip"}
+    for grade in grades.values():
+        assert grade.replayed.values["offered"] == grade.recorded["offered"]
+        assert grade.fidelity.faithful, (grade.name, grade.fidelity.problems)
+        assert grade.recorded["occupancy"] is None
+    assert grades["vip"].recorded["offered"] == grades["grade:P"].recorded["offered"]
+    total = sum(q.recorded["offered"] or 0 for q in report.queues)
+    assert sum(grades[g].recorded["offered"] or 0 for g in TAG_GROUPS) == total
+
+    bronze_first = replace(ROUTING, value_priority={"vip": 10, "grade:B": 1000})
+    tried = replay(period, ROUTING, Candidate(routing=bronze_first), seeds=(1, 2))
+    grades = {g.name: g for g in tried.grades}
+    vip, bronze = grades["vip"].difference, grades["grade:B"].difference
+    assert vip is not None
+    assert bronze is not None
+    assert (bronze.values["asa_seconds"] or 0) < 0 < (vip.values["asa_seconds"] or 0)
+    assert grades["vip"].longer_than_recorded_worst is not None
+    document = grades["vip"].as_dict(label=None)
+    assert {"recorded", "replayed", "candidate", "difference", "fidelity"} <= set(document)
+    assert "queue" not in document
+
+
+TAG_GROUPS = ("untagged", "grade:S", "grade:P", "grade:B")  # one grade each: they partition
+
+
+def test_grade_figures_by_hand() -> None:
+    """Two VIP contacts (answered after 10 s, hung up after 30 s), one untagged answered
+    after 40 s; the queue's SL threshold is 20 s."""
+    contacts = (
+        RecordedContact(0, "q", "voice", None, None, ("vip",), 10.0, True, 60.0, 0.0),
+        RecordedContact(5, "q", "voice", None, None, ("vip",), 30.0, False),
+        RecordedContact(9, "q", "voice", None, None, (), 40.0, True, 60.0, 0.0),
+    )
+    period = RecordedPeriod(100.0, contacts, (), (), (), sl_seconds={"q": 20.0})
+    figures = recorded_grade_figures(period)
+    assert figures["vip"] == {
+        "offered": 2, "handled": 1, "abandoned": 1, "service_level": 0.5,
+        "asa_seconds": 10.0, "occupancy": None,
+    }  # fmt: skip
+    assert figures["untagged"]["service_level"] == 0.0
+    assert figures["untagged"]["asa_seconds"] == 40.0

@@ -43,7 +43,8 @@ from app.channels.chat.protocol import (
 from app.channels.chat.runtime import ChatRuntime
 from app.config import Settings
 from app.errors import AppError
-from app.routing.core.model import ContactStatus, QueuePosition
+from app.middleware import authenticated
+from app.routing.core.model import ContactStatus, QueuePosition, rounded_wait
 
 log = structlog.get_logger(__name__)
 
@@ -100,6 +101,7 @@ class VisitorSocket:
                 ErrorFrame(code="unauthorized", message="Unknown session or wrong token.").frame()
             )
             return CLOSE_UNAUTHORIZED
+        authenticated(self.ws)
         self.contact_id = chat.contact_id
         self.runtime.visitor_connected(chat.id)
         try:
@@ -345,7 +347,7 @@ class VisitorSocket:
             now = time.monotonic()
             if _position_due(found, last, now, interval):
                 assert found is not None
-                expected = round(found.expected_wait_seconds, 1)
+                expected = rounded_wait(found.expected_wait_seconds)
                 await self._send(
                     Position(position=found.position, expected_wait_seconds=expected).frame()
                 )

@@ -124,7 +124,7 @@ class AgentTyping(_Outgoing):
 class Position(_Outgoing):
     type: Literal["position"] = "position"
     position: int
-    expected_wait_seconds: float
+    expected_wait_seconds: float | None  # None: unknown
 
 
 class AgentJoined(_Outgoing):

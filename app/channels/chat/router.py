@@ -10,14 +10,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, WebSocket, status
 
-from app.auth.dependencies import AgentUser
-from app.channels.chat import service
+from app.auth.dependencies import AgentUser, SupervisorUser
+from app.channels.chat import admission, service
 from app.channels.chat.connection import VisitorSocket
 from app.channels.chat.runtime import ChatRuntime, chat_runtime
 from app.channels.chat.schemas import (
     AgentMessageIn,
     ChatEndOut,
     MessageOut,
+    PurgeRequest,
+    PurgeResult,
     SessionCreate,
     SessionCreated,
     TypingIn,
@@ -26,7 +28,8 @@ from app.channels.models import Message
 from app.config import Settings
 from app.dependencies import SessionDep, SettingsDep, get_database
 from app.events.bus import EventBus
-from app.routing.core.model import ContactStatus
+from app.ratelimit.service import client_address
+from app.routing.core.model import ContactStatus, rounded_wait
 
 router = APIRouter(tags=["chat"])
 
@@ -47,7 +50,11 @@ def _bus(request: Request) -> EventBus:
 async def start_session(
     request: Request, settings: SettingsDep, data: SessionCreate
 ) -> SessionCreated:
-    async with get_database(request).unit_of_work() as session:
+    db = get_database(request)
+    address = client_address(request, settings.forwarded_for_header)
+    await admission.admit(db, data.widget, address, settings)
+    async with db.unit_of_work() as session:
+        await admission.check_waiting(session, data, settings)
         started = await service.start_chat(session, _bus(request), data, settings)
     runtime = chat_runtime(request.app)
     if started.closed_action is not None:
@@ -84,7 +91,19 @@ async def _first_position(
         return None, None
     if found.status is not ContactStatus.WAITING:
         return 0, 0.0
-    return found.position, round(found.expected_wait_seconds, 1)
+    return found.position, rounded_wait(found.expected_wait_seconds)
+
+
+@router.post(
+    "/api/v1/chat/purge",
+    response_model=PurgeResult,
+    summary="Take a widget's waiting spam chats out of line (supervisors)",
+    tags=["supervisor"],
+)
+async def purge(
+    request: Request, session: SessionDep, user: SupervisorUser, data: PurgeRequest
+) -> PurgeResult:
+    return PurgeResult(ended=await admission.purge_waiting(session, _bus(request), data, user))
 
 
 @router.websocket("/ws/chat")

@@ -54,7 +54,7 @@ class ChatRuntime:
         self,
         app: FastAPI,
         *,
-        hello_timeout_seconds: float = 10.0,
+        hello_timeout_seconds: float = 5.0,
         idle_timeout_seconds: float = 60.0,
         abandon_after_seconds: float = 60.0,
         position_interval_seconds: float = 10.0,

@@ -117,3 +117,20 @@ class ChatEndOut(BaseModel):
         description="What was asked of routing: end the assigned contact, take it out of line, "
         "or nothing (the chat had already ended)."
     )
+
+
+class PurgeRequest(BaseModel):
+    """Which waiting chats a supervisor takes out of line as spam."""
+
+    model_config = ConfigDict(extra="forbid")
+    widget: str = Field(min_length=1, max_length=64)
+    anonymous_only: bool = Field(
+        default=True, description="Only visitors who gave no email (the usual spam)."
+    )
+    started_after: datetime | None = Field(
+        default=None, description="Only chats started at or after this time."
+    )
+
+
+class PurgeResult(BaseModel):
+    ended: list[int] = Field(description="The contacts taken out of line, oldest first.")

@@ -33,21 +33,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.channels.voice import cti, twilio, twiml
-from app.channels.voice.breaker import CircuitBreaker
-from app.channels.voice.provider import (
-    CtiCommands,
-    Delivery,
-    DeliveryFailed,
-    ResilientClient,
-    RetryPolicy,
-    TwilioCalls,
-)
+from app.channels.voice.provider import CtiCommands, TwilioCalls
 from app.channels.voice.schemas import TERMINAL_STATUSES
 from app.channels.voice.service import call_info, standing_offer
 from app.config import Settings
+from app.consent.service import recording_allowed
 from app.contacts.events import record
 from app.contacts.models import Contact
 from app.database import Database
+from app.resilience.breaker import CircuitBreaker
+from app.resilience.client import Delivery, DeliveryFailed, ResilientClient, RetryPolicy
 from app.routing import inbox
 from app.users.models import User
 
@@ -64,6 +59,7 @@ class BridgeTarget:
     provider: str
     call_ref: str
     account_sid: str | None
+    record: bool = False  # record the bridged call (configured, and consent allows it)
 
 
 def _call_over(contact: Contact) -> bool:
@@ -72,9 +68,12 @@ def _call_over(contact: Contact) -> bool:
 
 
 async def bridge_target(
-    session: AsyncSession, contact_id: int, agent_id: int
+    session: AsyncSession, contact_id: int, agent_id: int, *, record_calls: bool = False
 ) -> BridgeTarget | None:
-    """What to connect, or None (recorded why) when there is nothing to connect any more."""
+    """What to connect, or None (recorded why) when there is nothing to connect any more.
+
+    ``record_calls`` (``CONTACTD_VOICE_RECORD_CALLS``): record the bridged call unless the
+    customer refused ``voice`` × ``call_recording`` (read in this unit of work)."""
     contact = await session.get(Contact, contact_id, with_for_update=True)
     if contact is None or contact.provider not in (twilio.PROVIDER, cti.PROVIDER):
         return None  # a voice contact created through the API: no live call to connect
@@ -106,14 +105,23 @@ async def bridge_target(
         provider=contact.provider or "",
         call_ref=contact.provider_ref,
         account_sid=account if isinstance(account, str) else None,
+        record=record_calls and await recording_allowed(session, contact.customer_id),
     )
 
 
 class VoiceRuntime:
-    def __init__(self, db: Database, twilio_calls: TwilioCalls, cti_commands: CtiCommands) -> None:
+    def __init__(
+        self,
+        db: Database,
+        twilio_calls: TwilioCalls,
+        cti_commands: CtiCommands,
+        *,
+        record_calls: bool = False,
+    ) -> None:
         self.db = db
         self.twilio = twilio_calls
         self.cti = cti_commands
+        self.record_calls = record_calls
         self._tasks: dict[asyncio.Task[None], int] = {}
 
     @classmethod
@@ -133,7 +141,7 @@ class VoiceRuntime:
             settings.cti_command_url,
             None if secret is None else secret.get_secret_value(),
         )
-        return cls(db, twilio_calls, cti_commands)
+        return cls(db, twilio_calls, cti_commands, record_calls=settings.voice_record_calls)
 
     async def listen(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
         while True:
@@ -160,7 +168,9 @@ class VoiceRuntime:
     async def bridge(self, contact_id: int, agent_id: int) -> None:
         try:
             async with self.db.unit_of_work() as session:
-                target = await bridge_target(session, contact_id, agent_id)
+                target = await bridge_target(
+                    session, contact_id, agent_id, record_calls=self.record_calls
+                )
             if target is None:
                 return
             kind, payload = await self._connect(target)
@@ -188,7 +198,7 @@ class VoiceRuntime:
         account = target.account_sid or self.twilio.account_sid
         if account is None:
             raise DeliveryFailed("twilio: the call's AccountSid is unknown", 0)
-        document = twiml.dial_client(f"agent-{target.agent_username}")
+        document = twiml.dial_client(f"agent-{target.agent_username}", record=target.record)
         return await self.twilio.update_twiml(account, target.call_ref, document)
 
     async def offer_step_action(self, contact_id: int, action: str) -> None:
@@ -230,6 +240,7 @@ def bridge_command(target: BridgeTarget) -> dict[str, Any]:
         "call_id": target.call_ref,
         "contact_id": target.contact_id,
         "agent": {"id": target.agent_id, "username": target.agent_username},
+        "record": target.record,
         "timestamp": datetime.now(UTC).isoformat(),
     }
 

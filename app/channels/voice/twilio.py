@@ -74,7 +74,7 @@ class Urls:
 @dataclass(frozen=True, slots=True)
 class Position:
     position: int
-    expected_wait_seconds: float
+    expected_wait_seconds: float | None  # None: unknown
 
 
 async def incoming_call(session: AsyncSession, call: TwilioCall, urls: Urls, region: str) -> str:

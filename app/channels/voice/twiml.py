@@ -22,6 +22,7 @@ class Prompts:
     greeting: str
     please_hold: str
     position: str  # {position} and {minutes}
+    position_unknown_wait: str  # {position}; the wait is unknown (nobody free to take it)
     not_in_service: str
     closed: str
     closed_voicemail: str
@@ -38,6 +39,7 @@ CHINESE = Prompts(
     greeting="您好，欢迎致电。正在为您转接客服人员，请稍候。",
     please_hold="请稍候，我们会尽快为您接通。",
     position="您目前排在第{position}位，预计等待约{minutes}分钟。",
+    position_unknown_wait="您目前排在第{position}位，请稍候，我们会尽快为您接通。",
     not_in_service="您拨打的号码暂不提供服务，请核对后再拨。再见。",
     closed="我们现在不在服务时间，请在服务时间内再次来电。感谢您的来电，再见。",
     closed_voicemail="我们现在不在服务时间。请在提示音后留言，留言完毕请按井号键。",
@@ -53,6 +55,9 @@ ENGLISH = Prompts(
     greeting="Hello, thank you for calling. Please hold while we connect you to an agent.",
     please_hold="Please hold, we will be with you as soon as we can.",
     position="You are number {position} in line. The expected wait is about {minutes} minutes.",
+    position_unknown_wait=(
+        "You are number {position} in line. Please hold, we will be with you as soon as we can."
+    ),
     not_in_service=(
         "The number you have dialled is not in service. Please check the number and try "
         "again. Goodbye."
@@ -136,10 +141,13 @@ def gather_digit(action: str, *verbs: Element) -> Element:
     return verb
 
 
-def dial_client(identity: str) -> str:
-    """What the live call is updated to when an agent accepts it: ring the agent's client."""
+def dial_client(identity: str, *, record: bool = False) -> str:
+    """What the live call is updated to when an agent accepts it: ring the agent's client;
+    with ``record`` (recording configured and the customer's consent allows it) both legs
+    are recorded from the answer."""
     root = Element("Response")
-    SubElement(SubElement(root, "Dial"), "Client").text = identity
+    attributes = {"record": "record-from-answer-dual"} if record else {}
+    SubElement(SubElement(root, "Dial", attributes), "Client").text = identity
     return tostring(root, encoding="unicode")
 
 
@@ -172,6 +180,8 @@ def hold(
     if position is not None and expected_wait_seconds is not None:
         minutes = expected_minutes(expected_wait_seconds)
         text = prompts.position.format(position=position, minutes=minutes)
+    elif position is not None:
+        text = prompts.position_unknown_wait.format(position=position)
     else:
         text = prompts.please_hold
     if offer is None or choice_url is None:

@@ -132,6 +132,8 @@ SELECT c.id AS customer_id, c.language,
        (SELECT p.e164 FROM customer_phones p WHERE p.customer_id = c.id
         ORDER BY p.id LIMIT 1) AS phone,
        (SELECT max(k.created_at) FROM contacts k WHERE k.customer_id = c.id) AS last_contact_at,
+       (SELECT count(*) FROM cases cs WHERE cs.customer_id = c.id
+          AND cs.state IN ('new', 'open', 'pending_customer', 'reopened')) AS open_cases,
        a.sales, a.items, a.amount, a.last_sale_at, a.orders_in_window, a.earlier_sales,
        a.first_sale_at, a.lifetime_sales, a.lifetime_amount,
        r.rank, (SELECT count(*) FROM ranked) AS ranked,
@@ -335,6 +337,7 @@ def score_row(
         sales=summary.sales,
         days_since_last_sale=_days_between(summary.last_sale_at, as_of),
         days_since_last_contact=_days_between(row["last_contact_at"], as_of),
+        open_cases=row["open_cases"],
         language=row["language"],
         region=row["region"] or region_of(row["phone"]),
         tags=tuple(str(t) for t in (row["tags"] or ())),

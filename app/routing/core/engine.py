@@ -289,7 +289,10 @@ class RoutingEngine:
 
         The estimate is position x recent average handle time of the queue / number of
         logged-in (not offline) agents who can serve the contact: crude but monotone, and
-        cheap enough for an IVR to ask often.
+        cheap enough for an IVR to ask often. It is ``None`` (unknown) when no such agent is
+        logged in, or when every one of them is cooling down on this contact after rejecting
+        it: then no figure would be true, and the contact waits for a login or the end of
+        the cool-down.
         """
         contact = self._contact(contact_id)
         if contact.status is not WAITING:
@@ -297,7 +300,10 @@ class RoutingEngine:
         key = contact.order(now)
         peers = self._waiting[(contact.queue, contact.channel)].values()
         place = 1 + sum(1 for other in peers if other.order(now) < key)
-        wait = place * self._average_handle_time(contact.queue) / max(1, self._servers(contact))
+        servers = self._servers(contact, now)
+        if servers == 0:
+            return QueuePosition(contact.id, contact.queue, WAITING, place, None)
+        wait = place * self._average_handle_time(contact.queue) / servers
         return QueuePosition(contact.id, contact.queue, WAITING, place, wait)
 
     def agent_view(self, agent_id: str) -> AgentView:
@@ -1313,14 +1319,22 @@ class RoutingEngine:
             return self._config.default_handle_seconds
         return sum(samples) / len(samples)
 
-    def _servers(self, contact: ContactRec) -> int:
+    def _servers(self, contact: ContactRec, now: float) -> int:
+        """Logged-in (not offline) agents who can serve the contact and are not cooling down
+        on it."""
         if contact.pinned_to is not None:
             agent = self._agents.get(contact.pinned_to)
-            return int(agent is not None and agent.presence is not AgentState.OFFLINE)
-        group = contact.group
-        if group is None:
+            candidates = [] if agent is None else [agent]
+        elif contact.group is None:
             return 0
-        return sum(1 for a in group.eligible.values() if a.presence is not AgentState.OFFLINE)
+        else:
+            candidates = list(contact.group.eligible.values())
+        cooling = contact.cooldowns
+        return sum(
+            1
+            for agent in candidates
+            if agent.presence is not AgentState.OFFLINE and cooling.get(agent.id, -INF) <= now
+        )
 
     def _agent_view(self, agent: AgentRec) -> AgentView:
         offered: dict[Channel, list[str]] = {}

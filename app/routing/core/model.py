@@ -366,7 +366,12 @@ class QueuePosition:
     queue: str
     status: ContactStatus
     position: int  # 1-based among waiting contacts of its queue and channel; 0 unless waiting
-    expected_wait_seconds: float
+    expected_wait_seconds: float | None  # None: unknown (nobody who can take it is free to)
+
+
+def rounded_wait(seconds: float | None) -> float | None:
+    """An expected wait as clients are told it: tenths of a second, ``None`` for unknown."""
+    return None if seconds is None else round(seconds, 1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,10 +21,10 @@ from sqlalchemy import func, select
 from app.channels.entry_points import add_entry_point
 from app.channels.models import WebhookReceipt
 from app.channels.voice.cti_signature import signature_header
-from app.channels.voice.provider import RetryPolicy
 from app.channels.voice.twilio_signature import compute_signature
 from app.contacts.models import Contact, ContactEvent
 from app.main import create_app
+from app.resilience.client import RetryPolicy
 from tests.conftest import make_settings
 from tests.routing_service.conftest import Center
 

@@ -10,15 +10,10 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
-from app.channels.voice.breaker import BreakerState, CircuitBreaker
 from app.channels.voice.cti_signature import verify
-from app.channels.voice.provider import (
-    CtiCommands,
-    DeliveryFailed,
-    ResilientClient,
-    RetryPolicy,
-    TwilioCalls,
-)
+from app.channels.voice.provider import CtiCommands, TwilioCalls
+from app.resilience.breaker import BreakerState, CircuitBreaker
+from app.resilience.client import DeliveryFailed, ResilientClient, RetryPolicy
 
 Handler = Callable[[httpx.Request], httpx.Response]
 

@@ -54,6 +54,20 @@ def test_hold_says_position_and_rounds_the_wait_up() -> None:
     assert (music.tag, music.text, again.tag) == ("Play", "https://m.test/a.mp3", "Redirect")
 
 
+def test_hold_gives_the_place_but_no_figure_when_the_wait_is_unknown() -> None:
+    document = fromstring(  # noqa: S314
+        twiml.hold(
+            "en-US",
+            "https://m.test/a.mp3",
+            "https://x.test/h",
+            position=1,
+            expected_wait_seconds=None,
+        )
+    )
+    assert document[0].text == twiml.ENGLISH.position_unknown_wait.format(position=1)
+    assert "minute" not in document[0].text
+
+
 def test_closed_voicemail_records_to_our_endpoint() -> None:
     document = fromstring(  # noqa: S314
         twiml.closed("zh-CN", "voicemail", "https://x.test/vm?contact=4", caller_known=True)

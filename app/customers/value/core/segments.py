@@ -27,6 +27,7 @@ Fact = Literal[
     "sales",
     "days_since_last_sale",
     "days_since_last_contact",
+    "open_cases",
     "language",
     "region",
     "tags",
@@ -50,6 +51,7 @@ class CustomerFacts:
     sales: int
     days_since_last_sale: int | None
     days_since_last_contact: int | None
+    open_cases: int  # cases not resolved or closed (app.cases)
     language: str | None
     region: str | None
     tags: tuple[str, ...]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.channels.voice.breaker import BreakerState, CircuitBreaker
+from app.resilience.breaker import BreakerState, CircuitBreaker
 
 
 def test_opens_after_threshold_consecutive_failures() -> None:

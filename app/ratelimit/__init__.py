@@ -1,0 +1,1 @@
+"""Fixed-window request counters shared by every instance (PostgreSQL)."""

@@ -1,0 +1,522 @@
+// The agent desktop: sign-in, state, offers with their screen-pop, and the conversations.
+// It talks only to the public API and /ws/agent (docs/agent-console.md).
+
+import { useEffect, useMemo, useReducer, useRef, useState } from '../vendor/hooks.module.js';
+import { ApiError, get, signIn } from './api.js';
+import { html } from './html.js';
+import { LANGUAGES, initialLanguage, saveLanguage, translator } from './i18n.js';
+import { ring, unlock } from './ring.js';
+import { ConsoleSocket } from './socket.js';
+import { addMessage, apply, emptyState, newRef } from './store.js';
+import { CHANNEL_ICONS, ScreenPop, WhyMe, duration } from './views.js';
+
+const SESSION_KEY = 'contactd.console.session';
+const TYPING_REPEAT_MS = 3000;
+const TYPING_IDLE_MS = 4000;
+
+function savedSession() {
+  try {
+    return JSON.parse(sessionStorage.getItem(SESSION_KEY));
+  } catch {
+    return null;
+  }
+}
+
+export function App() {
+  const [lang, setLang] = useState(initialLanguage);
+  const [session, setSession] = useState(savedSession);
+  const t = useMemo(() => translator(lang), [lang]);
+  useEffect(() => {
+    document.documentElement.lang = lang;
+    document.title = `contactd · ${t('title')}`;
+  }, [lang]);
+  const chooseLanguage = (code) => {
+    saveLanguage(code);
+    setLang(code);
+  };
+  const signedIn = (answer) => {
+    const value = { token: answer.access_token, userId: answer.user_id };
+    sessionStorage.setItem(SESSION_KEY, JSON.stringify(value));
+    setSession(value);
+  };
+  const signOut = () => {
+    sessionStorage.removeItem(SESSION_KEY);
+    setSession(null);
+  };
+  if (!session) {
+    return html`<${SignIn} t=${t} lang=${lang} onLanguage=${chooseLanguage} onSignedIn=${signedIn} />`;
+  }
+  return html`<${Desktop} t=${t} lang=${lang} session=${session}
+    onLanguage=${chooseLanguage} onSignOut=${signOut} />`;
+}
+
+function LanguagePicker({ t, lang, onLanguage, id }) {
+  return html`<span class="field inline">
+    <label for=${id}>${t('language')}</label>
+    <select id=${id} value=${lang} onChange=${(e) => onLanguage(e.target.value)}>
+      ${LANGUAGES.map((l) => html`<option value=${l.code} key=${l.code}>${l.name}</option>`)}
+    </select>
+  </span>`;
+}
+
+function SignIn({ t, lang, onLanguage, onSignedIn }) {
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState(null);
+  const submit = async (event) => {
+    event.preventDefault();
+    unlock();
+    const form = new FormData(event.target);
+    setBusy(true);
+    setProblem(null);
+    try {
+      const answer = await signIn(form.get('username'), form.get('password'));
+      if (answer.role !== 'agent' && answer.role !== 'supervisor' && answer.role !== 'admin') {
+        setProblem(t('notAgent'));
+      } else {
+        onSignedIn(answer);
+      }
+    } catch (error) {
+      setProblem(error instanceof ApiError && error.status === 429 ? t('locked') : t('badLogin'));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`<main class="sign-in">
+    <form onSubmit=${submit} aria-labelledby="sign-in-title">
+      <h1 id="sign-in-title">contactd · ${t('title')}</h1>
+      <div class="field">
+        <label for="username">${t('username')}</label>
+        <input id="username" name="username" autocomplete="username" required autofocus />
+      </div>
+      <div class="field">
+        <label for="password">${t('password')}</label>
+        <input id="password" name="password" type="password" autocomplete="current-password" required />
+      </div>
+      <${LanguagePicker} t=${t} lang=${lang} onLanguage=${onLanguage} id="sign-in-language" />
+      ${problem && html`<p class="problem" role="alert">${problem}</p>`}
+      <button type="submit" disabled=${busy}>${busy ? t('signingIn') : t('signIn')}</button>
+    </form>
+  </main>`;
+}
+
+// ---------------------------------------------------------------- the desktop
+
+function useDesktop(session, t, onSignOut) {
+  const store = useRef(null);
+  if (store.current === null) store.current = emptyState();
+  const [, changed] = useReducer((n) => n + 1, 0);
+  const socket = useRef(null);
+  const tRef = useRef(t);
+  tRef.current = t;
+
+  useEffect(() => {
+    const state = store.current;
+    // A page load starts fresh (a snapshot, then each open conversation's transcript): the
+    // events a resume would replay belong to the state this page no longer has.
+    const connection = new ConsoleSocket({
+      token: session.token,
+      lastSeq: null,
+      onFrame: (frame) => {
+        apply(state, frame, tRef.current);
+        if (frame.type === 'welcome') resendUnsent(state, connection);
+        changed();
+      },
+      onStatus: (status) => {
+        state.conn = status;
+        changed();
+      },
+      onUnauthorized: onSignOut,
+    });
+    socket.current = connection;
+    connection.start();
+    return () => connection.stop();
+  }, [session.token]);
+
+  const send = (frame, remembered = {}) => {
+    const ref = newRef();
+    store.current.pending[ref] = { type: frame.type, contactId: frame.contact_id, ...remembered };
+    if (!socket.current.send({ ...frame, ref })) {
+      delete store.current.pending[ref];
+      return false;
+    }
+    changed();
+    return true;
+  };
+  return { state: store.current, send, changed, socket };
+}
+
+/** Chat lines the agent wrote that have no result yet are sent again (same client id, so
+ *  the server stores each once) whenever the console (re)connects. */
+function resendUnsent(state, connection) {
+  for (const contact of Object.values(state.contacts)) {
+    for (const line of contact.messages) {
+      if (line.status !== 'sending') continue;
+      const ref = newRef();
+      state.pending[ref] = { type: 'send_chat', contactId: contact.contactId, clientId: line.clientId };
+      connection.send({
+        type: 'send_chat', contact_id: contact.contactId, text: line.text, client_id: line.clientId, ref,
+      });
+    }
+  }
+}
+
+function useTranscripts(state, token, changed) {
+  useEffect(() => {
+    for (const contact of Object.values(state.contacts)) {
+      if (!contact.needsTranscript) continue;
+      contact.needsTranscript = false;
+      const id = contact.contactId;
+      if (contact.channel === 'chat') {
+        get(token, `/api/v1/contacts/${id}/messages`).then((lines) => {
+          for (const line of lines) {
+            addMessage(contact, {
+              seq: line.seq, author: line.author, text: line.text, agentName: line.agent_name,
+              status: line.author === 'agent' ? 'delivered' : undefined,
+            });
+          }
+          changed();
+        }, () => {});
+      } else if (contact.channel === 'email') {
+        get(token, `/api/v1/contacts/${id}/email-messages`).then((thread) => {
+          contact.emails = thread;
+          changed();
+        }, () => {});
+      }
+    }
+  });
+}
+
+/** Re-render once a second: the state, countdown and wrap-up timers. */
+function useClock() {
+  const [, tick] = useReducer((n) => n + 1, 0);
+  useEffect(() => {
+    const timer = setInterval(tick, 1000);
+    return () => clearInterval(timer);
+  }, []);
+  return Date.now();
+}
+
+function Desktop({ t, lang, session, onLanguage, onSignOut }) {
+  const { state, send, changed } = useDesktop(session, t, onSignOut);
+  useTranscripts(state, session.token, changed);
+  const offers = Object.values(state.offers);
+  const now = useClock();
+  useEffect(() => ring(offers.length > 0), [offers.length]);
+  useEffect(() => () => ring(false), []);
+  const active = state.contacts[state.active] ?? null;
+
+  const accept = (offer) => send({ type: 'accept', contact_id: offer.contactId });
+  const reject = (offer) => send({ type: 'reject', contact_id: offer.contactId });
+  const finish = (contact) => {
+    if (!contact.disposition) return false;
+    return send(
+      { type: 'wrap_up', contact_id: contact.contactId, disposition: contact.disposition,
+        ...(contact.wrapNote ? { note: contact.wrapNote } : {}) },
+    );
+  };
+  useShortcuts({ state, offers, active, accept, reject, finish, changed });
+
+  return html`<div class="desktop" onClick=${unlock}>
+    <${TopBar} t=${t} lang=${lang} state=${state} now=${now} send=${send}
+      onLanguage=${onLanguage} onSignOut=${onSignOut} />
+    ${state.notices.length > 0 && html`<ul class="notices" aria-live="polite">
+      ${state.notices.map((n) => html`<li key=${n.id} class=${n.kind}>${n.text}</li>`)}
+    </ul>`}
+    ${offers.map((offer) => html`<${OfferBanner} key=${offer.contactId} offer=${offer} t=${t} lang=${lang}
+      now=${now} agentId=${state.agent.id} onAccept=${() => accept(offer)} onReject=${() => reject(offer)} />`)}
+    <main class="work" aria-label=${t('conversations')}>
+      ${state.order.length === 0 ? html`<p class="empty idle">${t('noConversations')}</p>` : html`
+        <${Tabs} t=${t} state=${state} now=${now} onSelect=${(id) => { state.active = id; changed(); }} />
+        ${active && html`<${ContactPane} key=${active.contactId} t=${t} lang=${lang} contact=${active}
+          state=${state} now=${now} send=${send} changed=${changed} finish=${finish} />`}`}
+    </main>
+    <footer class="shortcuts"><p>${t('shortcuts')}</p></footer>
+  </div>`;
+}
+
+function useShortcuts({ state, offers, active, accept, reject, finish, changed }) {
+  const latest = useRef(null);
+  latest.current = { state, offers, active, accept, reject, finish, changed };
+  useEffect(() => {
+    const onKey = (event) => {
+      if (!event.altKey || event.ctrlKey || event.metaKey) return;
+      const now = latest.current;
+      const first = now.offers[0];
+      if (event.code === 'KeyA' && first) now.accept(first);
+      else if (event.code === 'KeyR' && first) now.reject(first);
+      else if (event.code === 'KeyW' && now.active) now.finish(now.active);
+      else if (/^Digit[1-9]$/.test(event.code)) {
+        const id = now.state.order[Number(event.code.slice(5)) - 1];
+        if (id === undefined) return;
+        now.state.active = id;
+        now.changed();
+      } else return;
+      event.preventDefault();
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, []);
+}
+
+function TopBar({ t, lang, state, now, send, onLanguage, onSignOut }) {
+  const agent = state.agent;
+  const value = agent.state === 'not_ready' ? `not_ready:${agent.reason}` : agent.state;
+  const settable = ['available', 'offline'].includes(agent.state) || agent.state === 'not_ready';
+  const choose = (event) => {
+    const [stateName, reason] = event.target.value.split(':');
+    send({ type: 'set_state', state: stateName, ...(reason ? { reason } : {}) });
+  };
+  const label = agent.state === 'not_ready' ? `${t('state.not_ready')} · ${t(`reason.${agent.reason}`)}` : t(`state.${agent.state}`);
+  return html`<header class="top-bar">
+    <h1 class="brand">contactd <span>${t('title')}</span></h1>
+    <p class="agent-name">${agent.name}</p>
+    <p class="conn" role="status" data-conn=${state.conn}>${t(`conn.${state.conn}`)}</p>
+    <div class="field inline state-field">
+      <label for="agent-state">${t('state')}</label>
+      <select id="agent-state" value=${settable ? value : ''} onChange=${choose} data-state=${agent.state}>
+        ${!settable && html`<option value="" disabled>${label}</option>`}
+        <option value="available">${t('state.available')}</option>
+        ${state.reasons.map((r) => html`<option key=${r} value=${`not_ready:${r}`}>${t('state.not_ready')} · ${t(`reason.${r}`)}</option>`)}
+        <option value="offline">${t('state.offline')}</option>
+      </select>
+      <span class="state-time" aria-label=${label}>${duration((now - agent.since) / 1000)}</span>
+    </div>
+    <${LanguagePicker} t=${t} lang=${lang} onLanguage=${onLanguage} id="desk-language" />
+    <button type="button" class="secondary" onClick=${onSignOut}>${t('signOut')}</button>
+  </header>`;
+}
+
+function OfferBanner({ offer, t, lang, now, agentId, onAccept, onReject }) {
+  const channel = offer.pop?.channel ?? 'chat';
+  const left = offer.deadline == null ? null : Math.max(0, Math.ceil((offer.deadline - now) / 1000));
+  const titleId = `offer-title-${offer.contactId}`;
+  // A region, not a dialog: focus stays where the agent is typing; the heading is announced
+  // (aria-live) and Alt+A / Alt+R answer from anywhere.
+  return html`<section class="offer" role="region" aria-labelledby=${titleId} data-contact=${offer.contactId}>
+    <header>
+      <h2 id=${titleId} aria-live="assertive">${t('incoming', { channel: t(`channel.${channel}`) })}:
+        ${offer.pop?.customer ? offer.pop.customer.name : t('unknownCustomer')}</h2>
+      ${left !== null && html`<p class="countdown" aria-live="off">${t('secondsLeft', { n: left })}</p>`}
+      <div class="actions">
+        <button type="button" class="accept" onClick=${onAccept} aria-keyshortcuts="Alt+A">${t('accept')}</button>
+        <button type="button" class="reject secondary" onClick=${onReject} aria-keyshortcuts="Alt+R">${t('reject')}</button>
+      </div>
+    </header>
+    <div class="offer-body">
+      ${offer.pop ? html`<${ScreenPop} pop=${offer.pop} t=${t} lang=${lang} />` : html`<p>${offer.popError}</p>`}
+      <${WhyMe} trace=${offer.trace} agentId=${agentId} t=${t} />
+    </div>
+  </section>`;
+}
+
+function Tabs({ t, state, now, onSelect }) {
+  const onKey = (event) => {
+    const index = state.order.indexOf(state.active);
+    const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+    if (step === undefined) return;
+    const next = state.order[(index + step + state.order.length) % state.order.length];
+    onSelect(next);
+    event.preventDefault();
+    document.getElementById(`tab-${next}`)?.focus();
+  };
+  return html`<div class="tabs" role="tablist" aria-label=${t('conversations')} onKeyDown=${onKey}>
+    ${state.order.map((id) => {
+      const contact = state.contacts[id];
+      const name = contact.pop?.customer?.name ?? t('unknownCustomer');
+      const selected = id === state.active;
+      return html`<button key=${id} id=${`tab-${id}`} role="tab" type="button" aria-selected=${selected ? 'true' : 'false'}
+        aria-controls=${`panel-${id}`} tabindex=${selected ? 0 : -1} onClick=${() => onSelect(id)}
+        class=${contact.phase === 'wrap_up' ? 'wrap' : ''}>
+        <span class="channel-icon" aria-hidden="true">${CHANNEL_ICONS[contact.channel]}</span>
+        ${name}
+        ${contact.phase === 'wrap_up' && html` · ${duration((now - contact.wrapSince) / 1000)}`}
+      </button>`;
+    })}
+  </div>`;
+}
+
+function ContactPane({ t, lang, contact, state, now, send, changed, finish }) {
+  return html`<section class="contact" role="tabpanel" id=${`panel-${contact.contactId}`}
+      aria-labelledby=${`tab-${contact.contactId}`} data-contact=${contact.contactId}>
+    <div class="conversation">
+      ${contact.channel === 'email'
+        ? html`<${EmailPane} t=${t} lang=${lang} contact=${contact} send=${send} changed=${changed} />`
+        : contact.channel === 'voice'
+          ? html`<${CallPane} t=${t} contact=${contact} now=${now} />`
+          : html`<${ChatPane} t=${t} contact=${contact} now=${now} send=${send} changed=${changed} />`}
+    </div>
+    <aside class="side" aria-label=${t('customerPanel')}>
+      <${ScreenPop} pop=${contact.pop} t=${t} lang=${lang} />
+      <${WhyMe} trace=${contact.trace} agentId=${state.agent.id} t=${t} />
+      <${NotesPane} t=${t} contact=${contact} send=${send} changed=${changed} />
+      <${WrapUpPane} t=${t} contact=${contact} state=${state} now=${now} changed=${changed} finish=${finish} />
+    </aside>
+  </section>`;
+}
+
+function ChatPane({ t, contact, now, send, changed }) {
+  const log = useRef(null);
+  const typing = useRef({ sentAt: 0, idle: null });
+  useEffect(() => {
+    if (log.current) log.current.scrollTop = log.current.scrollHeight;
+  }, [contact.messages.length]);
+  const tellTyping = (isTyping) => {
+    if (contact.phase !== 'assigned') return;
+    send({ type: 'typing', contact_id: contact.contactId, is_typing: isTyping });
+  };
+  const onInput = (event) => {
+    contact.draft = event.target.value;
+    const clock = typing.current;
+    if (Date.now() - clock.sentAt > TYPING_REPEAT_MS) {
+      clock.sentAt = Date.now();
+      tellTyping(true);
+    }
+    clearTimeout(clock.idle);
+    clock.idle = setTimeout(() => {
+      clock.sentAt = 0;
+      tellTyping(false);
+    }, TYPING_IDLE_MS);
+    changed();
+  };
+  const submit = (event) => {
+    event?.preventDefault();
+    const text = (contact.draft ?? '').trim();
+    if (!text) return;
+    const clientId = newRef('a');
+    addMessage(contact, { seq: null, author: 'agent', text, status: 'sending', clientId });
+    contact.draft = '';
+    clearTimeout(typing.current.idle);
+    typing.current.sentAt = 0;
+    send({ type: 'send_chat', contact_id: contact.contactId, text, client_id: clientId }, { clientId });
+    changed();
+  };
+  const onKeyDown = (event) => {
+    if (event.key === 'Enter' && !event.shiftKey && !event.altKey && !event.isComposing) submit(event);
+  };
+  const inputId = `chat-input-${contact.contactId}`;
+  return html`<div class="chat">
+    <h2 class="visually-hidden">${t('transcript')}</h2>
+    <ol class="transcript" role="log" aria-live="polite" aria-label=${t('transcript')} ref=${log}>
+      ${contact.messages.map((m) => html`<li key=${m.key} class=${`line ${m.author}`} data-seq=${m.seq ?? ''} data-status=${m.status ?? ''}>
+        <span class="who">${m.author === 'agent' ? t('you') : m.author === 'customer' ? t('customer') : t('system')}</span>
+        <span class="text">${m.text}</span>
+        ${m.author === 'agent' && html`<span class="status">${m.status === 'delivered' ? `✓ ${t('delivered')}` : m.status === 'failed' ? '⚠' : t('sending')}</span>`}
+      </li>`)}
+    </ol>
+    <p class="typing" aria-live="polite">${contact.typingUntil > now ? t('visitorTyping') : ''}</p>
+    ${contact.ended ? html`<p class="ended" role="status">${t('chatEnded', { by: t(`by.${contact.ended}`) })}</p>` : html`
+    <form class="compose" onSubmit=${submit}>
+      <label for=${inputId}>${t('message')}</label>
+      <textarea id=${inputId} rows="2" value=${contact.draft ?? ''} onInput=${onInput} onKeyDown=${onKeyDown}
+        aria-keyshortcuts="Enter"></textarea>
+      <button type="submit">${t('send')}</button>
+    </form>`}
+  </div>`;
+}
+
+/** A call: the provider bridges the audio to the agent's phone; the desktop shows who and
+ *  for how long, and the call's end (the contact goes to wrap-up). */
+function CallPane({ t, contact, now }) {
+  const number = contact.pop?.from_address ?? '';
+  return html`<div class="call">
+    <h2>${t('callWith', { number })}</h2>
+    ${contact.phase === 'wrap_up'
+      ? html`<p class="ended" role="status">${t('callEnded')}</p>`
+      : html`<p class="call-timer" role="timer">${t('callFor', { t: duration((now - contact.since) / 1000) })}</p>`}
+    <p class="hint">${t('callAudio')}</p>
+  </div>`;
+}
+
+function quoted(message, t, lang) {
+  const header = t('quoteHeader', {
+    date: new Date(message.created_at).toLocaleString(lang), who: message.sender ?? '',
+  });
+  return `\n\n${header}\n${message.body.split('\n').map((line) => `> ${line}`).join('\n')}`;
+}
+
+function EmailPane({ t, lang, contact, send, changed }) {
+  const inbound = contact.emails.filter((m) => m.direction === 'inbound');
+  const last = inbound[inbound.length - 1];
+  const submit = (event) => {
+    event.preventDefault();
+    const text = (contact.draft ?? '').trim();
+    if (!text) return;
+    const body = last ? text + quoted(last, t, lang) : text;
+    if (send({ type: 'reply_email', contact_id: contact.contactId, body })) {
+      contact.draft = '';
+      changed();
+    }
+  };
+  const inputId = `email-reply-${contact.contactId}`;
+  return html`<div class="email">
+    <h2>${t('emailThread')}${last?.subject ? ` · ${last.subject}` : ''}</h2>
+    <ol class="thread" aria-label=${t('emailThread')}>
+      ${contact.emails.map((m) => html`<li key=${m.id} class=${`email-message ${m.direction}`}>
+        <p class="email-head"><strong>${m.sender ?? ''}</strong>
+          <time datetime=${m.created_at}>${new Date(m.created_at).toLocaleString(lang)}</time></p>
+        ${m.subject && html`<p class="email-subject">${m.subject}</p>`}
+        <blockquote class="email-body">${m.body}</blockquote>
+        ${m.attachments.length > 0 && html`<p class="email-attachments">${t('attachments', { n: m.attachments.length })}</p>`}
+      </li>`)}
+    </ol>
+    <form class="compose" onSubmit=${submit}>
+      <label for=${inputId}>${t('reply')}</label>
+      <textarea id=${inputId} rows="6" value=${contact.draft ?? ''}
+        onInput=${(e) => { contact.draft = e.target.value; changed(); }}></textarea>
+      <button type="submit">${t('sendReply')}</button>
+    </form>
+  </div>`;
+}
+
+function NotesPane({ t, contact, send, changed }) {
+  const inputId = `note-${contact.contactId}`;
+  const submit = (event) => {
+    event.preventDefault();
+    const text = (contact.noteDraft ?? '').trim();
+    if (!text) return;
+    if (send({ type: 'add_note', contact_id: contact.contactId, text }, { text })) {
+      contact.noteDraft = '';
+      changed();
+    }
+  };
+  return html`<section class="notes" aria-label=${t('notes')}>
+    <h3>${t('notes')}</h3>
+    <ul>${contact.notes.map((n) => html`<li key=${n.id}>${n.text}</li>`)}</ul>
+    <form onSubmit=${submit}>
+      <label for=${inputId}>${t('newNote')}</label>
+      <textarea id=${inputId} rows="2" value=${contact.noteDraft ?? ''}
+        onInput=${(e) => { contact.noteDraft = e.target.value; changed(); }}></textarea>
+      <button type="submit" class="secondary">${t('addNote')}</button>
+    </form>
+  </section>`;
+}
+
+function WrapUpPane({ t, contact, state, now, changed, finish }) {
+  const selectId = `disposition-${contact.contactId}`;
+  const noteId = `wrap-note-${contact.contactId}`;
+  const submit = (event) => {
+    event.preventDefault();
+    finish(contact);
+  };
+  return html`<section class="wrap-up" aria-label=${t('wrapUp')}>
+    <h3>${t('wrapUp')}</h3>
+    ${contact.phase === 'wrap_up' && html`<p class="wrap-timer" role="timer">${t('wrapUpFor', { t: duration((now - contact.wrapSince) / 1000) })}</p>`}
+    <form onSubmit=${submit}>
+      <div class="field">
+        <label for=${selectId}>${t('disposition')}</label>
+        <select id=${selectId} required value=${contact.disposition ?? ''}
+          onChange=${(e) => { contact.disposition = e.target.value; changed(); }}>
+          <option value="" disabled>${t('chooseDisposition')}</option>
+          ${state.dispositions.map((d) => html`<option key=${d} value=${d}>${t(`disposition.${d}`)}</option>`)}
+        </select>
+      </div>
+      <div class="field">
+        <label for=${noteId}>${t('wrapUpNote')}</label>
+        <textarea id=${noteId} rows="2" value=${contact.wrapNote ?? ''}
+          onInput=${(e) => { contact.wrapNote = e.target.value; changed(); }}></textarea>
+      </div>
+      <button type="submit" aria-keyshortcuts="Alt+W">${t('finish')}</button>
+    </form>
+  </section>`;
+}
+

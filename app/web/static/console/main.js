@@ -1,0 +1,7 @@
+import { render } from '../vendor/preact.module.js';
+import { App } from './app.js';
+import { html } from './html.js';
+
+const root = document.getElementById('app');
+root.replaceChildren(); // the loading text
+render(html`<${App} />`, root);
