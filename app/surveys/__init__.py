@@ -1,0 +1,1 @@
+"""Customer satisfaction (CSAT) surveys after a contact ends."""

@@ -1,0 +1,1 @@
+"""Pure CSAT rules: signed survey links and the report's figures (no I/O)."""
