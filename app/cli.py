@@ -81,6 +81,13 @@ def serve(
     except DemoCredentialsRefused as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
+    if workers > 1 and settings.bus_url is None:
+        typer.echo(
+            "error: --workers needs CONTACTD_BUS_URL (e.g. redis://127.0.0.1:6379/0): worker"
+            " processes reach each other's sockets only through the bus.",
+            err=True,
+        )
+        raise typer.Exit(2)
     configure_logging(settings.log_level, settings.log_json)
     url = _database_url(settings)
     _migrate(url)
@@ -104,6 +111,7 @@ def serve(
         log_config=None,
         access_log=False,
         ws_per_message_deflate=settings.ws_per_message_deflate,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
 
 

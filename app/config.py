@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, available_timezones
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -101,6 +101,19 @@ class Settings(BaseSettings):
     # --- email
     smtp_port: int | None = Field(default=None, description="Inbound SMTP listener port.")
     smtp_hostname: str = "127.0.0.1"
+    smtp_tls_cert_file: Path | None = Field(
+        default=None, description="PEM certificate (chain) the SMTP listener offers STARTTLS with."
+    )
+    smtp_tls_key_file: Path | None = Field(
+        default=None, description="PEM private key of smtp_tls_cert_file."
+    )
+    smtp_require_tls: bool = Field(
+        default=False, description="Refuse mail until the client has started TLS."
+    )
+    smtp_auth_username: str | None = Field(
+        default=None, description="Set with smtp_auth_password: senders must AUTH (submission)."
+    )
+    smtp_auth_password: SecretStr | None = None
     email_webhook_secret: SecretStr | None = Field(
         default=None, description="Shared secret of POST /webhooks/email/inbound."
     )
@@ -148,6 +161,12 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    shutdown_grace_seconds: int = Field(
+        default=20,
+        gt=0,
+        le=3600,
+        description="On SIGTERM: how long open requests may take to finish before they are cut.",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -155,6 +174,20 @@ class Settings(BaseSettings):
         if value not in available_timezones():
             raise ValueError(f"unknown time zone '{value}'")
         return value
+
+    @model_validator(mode="after")
+    def _smtp_security_complete(self) -> Settings:
+        if (self.smtp_tls_cert_file is None) != (self.smtp_tls_key_file is None):
+            raise ValueError("smtp_tls_cert_file and smtp_tls_key_file go together")
+        if (self.smtp_auth_username is None) != (self.smtp_auth_password is None):
+            raise ValueError("smtp_auth_username and smtp_auth_password go together")
+        needs_tls = self.smtp_require_tls or self.smtp_auth_username is not None
+        if needs_tls and self.smtp_tls_cert_file is None:
+            raise ValueError(
+                "smtp_require_tls and smtp_auth_* need smtp_tls_cert_file and smtp_tls_key_file:"
+                " passwords never cross the network in the clear"
+            )
+        return self
 
     @property
     def zone(self) -> ZoneInfo:

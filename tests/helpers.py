@@ -7,8 +7,10 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 
@@ -23,6 +25,30 @@ async def eventually(check: Callable[[], Awaitable[Any]], seconds: float = 10.0)
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {seconds} s (last value: {value!r})")
         await asyncio.sleep(0.02)
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def wait_until_ready(
+    url: str, process: asyncio.subprocess.Process, log_path: Path, seconds: float
+) -> None:
+    """Wait until the ``contactd serve`` process at ``url`` answers ``/readyz`` with 200;
+    fail at once if it stops."""
+    async with httpx.AsyncClient(base_url=url, timeout=5) as client:
+
+        async def ready() -> bool:
+            assert process.returncode is None, f"serve stopped; see {log_path}"
+            try:
+                return (await client.get("/readyz")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await eventually(ready, seconds=seconds)
 
 
 @asynccontextmanager

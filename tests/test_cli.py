@@ -199,3 +199,15 @@ async def test_simulate_replays_a_recorded_period_under_another_config(
         _invoke, clean_db, "simulate", "--replay", period[1], period[0]
     )
     assert code == 2
+
+
+def test_serve_with_several_workers_needs_the_bus(clean_db: str) -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    env = {"CONTACTD_DATABASE_URL": clean_db, "CONTACTD_BUS_URL": None}
+    result = CliRunner().invoke(cli, ["serve", "--workers", "2"], env=env)
+
+    assert result.exit_code == 2
+    assert "--workers needs CONTACTD_BUS_URL" in result.output

@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -19,15 +19,12 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.demo.loader import AGENTS, DEMO_HOTLINE, QUEUES
 from app.demo.mode import DEMO_CTI_SECRET, DEMO_TWILIO_AUTH_TOKEN, DemoCredentialsRefused
+from app.ivr.demo import demo_document
+from app.ivr.flow import Flow
 from app.main import create_app
+from app.routing.hours import is_open
 from tests.conftest import make_settings
-from tests.helpers import eventually, live_server
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.helpers import eventually, free_port, live_server
 
 
 @dataclass
@@ -67,9 +64,7 @@ def _service_environment(database_url: str, port: int, smtp_port: int) -> dict[s
     # runs this suite; its MAKELEVEL would make the inner make print "Entering directory")
     outer_make = ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")
     env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("CONTACTD_") and k not in outer_make
+        k: v for k, v in os.environ.items() if not k.startswith("CONTACTD_") and k not in outer_make
     }
     env.update(
         CONTACTD_DATABASE_URL=database_url,
@@ -82,7 +77,7 @@ def _service_environment(database_url: str, port: int, smtp_port: int) -> dict[s
 @pytest.fixture
 async def demo_service(clean_db: str) -> AsyncIterator[DemoService]:
     """``make run``, as a newcomer types it (on free ports and the test database)."""
-    port, smtp_port = _free_port(), _free_port()
+    port, smtp_port = free_port(), free_port()
     process = await asyncio.create_subprocess_exec(
         "make", "run",
         cwd=ROOT,
@@ -159,11 +154,21 @@ async def _try_call(demo_service: DemoService) -> None:
     assert code == 0, output
     assert "hears [zh-CN] 您好，欢迎致电。普通话服务请按2。" in output
     assert "presses 2" in output
-    assert "on hold (turn 1)" in output
-    assert "the caller hangs up" in output
     contact = await demo_service.newest("voice")
     assert contact["attributes"]["ivr"]["inputs"]
-    assert contact["state"] == "abandoned"
+    if _office_open(datetime.now(UTC)):  # the second 2 picks a service, then the caller waits
+        assert "on hold (turn 1)" in output
+        assert "the caller hangs up" in output
+        assert contact["state"] == "abandoned"
+    else:  # the closed menu: the second 2 asks for a callback
+        assert "我们现在不在服务时间。留言请按1，预约回电请按2。" in output
+        assert "我们已记录您的号码，将在服务时间内给您回电。再见。" in output
+
+
+def _office_open(at: datetime) -> bool:
+    """Whether the demo hotline's office hours are open at ``at``, by the IVR's own rule."""
+    hours = Flow.model_validate(demo_document()).hours["office"]
+    return is_open(hours.to_core(), at)
 
 
 async def _try_email(demo_service: DemoService) -> None:

@@ -17,7 +17,6 @@ import json
 import os
 import re
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -34,19 +33,13 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from app.database import libpq_url
 from app.demo.loader import AGENT_PASSWORD
-from tests.helpers import eventually
+from tests.helpers import free_port, wait_until_ready
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 START_SECONDS = 180.0  # the first start migrates and loads the demo's month of history
 WAIT_MS = 15_000  # generous: the machine is shared; nothing is asserted on time
 JWT_SECRET = "web-tests-secret-that-is-long-enough-for-hs256"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def _fresh_database(test_url: str) -> str:
@@ -68,9 +61,9 @@ class Service:
     """``contactd serve --demo`` in a process of its own; ``restart`` keeps its ports."""
 
     database_url: str
-    port: int = field(default_factory=_free_port)
-    smtp_port: int = field(default_factory=_free_port)
-    closed_port: int = field(default_factory=_free_port)  # nothing listens there
+    port: int = field(default_factory=free_port)
+    smtp_port: int = field(default_factory=free_port)
+    closed_port: int = field(default_factory=free_port)  # nothing listens there
     process: asyncio.subprocess.Process | None = None
     log_path: Path = field(default_factory=lambda: ROOT / ".contactd" / "web-tests.log")
 
@@ -104,17 +97,7 @@ class Service:
                 stderr=log,
                 start_new_session=True,
             )  # fmt: skip
-        async with httpx.AsyncClient(base_url=self.url, timeout=5) as client:
-
-            async def ready() -> bool:
-                assert self.process is not None
-                assert self.process.returncode is None, f"serve stopped; see {self.log_path}"
-                try:
-                    return (await client.get("/readyz")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            await eventually(ready, seconds=START_SECONDS)
+        await wait_until_ready(self.url, self.process, self.log_path, seconds=START_SECONDS)
 
     async def stop(self) -> None:
         if self.process is not None and self.process.returncode is None:

@@ -5,18 +5,24 @@ the database engine. Replies follow RFC 5321: an unknown mailbox is refused at R
 an oversized message at DATA (552), a message we cannot read permanently (554); anything
 else that fails is temporary (451) so the sending MTA keeps the mail and tries again. The
 250 after DATA is sent only once the message is committed.
+
+With a certificate configured the listener offers STARTTLS (and may require it before
+MAIL); with a submission account configured every sender must AUTH (PLAIN or LOGIN, only
+after STARTTLS), and a wrong password is answered 535 without saying which part was wrong.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
+import ssl
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 from fastapi import FastAPI
 
 from app.channels.email.service import (
@@ -103,12 +109,53 @@ class InboundHandler:
         return ACCEPTED
 
 
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """The server side of STARTTLS, from the configured certificate and key (TLS 1.2+)."""
+    if settings.smtp_tls_cert_file is None or settings.smtp_tls_key_file is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(settings.smtp_tls_cert_file, settings.smtp_tls_key_file)
+    return context
+
+
+class SubmissionAccount:
+    """aiosmtpd authenticator for the one configured submission account (constant-time
+    comparison; nothing about the attempt is logged but its outcome)."""
+
+    def __init__(self, username: str, password: str) -> None:
+        self._username = username.encode()
+        self._password = password.encode()
+
+    def __call__(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        user_ok = hmac.compare_digest(auth_data.login, self._username)
+        password_ok = hmac.compare_digest(auth_data.password, self._password)
+        if not (user_ok and password_ok):
+            log.warning("smtp_auth_failed", mechanism=mechanism)
+            return AuthResult(success=False, handled=False)
+        return AuthResult(success=True)
+
+
+def _authenticator(settings: Settings) -> SubmissionAccount | None:
+    if settings.smtp_auth_username is None or settings.smtp_auth_password is None:
+        return None
+    return SubmissionAccount(
+        settings.smtp_auth_username, settings.smtp_auth_password.get_secret_value()
+    )
+
+
 @asynccontextmanager
 async def listening(app: FastAPI, settings: Settings) -> AsyncIterator[int]:
     """Serve SMTP on ``settings.smtp_hostname``/``smtp_port`` (0: any free port); yields
     the bound port."""
     handler = InboundHandler(app)
     sessions: weakref.WeakSet[Any] = weakref.WeakSet()
+    context = tls_context(settings)
+    authenticator = _authenticator(settings)
 
     def protocol() -> Any:
         smtp = SMTP(
@@ -118,6 +165,11 @@ async def listening(app: FastAPI, settings: Settings) -> AsyncIterator[int]:
             data_size_limit=settings.max_email_bytes,
             enable_SMTPUTF8=True,
             timeout=300,
+            tls_context=context,
+            require_starttls=settings.smtp_require_tls,
+            authenticator=authenticator,
+            auth_required=authenticator is not None,
+            auth_require_tls=True,
         )
         sessions.add(smtp)
         return smtp

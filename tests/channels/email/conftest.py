@@ -4,7 +4,6 @@ messages in the charsets people send, and helpers to drive both SMTP directions.
 from __future__ import annotations
 
 import base64
-import socket
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +20,7 @@ from app.channels.models import Attachment, Message, OutboundEmail, WebhookRecei
 from app.contacts.models import Contact
 from app.main import create_app
 from tests.conftest import UserFactory, make_settings
+from tests.helpers import free_port
 from tests.routing_service.conftest import Center
 
 SECRET = "webhook-secret-for-tests"
@@ -111,17 +111,10 @@ class RecordingRelay:
         return "250 2.0.0 Queued"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def relay() -> Iterator[RecordingRelay]:
     handler = RecordingRelay()
-    handler.port = _free_port()
+    handler.port = free_port()
     controller = Controller(
         handler, hostname="127.0.0.1", port=handler.port, server_hostname="relay.test"
     )
