@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import structlog
 from fastapi import FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger(__name__)
@@ -128,6 +130,29 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, code, message, None, dict(exc.headers or {}))
 
 
+def _data_exception(exc: BaseException) -> asyncpg.DataError | None:
+    """The driver's data exception (SQLSTATE class 22, or a value it cannot encode, such as
+    an integer beyond ``bigint``) behind a database error, if that is what it is."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, asyncpg.DataError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A value the database cannot take came from the request (every bound value does):
+    the client's to fix, 422. Any other database error is unexpected."""
+    assert isinstance(exc, DBAPIError)
+    if _data_exception(exc) is None:
+        return await _unexpected_error(request, exc)
+    log.warning("value_refused_by_database", path=request.url.path)  # never the value
+    return error_response(
+        422, "invalid_value", "A value is out of the range or form the service stores."
+    )
+
+
 async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled_error", error_type=type(exc).__name__)
     return error_response(500, "internal_error", "Something went wrong on our side.")
@@ -137,4 +162,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)

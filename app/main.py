@@ -46,6 +46,7 @@ from app.middleware import (
     UnauthenticatedSocketMiddleware,
 )
 from app.migrations import head_revision
+from app.openapi_errors import install_error_responses
 from app.orders.router import router as orders_router
 from app.queues.router import router as queues_router
 from app.routing.distributor import Distributor
@@ -207,6 +208,7 @@ def create_app(
     ):
         app.include_router(router)
     install_web(app)
+    install_error_responses(app)
     app.add_middleware(NulRejectMiddleware)
     app.add_middleware(OriginMiddleware, origins=settings.origins)
     app.add_middleware(

@@ -4,6 +4,31 @@ NUL characters (which PostgreSQL cannot store in text) out of every input."""
 from __future__ import annotations
 
 import re
+from datetime import time
+from typing import Annotated
+
+from fastapi import Path
+from pydantic import Field, PlainSerializer, WithJsonSchema
+
+INT4_MAX = 2**31 - 1
+"""The largest PostgreSQL ``integer``: an input stored in or compared with such a column is
+bounded by it, so an over-large number is a 422 and never reaches the driver."""
+
+Version = Annotated[int, Field(ge=1, le=INT4_MAX)]
+"""A document's version number (``integer`` columns)."""
+VersionPath = Annotated[int, Path(ge=1, le=INT4_MAX)]
+"""The same, as a path parameter."""
+
+LocalTime = Annotated[
+    time,
+    PlainSerializer(lambda value: value.isoformat(), return_type=str),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$", "examples": ["09:00"]},
+        mode="serialization",
+    ),
+]
+"""A wall-clock time of day without an offset (office hours, quiet hours). JSON Schema's
+``time`` format is RFC 3339's, which needs an offset: answers declare a pattern instead."""
 
 NUL_CODE = "invalid_text"
 NUL_MESSAGE = "Text may not contain the NUL character (U+0000)."

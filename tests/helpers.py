@@ -10,9 +10,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+
+from app.database import libpq_url
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], seconds: float = 10.0) -> Any:
@@ -25,6 +29,21 @@ async def eventually(check: Callable[[], Awaitable[Any]], seconds: float = 10.0)
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {seconds} s (last value: {value!r})")
         await asyncio.sleep(0.02)
+
+
+async def fresh_database(test_url: str, suffix: str) -> str:
+    """A new, empty database beside the test database (its name plus ``_suffix``)."""
+    parsed = make_url(libpq_url(test_url))
+    name = f"{parsed.database}_{suffix}"
+    admin = await asyncpg.connect(
+        libpq_url(parsed.set(database="postgres").render_as_string(False))
+    )
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return parsed.set(database=name).render_as_string(False)
 
 
 def free_port() -> int:

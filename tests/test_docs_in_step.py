@@ -17,7 +17,12 @@ DOCS = {
     path.relative_to(ROOT).as_posix(): path.read_text(encoding="utf-8")
     for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 }
-NOT_SETTINGS = {"TEST_DATABASE_URL", "BENCH_DATABASE_URL", "TEST_REDIS_PORT"}  # tests and benches
+NOT_SETTINGS = {
+    "TEST_DATABASE_URL",
+    "BENCH_DATABASE_URL",
+    "TEST_REDIS_PORT",
+    "SCHEMA_EXAMPLES",
+}  # tests and benches
 NAMED = re.compile(r"CONTACTD_([A-Z][A-Z0-9_]*[A-Z0-9])")
 ROW = re.compile(r"^\|(?P<names>[^|]*)\|(?P<second>[^|]*)\|", re.MULTILINE)
 

@@ -7,12 +7,12 @@ import json
 from typing import Any
 
 import asyncpg
-from sqlalchemy.engine import make_url
 
 from app.database import libpq_url
 from app.ivr.store import parse_flow
 from app.migrations import downgrade, head_revision, upgrade
 from app.routing.config_schemas import RoutingDocument
+from tests.helpers import fresh_database
 
 
 async def _tables(url: str) -> set[str]:
@@ -24,22 +24,8 @@ async def _tables(url: str) -> set[str]:
         await conn.close()
 
 
-async def _fresh_database(database_url: str, suffix: str) -> str:
-    """An empty database beside the test database; its URL."""
-    name = f"{make_url(database_url).database}_{suffix}"
-    admin = await asyncpg.connect(
-        libpq_url(make_url(database_url).set(database="postgres").render_as_string(False))
-    )
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return make_url(database_url).set(database=name).render_as_string(False)
-
-
 async def test_upgrade_head_then_downgrade_base(database_url: str) -> None:
-    url = await _fresh_database(database_url, "migrations")
+    url = await fresh_database(database_url, "migrations")
 
     await asyncio.to_thread(upgrade, url)
     assert {"contacts", "contact_events", "customers", "queues", "users"} <= await _tables(url)
@@ -106,7 +92,7 @@ async def _documents(conn: asyncpg.Connection) -> tuple[dict[str, Any], dict[str
 
 
 async def test_tiers_become_values_and_come_back(database_url: str) -> None:
-    url = await _fresh_database(database_url, "tiers")
+    url = await fresh_database(database_url, "tiers")
     await asyncio.to_thread(upgrade, url, "0007")
     ids = await _seed_tiers(url)
 

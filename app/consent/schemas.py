@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from typing import Annotated
 from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from app.consent.core import Channel, Purpose, Reason, StatusOrUnknown, TouchPurpose
+from app.validation import LocalTime
 
 Source = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Form = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -91,8 +92,8 @@ class HistoryEntry(BaseModel):
 
 
 class QuietHoursOut(BaseModel):
-    start: time
-    end: time
+    start: LocalTime
+    end: LocalTime
     time_zone: str
     channels: list[str]
 

@@ -48,6 +48,7 @@ from app.ivr.schemas import (
     VersionDocument,
     VersionOut,
 )
+from app.validation import VersionPath
 
 router = APIRouter(tags=["ivr"])
 PREFIX = "/api/v1/ivr"
@@ -119,7 +120,7 @@ async def list_versions(
 @router.get(f"{PREFIX}/flows/{{flow_id}}/versions/{{version}}", response_model=VersionDocument)
 async def read_version(
     flow_id: FlowId,
-    version: Annotated[int, Path(ge=1)],
+    version: VersionPath,
     session: SessionDep,
     _: SupervisorUser,
 ) -> VersionDocument:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.ivr.engine import CallerInput, CallerValue
 from app.ivr.flow import Grade, ValueClass, ValueStatus
+from app.validation import Version
 
 FlowName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 
@@ -47,13 +48,13 @@ class FlowValid(BaseModel):
 class PublishIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: Annotated[int, Field(ge=1)]
+    version: Version
 
 
 class RollbackIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: Annotated[int, Field(ge=1)] | None = Field(
+    version: Version | None = Field(
         default=None, description="Default: the version published before the current one."
     )
 
@@ -120,7 +121,7 @@ class DryRunIn(BaseModel):
         max_length=100,
         description="One entry per turn: digits, 'timeout', 'speech:words', 'recording:URL'.",
     )
-    version: Annotated[int, Field(ge=1)] | None = Field(
+    version: Version | None = Field(
         default=None, description="Default: the published version (else the latest)."
     )
     caller_number: str | None = "+8613800000000"

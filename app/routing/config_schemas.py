@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from app.routing.core import model as core
 from app.routing.hours import BusinessHours
 from app.skills.schemas import SkillLevel, SkillName
+from app.validation import LocalTime
 
 Channel = Literal["voice", "email", "chat"]
 Seconds = Annotated[float, Field(ge=0, le=7 * 86_400)]
@@ -71,7 +72,9 @@ class Hours(BaseModel):
     )
 
     timezone: str = "Asia/Shanghai"
-    weekly: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], list[tuple[time, time]]]
+    weekly: dict[
+        Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], list[tuple[LocalTime, LocalTime]]
+    ]
     holiday_country: str | None = Field(default=None, description="ISO country code, e.g. CN, US.")
     closed_days: list[date] = []
     open_days: list[date] = []
@@ -110,7 +113,9 @@ class Hours(BaseModel):
 
 ValueTag = Annotated[
     str,
-    Field(pattern=r"^(vip|grade:[PGSB]|class:(key|major|normal)|status:[a-z_]+|segment:[a-z0-9][a-z0-9_-]{0,63})$"),
+    Field(
+        pattern=r"^(vip|grade:[PGSB]|class:(key|major|normal)|status:[a-z_]+|segment:[a-z0-9][a-z0-9_-]{0,63})$"
+    ),
 ]
 Points = Annotated[int, Field(ge=-100, le=100)]
 

@@ -38,6 +38,7 @@ from app.routing.schemas import (
     TransferRequest,
     WaitingOut,
 )
+from app.validation import VersionPath
 
 router = APIRouter(prefix="/api/v1", tags=["routing"])
 
@@ -446,7 +447,9 @@ async def list_versions(session: SessionDep, _: SupervisorUser) -> list[ConfigVe
 @router.get(
     "/routing/config/versions/{version}", response_model=ConfigVersionDetail, summary="One version"
 )
-async def get_version(session: SessionDep, _: SupervisorUser, version: int) -> ConfigVersionDetail:
+async def get_version(
+    session: SessionDep, _: SupervisorUser, version: VersionPath
+) -> ConfigVersionDetail:
     row = await config_service.get_version(session, version)
     return ConfigVersionDetail(
         **ConfigVersionOut.model_validate(row).model_dump(),
@@ -460,7 +463,9 @@ async def get_version(session: SessionDep, _: SupervisorUser, version: int) -> C
     status_code=status.HTTP_201_CREATED,
     summary="Put an earlier version back in force",
 )
-async def roll_back(session: SessionDep, admin: AdminUser, version: int) -> ConfigVersionOut:
+async def roll_back(
+    session: SessionDep, admin: AdminUser, version: VersionPath
+) -> ConfigVersionOut:
     return ConfigVersionOut.model_validate(
         await config_service.roll_back(session, version, author_id=admin.id)
     )

@@ -189,3 +189,46 @@ def test_the_staffing_table_takes_intervals_handled_in_no_time() -> None:
     rows = reports.staffing_table(agg, weeks=1, shrinkage=0.0, queue=None)
     assert [row["aht_seconds"] for row in rows] == [DEFAULT_AHT_SECONDS] * 2
     assert all(row["agents_needed"] >= 1 for row in rows)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/v1/skills/58768332800280363008"),  # beyond bigint
+        ("GET", "/api/v1/attachments/-33315221843522000502898939834400768"),
+        ("POST", "/api/v1/contacts/60848088661695128160902080016836198400/accept"),
+        ("GET", "/api/v1/contacts/1/messages?after_seq=8589934592"),  # beyond integer
+        ("GET", "/api/v1/routing/config/versions/10464623219742108"),
+    ],
+)
+async def test_numbers_beyond_what_the_database_stores_are_422(
+    client: httpx.AsyncClient, admin: dict[str, str], method: str, path: str
+) -> None:
+    response = await client.request(method, path, headers=admin)
+
+    assert response.status_code == 422, response.text
+    assert set(response.json()["error"]) == {"code", "message", "details"}
+
+
+async def test_times_of_day_are_answered_in_the_form_the_document_declares(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    customer = await client.post("/api/v1/customers", json={"name": "李雷"}, headers=admin)
+    consent = await client.get(f"/api/v1/customers/{customer.json()['id']}/consent", headers=admin)
+    schema = (await client.get("/openapi.json")).json()["components"]["schemas"]
+
+    quiet = consent.json()["quiet_hours"]
+    assert (quiet["start"], quiet["end"]) == ("21:00:00", "09:00:00")
+    assert "pattern" in schema["QuietHoursOut"]["properties"]["end"]
+
+
+async def test_every_operation_declares_its_error_statuses(client: httpx.AsyncClient) -> None:
+    paths = (await client.get("/openapi.json")).json()["paths"]
+
+    accept = paths["/api/v1/contacts/{contact_id}/accept"]["post"]["responses"]
+    assert {"401", "403", "404", "409", "422", "503"} <= set(accept)
+    voice = paths["/webhooks/twilio/voice"]["post"]["responses"]
+    assert {"400", "401", "403", "413", "415", "503"} <= set(voice)
+    assert accept["409"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorBody"
+    }

@@ -24,36 +24,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
-from sqlalchemy.engine import make_url
 from websockets.asyncio.client import ClientConnection, connect
 
-from app.database import libpq_url
 from app.demo.loader import AGENT_PASSWORD
-from tests.helpers import free_port, wait_until_ready
+from tests.helpers import free_port, fresh_database, wait_until_ready
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 START_SECONDS = 180.0  # the first start migrates and loads the demo's month of history
 WAIT_MS = 15_000  # generous: the machine is shared; nothing is asserted on time
 JWT_SECRET = "web-tests-secret-that-is-long-enough-for-hs256"
-
-
-async def _fresh_database(test_url: str) -> str:
-    parsed = make_url(libpq_url(test_url))
-    name = f"{parsed.database}_web"
-    admin = await asyncpg.connect(
-        libpq_url(parsed.set(database="postgres").render_as_string(False))
-    )
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return parsed.set(database=name).render_as_string(False)
 
 
 @dataclass
@@ -127,14 +110,23 @@ class Service:
                 pass
 
 
-@pytest.fixture(scope="session")
-async def web_service(database_url: str) -> AsyncIterator[Service]:
-    service = Service(await _fresh_database(database_url))
+@asynccontextmanager
+async def demo_service(database_url: str, name: str) -> AsyncIterator[Service]:
+    """``contactd serve --demo`` on a fresh database of its own (``…_name``), logging to
+    ``.contactd/name-tests.log``."""
+    service = Service(await fresh_database(database_url, name))
+    service.log_path = service.log_path.with_name(f"{name}-tests.log")
     await service.start()
     try:
         yield service
     finally:
         await service.stop()
+
+
+@pytest.fixture(scope="session")
+async def web_service(database_url: str) -> AsyncIterator[Service]:
+    async with demo_service(database_url, "web") as service:
+        yield service
 
 
 @pytest.fixture(scope="session")

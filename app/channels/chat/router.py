@@ -30,6 +30,7 @@ from app.dependencies import SessionDep, SettingsDep, get_database
 from app.events.bus import EventBus
 from app.ratelimit.service import client_address
 from app.routing.core.model import ContactStatus, rounded_wait
+from app.validation import INT4_MAX
 
 router = APIRouter(tags=["chat"])
 
@@ -46,6 +47,12 @@ def _bus(request: Request) -> EventBus:
     response_model=SessionCreated,
     status_code=status.HTTP_201_CREATED,
     summary="A website visitor starts a chat (public: the chat widget calls it)",
+    responses={
+        429: {
+            "description": "Too many chats started from this address or widget, or too many"
+            " anonymous chats waiting: retry after `Retry-After`."
+        }
+    },
 )
 async def start_session(
     request: Request, settings: SettingsDep, data: SessionCreate
@@ -138,7 +145,7 @@ async def transcript(
     session: SessionDep,
     user: AgentUser,
     contact_id: int,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=INT4_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> list[MessageOut]:
     messages = await service.transcript(session, contact_id, user, after_seq, limit)
