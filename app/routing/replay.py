@@ -4,7 +4,8 @@ The recording is the period's inbound contacts (when each entered its queue, cha
 skills, priority, the customer's value at arrival, how long it waited, and for answered
 ones the talk and wrap-up), the agents' presence from the event log
 (``agent.state_changed``: sign-ins, not-ready periods with their reason, sign-outs) and
-their skills and capacity. The pure
+their skills and capacity as they were, changes included (``agent.skills_changed``,
+``agent.capacity_changed``). The pure
 work is in ``app.routing.replay_core``; approximations are listed in docs/routing.md.
 """
 
@@ -21,6 +22,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import AgentSkill
+from app.agents.service import AGENT_CHANGE_KINDS
 from app.contacts.models import Contact, ContactEvent
 from app.database import Database, create_engine
 from app.queues.models import Queue
@@ -33,6 +35,8 @@ from app.routing.replay_core import (
     METRICS,
     TELLING_KINDS,
     UNTAGGED,
+    AgentAttribute,
+    AgentUpdateRecord,
     Candidate,
     Figures,
     Journey,
@@ -40,6 +44,7 @@ from app.routing.replay_core import (
     RecordedPeriod,
     ReplayReport,
     RoutingEventRecord,
+    agents_as_they_were,
     journey,
     presence_schedule,
     replay,
@@ -137,9 +142,7 @@ def _from_journey(row: ContactRow, start: datetime, route: Journey) -> RecordedC
         wait_seconds=max(0.0, end - route.entered),
         answered=answered,
         talk_seconds=_seconds(row.ended_at, row.answered_at) if last_leg_talked else None,
-        wrap_up_seconds=(
-            _seconds(row.wrap_up_ended_at, row.ended_at) if last_leg_talked else None
-        ),
+        wrap_up_seconds=(_seconds(row.wrap_up_ended_at, row.ended_at) if last_leg_talked else None),
         responses=route.responses,
         transfers=route.transfers,
         callback_after=route.callback_after,
@@ -265,7 +268,8 @@ async def recorded_states(
 
 
 async def recorded_agents(session: AsyncSession, agent_ids: Sequence[str]) -> list[SimulatedAgent]:
-    """The agents with recorded presence: their skills and capacity as stored now."""
+    """The agents with recorded presence: their skills and capacity as stored now (the
+    recorded changes turn them into the agents as they were, ``agents_as_they_were``)."""
     ids = [int(agent_id) for agent_id in agent_ids]
     users = list(await session.scalars(select(User).where(User.id.in_(ids)).order_by(User.id)))
     skills: dict[int, dict[str, int]] = defaultdict(dict)
@@ -286,23 +290,64 @@ async def recorded_agents(session: AsyncSession, agent_ids: Sequence[str]) -> li
     ]
 
 
+async def recorded_agent_updates(
+    session: AsyncSession, agent_ids: Sequence[str], start: datetime
+) -> list[AgentUpdateRecord]:
+    """Every recorded change of these agents' skills and capacity, before, in and after
+    the period (they are few; ``agents_as_they_were`` picks what it needs)."""
+    attributes: dict[str, AgentAttribute] = {
+        AGENT_CHANGE_KINDS["skills"]: "skills",
+        AGENT_CHANGE_KINDS["capacity"]: "capacity",
+    }
+    rows = await session.execute(
+        select(
+            ContactEvent.agent_id, ContactEvent.occurred_at, ContactEvent.kind, ContactEvent.payload
+        )
+        .where(
+            ContactEvent.kind.in_(list(attributes)),
+            ContactEvent.agent_id.in_([int(agent_id) for agent_id in agent_ids]),
+        )
+        .order_by(ContactEvent.occurred_at, ContactEvent.id)
+    )
+    updates = []
+    for agent_id, at, kind, payload in rows:
+        attribute = attributes[kind]
+        previous = payload.get("previous")
+        updates.append(
+            AgentUpdateRecord(
+                time=(at - start).total_seconds(),
+                agent_id=str(agent_id),
+                attribute=attribute,
+                value={str(k): int(v) for k, v in payload.get(attribute, {}).items()},
+                previous=None
+                if previous is None
+                else {str(k): int(v) for k, v in previous.items()},
+            )
+        )
+    return updates
+
+
 async def read_period(session: AsyncSession, start: datetime, end: datetime) -> RecordedPeriod:
     contacts = await recorded_contacts(session, start, end)
     states = await recorded_states(session, start, end)
-    agents = await recorded_agents(session, sorted({r.agent_id for r in states}))
+    agents_now = await recorded_agents(session, sorted({r.agent_id for r in states}))
+    updates = await recorded_agent_updates(session, [a.agent_id for a in agents_now], start)
+    seconds = (end - start).total_seconds()
+    agents, agent_changes = agents_as_they_were(agents_now, updates, seconds)
     known = {agent.agent_id for agent in agents}
     states = [r for r in states if r.agent_id in known]
     targets = list(
         await session.execute(select(Queue.name, Queue.sl_target_seconds, Queue.sl_target_percent))
     )
     return RecordedPeriod(
-        seconds=(end - start).total_seconds(),
+        seconds=seconds,
         contacts=tuple(contacts),
-        agents=tuple(agents),
+        agents=agents,
         presence=tuple(presence_schedule(states)),
         states=tuple(states),
         sl_seconds={name: float(seconds) for name, seconds, _ in targets},
         sl_percent={name: float(percent) for name, _, percent in targets},
+        agent_changes=agent_changes,
     )
 
 

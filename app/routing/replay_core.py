@@ -27,6 +27,7 @@ from app.routing.core.model import (
     SkillRequirement,
 )
 from app.routing.simulator import (
+    AgentChange,
     PresenceChange,
     PresenceRecord,
     QueueLoad,
@@ -99,6 +100,8 @@ class RecordedPeriod:
     states: tuple[PresenceRecord, ...]  # every recorded state, for recorded occupancy
     sl_seconds: Mapping[str, float] = field(default_factory=dict)
     sl_percent: Mapping[str, float] = field(default_factory=dict)  # the queues' targets
+    # skills and capacity changed in the period; ``agents`` are as they were at its start
+    agent_changes: tuple[AgentChange, ...] = ()
 
 
 # the routing events that say more than a contact's columns: a contact with one of these
@@ -255,6 +258,61 @@ def _current_queue(walk: _Walk) -> str:
     return walk.queue
 
 
+AgentAttribute = Literal["skills", "capacity"]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentUpdateRecord:
+    """A recorded change of one agent's skills or capacity (``agent.skills_changed``,
+    ``agent.capacity_changed``), seconds from the period's start (negative: before it, and
+    past its length: after it)."""
+
+    time: float
+    agent_id: str
+    attribute: AgentAttribute
+    value: Mapping[str, int]
+    previous: Mapping[str, int] | None = None  # None: not recorded
+
+
+def agents_as_they_were(
+    agents_now: Iterable[SimulatedAgent], updates: Iterable[AgentUpdateRecord], seconds: float
+) -> tuple[tuple[SimulatedAgent, ...], tuple[AgentChange, ...]]:
+    """The agents as they were at the period's start, and their changes within it.
+
+    An attribute at the start is the value of its last change before the start; without
+    one, what its first change from the start on replaced; without any change, its value
+    now. Changes in [0, ``seconds``) are returned in time order, one per record.
+    """
+    timeline: dict[tuple[str, AgentAttribute], list[AgentUpdateRecord]] = defaultdict(list)
+    for update in sorted(updates, key=lambda u: u.time):
+        timeline[(update.agent_id, update.attribute)].append(update)
+    agents = []
+    for agent in agents_now:
+        skills = _at_start(timeline.get((agent.agent_id, "skills"), ()), agent.skills)
+        capacity = _at_start(timeline.get((agent.agent_id, "capacity"), ()), agent.capacity)
+        agents.append(replace(agent, skills=dict(skills), capacity=dict(capacity)))
+    known = {agent.agent_id for agent in agents}
+    changes = tuple(
+        AgentChange(u.time, u.agent_id, skills=dict(u.value))
+        if u.attribute == "skills"
+        else AgentChange(u.time, u.agent_id, capacity=dict(u.value))
+        for history in timeline.values()
+        for u in history
+        if 0.0 <= u.time < seconds and u.agent_id in known
+    )
+    return tuple(agents), tuple(sorted(changes, key=lambda change: change.time))
+
+
+def _at_start(history: Sequence[AgentUpdateRecord], now: Mapping[str, int]) -> Mapping[str, int]:
+    before = [u for u in history if u.time < 0.0]
+    if before:
+        return before[-1].value
+    after = [u for u in history if u.time >= 0.0]
+    if after and after[0].previous is not None:
+        return after[0].previous
+    return now
+
+
 def own_state(state: str) -> AgentState:
     """What an agent chose: on a contact or in wrap-up an agent is signed in and ready."""
     if state == AgentState.OFFLINE.value:
@@ -406,6 +464,7 @@ def replay_once(
         hours=max(period.seconds / 3600.0, 1e-6),
         warmup_seconds=0.0,
         presence=period.presence,
+        agent_changes=period.agent_changes,
     )
     return replay_arrivals(setup, arrivals)
 
@@ -666,10 +725,11 @@ def with_agents_delta(
     period: RecordedPeriod, routing: RoutingConfig, deltas: Mapping[str, int]
 ) -> RecordedPeriod:
     """``queue=+n``: n more agents for that queue, each a copy of one of the queue's
-    recorded agents (skills, capacity, shifts) serving only that queue; ``-n``: the queue's
-    last n agents (by id) never sign in."""
+    recorded agents (skills, capacity, shifts, their changes) serving only that queue;
+    ``-n``: the queue's last n agents (by id) never sign in."""
     agents = list(period.agents)
     presence = list(period.presence)
+    changes = list(period.agent_changes)
     for queue_name, delta in sorted(deltas.items()):
         queue = routing.queues.get(queue_name)
         if queue is None:
@@ -680,6 +740,7 @@ def with_agents_delta(
         if delta < 0:
             gone = {a.agent_id for a in pool[delta:]}
             presence = [p for p in presence if p.agent_id not in gone]
+            changes = [c for c in changes if c.agent_id not in gone]
             continue
         for n in range(delta):
             model = pool[n % len(pool)]
@@ -688,7 +749,11 @@ def with_agents_delta(
             presence += [
                 replace(p, agent_id=extra) for p in presence if p.agent_id == model.agent_id
             ]
-    return replace(period, agents=tuple(agents), presence=tuple(presence))
+            changes += [replace(c, agent_id=extra) for c in changes if c.agent_id == model.agent_id]
+    changes.sort(key=lambda change: change.time)
+    return replace(
+        period, agents=tuple(agents), presence=tuple(presence), agent_changes=tuple(changes)
+    )
 
 
 def parse_agents_delta(texts: Iterable[str]) -> dict[str, int]:

@@ -146,3 +146,54 @@ async def test_a_rejection_and_a_transfer_are_replayed_as_recorded(
     recorded_wait = support["recorded"]["asa_seconds"]
     assert recorded_wait >= GAP  # Ann's think time is in the recorded wait
     assert abs(support["replayed"]["asa_seconds"] - recorded_wait) < 0.05
+
+
+async def test_the_agents_skills_and_capacity_are_replayed_as_they_were(
+    clean_db: str, center: Center
+) -> None:
+    """Ann takes a support call while she has support skills and one voice line; then an
+    administrator gives her billing instead, and two lines, and she takes two billing calls
+    at once. Replayed with her skills and capacity of today she could answer no support
+    call, and with those of the period's start no billing call: the replay follows the
+    recorded changes when they happened, and both queues come back as recorded."""
+    start = datetime.now(UTC) - timedelta(seconds=1)
+    await center.queue("support", [("support", 1)])
+    await center.queue("billing", [("billing", 1)])
+    ann = await center.agent("ann", {"support": 3}, capacity={"voice": 1})
+    await center.available("ann")
+    help_call = await center.contact("support")
+    await _handle(center, "ann", help_call)
+    await asyncio.sleep(GAP)
+    await _finish(center, "ann", help_call)
+    skills = await center.client.put(
+        f"/api/v1/agents/{ann}/skills",
+        json=[{"skill": "billing", "level": 3}],
+        headers=center.admin,
+    )
+    assert skills.status_code == 200, skills.text
+    lines = await center.client.patch(
+        f"/api/v1/users/{ann}", json={"capacity": {"voice": 2}}, headers=center.admin
+    )
+    assert lines.status_code == 200, lines.text
+    await asyncio.sleep(GAP)
+    first = await center.contact("billing")
+    await _handle(center, "ann", first)
+    second = await center.contact("billing")
+    await _handle(center, "ann", second)  # her second line, while on the first call
+    await asyncio.sleep(GAP)
+    for call in (first, second):
+        ended = await center.act("ann", call, "end", {"disposition": "resolved"})
+        assert ended.status_code == 200, ended.text
+    done = await center.client.post("/api/v1/agents/me/wrap-up/end", headers=center.headers("ann"))
+    assert done.status_code == 200, done.text
+    offline = await center.set_state("ann", "offline")
+    assert offline.status_code == 200, offline.text
+
+    report = await _replay_once_settled(center, clean_db, start, second)
+
+    assert report["faithful"] is True, report
+    queues = {queue["queue"]: queue for queue in report["queues"]}
+    assert queues["support"]["replayed"]["handled"] == 1
+    assert queues["billing"]["replayed"]["handled"] == 2
+    billing = queues["billing"]
+    assert abs(billing["replayed"]["asa_seconds"] - billing["recorded"]["asa_seconds"]) < 0.5

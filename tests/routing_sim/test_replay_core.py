@@ -9,12 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.routing.core.model import AgentState, QueueConfig, RoutingConfig
+from app.routing.core.model import AgentState, QueueConfig, RoutingConfig, SkillRequirement
 from app.routing.replay_core import (
+    AgentUpdateRecord,
     Candidate,
     Figures,
     RecordedContact,
     RecordedPeriod,
+    agents_as_they_were,
     fidelity,
     parse_agents_delta,
     presence_schedule,
@@ -24,6 +26,7 @@ from app.routing.replay_core import (
     staffing_comparison,
 )
 from app.routing.simulator import (
+    AgentChange,
     PresenceChange,
     PresenceRecord,
     QueueLoad,
@@ -387,3 +390,60 @@ def test_grade_figures_by_hand() -> None:
     }  # fmt: skip
     assert figures["untagged"]["service_level"] == 0.0
     assert figures["untagged"]["asa_seconds"] == 40.0
+
+
+def test_agents_as_they_were_from_their_recorded_changes() -> None:
+    """Ann's skills changed before the period and again in it; Bob's capacity changed in it
+    only (its previous value is what he had at the start); Cara's changed after it; Dan has
+    no change and stays as stored now."""
+    now = [
+        SimulatedAgent("ann", {"billing": 2}, {"voice": 1}),
+        SimulatedAgent("bob", {}, {"voice": 3}),
+        SimulatedAgent("cara", {"sales": 5}),
+        SimulatedAgent("dan", {"support": 1}),
+    ]
+    updates = [
+        AgentUpdateRecord(-50, "ann", "skills", {"support": 3}, {}),
+        AgentUpdateRecord(40, "ann", "skills", {"billing": 2}, {"support": 3}),
+        AgentUpdateRecord(70, "bob", "capacity", {"voice": 3}, {"voice": 1}),
+        AgentUpdateRecord(500, "cara", "skills", {"sales": 5}, {"sales": 1}),
+    ]
+    agents, changes = agents_as_they_were(now, updates, seconds=100)
+    by_id = {agent.agent_id: agent for agent in agents}
+    assert by_id["ann"].skills == {"support": 3}
+    assert by_id["bob"].capacity == {"voice": 1}
+    assert by_id["cara"].skills == {"sales": 1}
+    assert by_id["dan"] == now[3]
+    assert changes == (
+        AgentChange(40, "ann", skills={"billing": 2}),
+        AgentChange(70, "bob", capacity={"voice": 3}),
+    )
+
+
+def test_a_replay_applies_skill_and_capacity_changes_when_they_happened() -> None:
+    """Ann lacks billing until 100 s: the billing call of 0 waits for her. Her voice
+    capacity goes from 1 to 2 at 200 s: of the calls of 150 and 151 (100 s each) the second
+    waits until then, not until the first ends at 250 s; of those of 300 and 301 neither
+    waits."""
+    routing = RoutingConfig(
+        queues={"billing": QueueConfig("billing", skills=(SkillRequirement("billing", 1),))}
+    )
+    setup = SimulationSetup(
+        routing=routing,
+        loads=(QueueLoad("billing", 0, 1),),
+        agents=(SimulatedAgent("ann", {"support": 3}, {"voice": 1}),),
+        hours=1000 / 3600,
+        warmup_seconds=0.0,
+        presence=(PresenceChange(0, "ann", A.AVAILABLE),),
+        agent_changes=(
+            AgentChange(100, "ann", skills={"billing": 2}),
+            AgentChange(200, "ann", capacity={"voice": 2}),
+        ),
+    )
+    arrivals = [
+        RecordedArrival(time, "billing", "voice", None, handle, wrap_up_seconds=0)
+        for time, handle in ((0, 10), (150, 100), (151, 100), (300, 50), (301, 50))
+    ]
+    result = replay_arrivals(setup, arrivals)
+    answered = [c.answered_at for c in sorted(result.contacts, key=lambda c: c.arrived_at)]
+    assert answered == [100, 150, 200, 300, 301]
