@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from typer.testing import CliRunner
@@ -15,11 +16,11 @@ from tests.routing_service.conftest import Center, eventually
 GAP = 0.4  # seconds between what callers and agents do, well above the service's latencies
 
 
-def _replay(database_url: str, start: datetime, end: datetime) -> dict[str, Any]:
+def _replay(database_url: str, start: datetime, end: datetime, *options: str) -> dict[str, Any]:
     period = [moment.strftime("%Y-%m-%dT%H:%M:%S.%f") for moment in (start, end)]
     result = CliRunner().invoke(
         cli,
-        ["simulate", "--replay", *period, "--seeds", "3", "--json"],
+        ["simulate", "--replay", *period, "--seeds", "3", "--json", *options],
         env={"CONTACTD_DATABASE_URL": database_url, "CONTACTD_LOG_LEVEL": "WARNING"},
     )
     assert result.exit_code == 0, result.output
@@ -28,7 +29,7 @@ def _replay(database_url: str, start: datetime, end: datetime) -> dict[str, Any]
 
 
 async def _replay_once_settled(
-    center: Center, database_url: str, start: datetime, last: int
+    center: Center, database_url: str, start: datetime, last: int, *options: str
 ) -> dict[str, Any]:
     """Replay from ``start`` once the last contact's wrap-up has ended."""
 
@@ -38,7 +39,7 @@ async def _replay_once_settled(
 
     await eventually(settled)
     end = datetime.now(UTC) + timedelta(seconds=1)
-    return await asyncio.to_thread(_replay, database_url, start, end)
+    return await asyncio.to_thread(_replay, database_url, start, end, *options)
 
 
 async def _handle(center: Center, agent: str, contact_id: int) -> None:
@@ -197,3 +198,86 @@ async def test_the_agents_skills_and_capacity_are_replayed_as_they_were(
     assert queues["billing"]["replayed"]["handled"] == 2
     billing = queues["billing"]
     assert abs(billing["replayed"]["asa_seconds"] - billing["recorded"]["asa_seconds"]) < 0.5
+
+
+async def test_candidate_value_rules_regrade_the_callers_of_the_period(
+    clean_db: str, center: Center, tmp_path: Path
+) -> None:
+    """Ann is on a call; a caller with no orders queues, then one with a ¥500 sale (Silver,
+    not VIP under the seed rule). Recorded, they are answered in turn. Under a candidate VIP
+    rule of one sale the buyer is VIP at arrival and jumps the line (the VIP boost of the
+    routing document in force): Silver waits less, the untagged caller more, than in the
+    faithful replay; the recorded replay stays faithful."""
+    start = datetime.now(UTC) - timedelta(seconds=1)
+    await center.queue("support", [("support", 1)])
+    await center.agent("ann", {"support": 3})
+    plain = await _customer(center, "普通客户")
+    buyer = await _customer(center, "买家")
+    sale = await center.client.post(
+        f"/api/v1/customers/{buyer}/orders",
+        json={
+            "source": "shop", "order_id": "T-1",
+            "placed_at": (start - timedelta(days=5)).isoformat(),
+            "status": "completed", "items": 1, "amount": "500", "currency": "CNY",
+        },
+        headers=center.admin,
+    )  # fmt: skip
+    assert sale.status_code == 201, sale.text
+    await center.available("ann")
+    first = await center.contact("support", customer_id=plain)
+    await _handle(center, "ann", first)
+    waiting = await center.contact("support", customer_id=plain)
+    await center.wait_state(waiting, "queued")
+    silver = await center.contact("support", customer_id=buyer)
+    await center.wait_state(silver, "queued")
+    assert "grade:S" in (await center.get(silver))["value_tags"]
+    await asyncio.sleep(GAP)
+    await _finish(center, "ann", first)
+    await _handle(center, "ann", waiting)
+    await asyncio.sleep(GAP)
+    await _finish(center, "ann", waiting)
+    await _handle(center, "ann", silver)
+    await _finish(center, "ann", silver)
+    offline = await center.set_state("ann", "offline")
+    assert offline.status_code == 200, offline.text
+    rules = tmp_path / "candidate.yaml"
+    rules.write_text("vip:\n  min_sales: 1\n  min_items: 1\n  min_amount: 100\n")
+
+    report = await _replay_once_settled(
+        center, clean_db, start, silver, "--value-rules", str(rules)
+    )
+
+    assert report["faithful"] is True, report
+    assert report["candidate"]["value_rules"] == "file"
+    assert report["candidate"]["regraded"] == 1
+    (change,) = report["candidate"]["regrades"]
+    assert change["added"] == ["vip"]
+    assert change["contacts"] == 1
+    (support,) = report["queues"]
+    assert support["candidate"]["offered"] == 3
+    grades = report["grades"]
+    assert grades["grade:S"]["difference"]["asa_seconds"] < 0
+    assert grades["untagged"]["difference"]["asa_seconds"] > 0  # the callers with no orders
+    text = await asyncio.to_thread(_replay_text, clean_db, start, "--value-rules", str(rules))
+    assert "candidate value rules: 1 contacts tagged otherwise at arrival" in text
+
+
+async def _customer(center: Center, name: str) -> int:
+    response = await center.client.post(
+        "/api/v1/customers", json={"name": name}, headers=center.admin
+    )
+    assert response.status_code == 201, response.text
+    customer_id: int = response.json()["id"]
+    return customer_id
+
+
+def _replay_text(database_url: str, start: datetime, *options: str) -> str:
+    end = datetime.now(UTC)
+    period = [moment.strftime("%Y-%m-%dT%H:%M:%S.%f") for moment in (start, end)]
+    result = CliRunner().invoke(
+        cli,
+        ["simulate", "--replay", *period, "--seeds", "2", *options],
+        env={"CONTACTD_DATABASE_URL": database_url, "CONTACTD_LOG_LEVEL": "WARNING"},
+    )
+    assert result.exit_code == 0, result.output
+    return result.output

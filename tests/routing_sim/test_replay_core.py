@@ -4,24 +4,32 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.customers.value.core.history import OrderFact
+from app.customers.value.core.rules import ValueRules, VipRule
 from app.routing.core.model import AgentState, QueueConfig, RoutingConfig, SkillRequirement
 from app.routing.replay_core import (
     AgentUpdateRecord,
     Candidate,
+    CustomerOrders,
     Figures,
     RecordedContact,
     RecordedPeriod,
+    Regrade,
     agents_as_they_were,
     fidelity,
+    merged_tags,
     parse_agents_delta,
     presence_schedule,
     ready_agents_per_interval,
     recorded_grade_figures,
+    regraded_tags,
     replay,
     staffing_comparison,
 )
@@ -447,3 +455,55 @@ def test_a_replay_applies_skill_and_capacity_changes_when_they_happened() -> Non
     result = replay_arrivals(setup, arrivals)
     answered = [c.answered_at for c in sorted(result.contacts, key=lambda c: c.arrived_at)]
     assert answered == [100, 150, 200, 300, 301]
+
+
+def test_candidate_value_rules_regrade_each_caller_as_of_arrival() -> None:
+    """Bronze callers are one customer with one ¥500 sale; a candidate VIP rule of one sale
+    makes them VIP from the sale on (the rule in force needs three), so they get the VIP
+    boost: their waits shorten and the recorded VIPs' lengthen, in the recorded grade
+    groups. What the rules in force and the candidate grade alike keeps its recorded tags:
+    callers before the sale, and the grade (Silver by both, Bronze as recorded)."""
+    agents, presence, arrivals = _week(5)
+    rng = random.Random(5)
+    busy = [replace(a, queue="support", time=a.time + rng.uniform(0, 60)) for a in arrivals]
+    recorded = _record(agents, presence, sorted(arrivals + busy, key=lambda a: a.time))
+    period = replace(
+        recorded,
+        contacts=tuple(
+            replace(c, customer_id=7) if c.value_tags == ("grade:B",) else c
+            for c in recorded.contacts
+        ),
+    )
+    start = datetime(2026, 3, 2, tzinfo=UTC)
+    sale = start + timedelta(days=1)
+    customers = {7: CustomerOrders((OrderFact(sale, "completed", 1, Decimal(500)),))}
+    easy_vip = ValueRules(vip=VipRule(min_sales=1, min_items=1, min_amount=Decimal(100)))
+    tags = regraded_tags(period, customers, easy_vip, ValueRules(), start, UTC)
+    bronze = [i for i, c in enumerate(period.contacts) if c.customer_id == 7]
+    before_sale = [i for i in bronze if period.contacts[i].time < 86400]
+    assert before_sale
+    assert all(tags[i] == ("grade:B",) for i in before_sale)
+    assert all(tags[i] == ("grade:B", "vip") for i in bronze if i not in before_sale)
+    assert all(tags[i] == c.value_tags for i, c in enumerate(period.contacts) if i not in bronze)
+    same = regraded_tags(period, customers, ValueRules(), ValueRules(), start, UTC)
+    assert same == tuple(c.value_tags for c in period.contacts)
+
+    report = replay(period, ROUTING, Candidate(value_tags=tags), seeds=(1, 2))
+    grades = {g.name: g for g in report.grades}
+    assert set(grades) == {"untagged", "grade:S", "grade:P", "grade:B", "vip"}
+    vip, bronze_group = grades["vip"].difference, grades["grade:B"].difference
+    assert vip is not None
+    assert bronze_group is not None
+    assert (bronze_group.values["asa_seconds"] or 0) < 0 < (vip.values["asa_seconds"] or 0)
+    assert bronze_group.values["offered"] == 0  # the same contacts, compared
+    assert report.regrades == (Regrade((), ("vip",), len(bronze) - len(before_sale)),)
+
+
+def test_merged_tags_take_the_candidate_only_where_it_differs() -> None:
+    recorded = ("grade:G", "status:graded", "class:major", "segment:loyal")
+    in_force = ("grade:S", "status:graded", "class:key", "segment:loyal")
+    candidate = ("grade:S", "status:graded", "vip", "class:normal", "segment:loyal")
+    assert merged_tags(recorded, in_force, candidate) == (
+        "grade:G", "status:graded", "vip", "class:normal", "segment:loyal",
+    )  # fmt: skip
+    assert merged_tags(recorded, in_force, in_force) == recorded
