@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from app.cli import cli
@@ -16,11 +17,14 @@ from tests.routing_service.conftest import Center, eventually
 GAP = 0.4  # seconds between what callers and agents do, well above the service's latencies
 
 
+def _period(start: datetime, end: datetime) -> list[str]:
+    return [moment.strftime("%Y-%m-%dT%H:%M:%S.%f") for moment in (start, end)]
+
+
 def _replay(database_url: str, start: datetime, end: datetime, *options: str) -> dict[str, Any]:
-    period = [moment.strftime("%Y-%m-%dT%H:%M:%S.%f") for moment in (start, end)]
     result = CliRunner().invoke(
         cli,
-        ["simulate", "--replay", *period, "--seeds", "3", "--json", *options],
+        ["simulate", "--replay", *_period(start, end), "--seeds", "3", "--json", *options],
         env={"CONTACTD_DATABASE_URL": database_url, "CONTACTD_LOG_LEVEL": "WARNING"},
     )
     assert result.exit_code == 0, result.output
@@ -261,6 +265,23 @@ async def test_candidate_value_rules_regrade_the_callers_of_the_period(
     text = await asyncio.to_thread(_replay_text, clean_db, start, "--value-rules", str(rules))
     assert "candidate value rules: 1 contacts tagged otherwise at arrival" in text
 
+    # with a routing candidate that gives VIPs no points, the new VIP jumps no line
+    no_boost = tmp_path / "routing.yaml"
+    no_boost.write_text("value_priority:\n  vip: 0\n")
+    both = ["--value-rules", str(rules), "--routing-config", str(no_boost)]
+    report = await asyncio.to_thread(_replay, clean_db, start, datetime.now(UTC), *both)
+    assert report["candidate"]["regraded"] == 1
+    assert report["grades"]["grade:S"]["difference"]["asa_seconds"] == pytest.approx(0, abs=0.01)
+
+    rules.write_text("window_months: 0\n")
+    refused = CliRunner().invoke(
+        cli,
+        ["simulate", "--replay", *_period(start, datetime.now(UTC)), *both],
+        env={"CONTACTD_DATABASE_URL": clean_db, "CONTACTD_LOG_LEVEL": "WARNING"},
+    )
+    assert refused.exit_code == 2
+    assert "window_months" in refused.output
+
 
 async def _customer(center: Center, name: str) -> int:
     response = await center.client.post(
@@ -272,11 +293,9 @@ async def _customer(center: Center, name: str) -> int:
 
 
 def _replay_text(database_url: str, start: datetime, *options: str) -> str:
-    end = datetime.now(UTC)
-    period = [moment.strftime("%Y-%m-%dT%H:%M:%S.%f") for moment in (start, end)]
     result = CliRunner().invoke(
         cli,
-        ["simulate", "--replay", *period, "--seeds", "2", *options],
+        ["simulate", "--replay", *_period(start, datetime.now(UTC)), "--seeds", "2", *options],
         env={"CONTACTD_DATABASE_URL": database_url, "CONTACTD_LOG_LEVEL": "WARNING"},
     )
     assert result.exit_code == 0, result.output
