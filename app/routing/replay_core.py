@@ -18,6 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
+from functools import lru_cache
 from typing import Any, Literal
 
 from app.customers.value.core.history import OrderFact, tags_as_of
@@ -886,6 +887,7 @@ SEGMENT_PREFIX = "segment:"
 TAG_FAMILIES = ("standing", "vip", "class", "segment")  # in ``routing_tags`` order
 
 
+@lru_cache(maxsize=4096)
 def tag_family(tag: str) -> str:
     """``grade:*`` and ``status:*`` are one family (a grade comes with ``status:graded``),
     ``vip``, ``class:*``, ``segment:*``; any other tag is its own prefix's."""
@@ -899,6 +901,8 @@ def merged_tags(
     """The recorded tags changed only where the candidate rules change them: family by
     family, the candidate's tags where they differ from the rules in force re-graded the
     same way, else the recorded ones. The same rules change nothing."""
+    if tuple(in_force) == tuple(candidate):
+        return tuple(recorded)
     families = dict.fromkeys([*TAG_FAMILIES, *map(tag_family, recorded)])
     tags: list[str] = []
     for family in families:

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from .calendar import months_before
 from .rules import ValueRules
-from .scorer import OrderSummary, PriorValue, evaluate, routing_tags
+from .scorer import OrderSummary, PriorValue, standing, tags_of, vip_holds
 
 SALE_STATUSES = frozenset({"paid", "completed"})
 
@@ -81,6 +81,7 @@ def tags_as_of(
     ``as_of`` (no earlier grant is carried); ``value_class`` and ``segments`` are given.
     """
     summary = summary_as_of(orders, as_of, rules)
-    evaluation = evaluate(summary, PriorValue(blocked=blocked), as_of, rules)
-    kept_class = "normal" if evaluation.status == "blocked" else value_class
-    return routing_tags(evaluation, kept_class, segments, as_of)
+    status, _, grade = standing(summary, PriorValue(blocked=blocked), as_of, rules)
+    if blocked:
+        return tags_of(grade, status, False, "normal", segments)
+    return tags_of(grade, status, vip_holds(summary, rules), value_class, segments)
