@@ -340,15 +340,15 @@ async def read_period(session: AsyncSession, start: datetime, end: datetime) -> 
     states = await recorded_states(session, start, end)
     agents_now = await recorded_agents(session, sorted({r.agent_id for r in states}))
     updates = await recorded_agent_updates(session, [a.agent_id for a in agents_now], start)
-    seconds = (end - start).total_seconds()
-    agents, agent_changes = agents_as_they_were(agents_now, updates, seconds)
+    length = (end - start).total_seconds()
+    agents, agent_changes = agents_as_they_were(agents_now, updates, length)
     known = {agent.agent_id for agent in agents}
     states = [r for r in states if r.agent_id in known]
     targets = list(
         await session.execute(select(Queue.name, Queue.sl_target_seconds, Queue.sl_target_percent))
     )
     return RecordedPeriod(
-        seconds=seconds,
+        seconds=length,
         contacts=tuple(contacts),
         agents=agents,
         presence=tuple(presence_schedule(states)),

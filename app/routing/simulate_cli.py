@@ -98,7 +98,8 @@ def simulate(
     """Simulate routing on a virtual clock; compare one-queue runs with Erlang C / A.
 
     With --replay, contacts recorded in the database are replayed against a routing
-    configuration, beside what really happened.
+    configuration, beside what really happened; --routing-config, --agents-delta and
+    --value-rules try a change as its difference from that faithful replay.
     """
     if replay is not None:
         _replay(replay, routing_config, value_rules, json_output, agents_delta or [], seeds)
