@@ -21,7 +21,7 @@ from _common import fresh_database
 from replay import python_loop_seconds
 
 from app.demo.run import load_demo_if_empty
-from app.routing.replay import render_replay, replay_period
+from app.routing.replay import WhatIf, render_replay, replay_period
 
 LOCAL = "postgresql://postgres@127.0.0.1:5432/contactd_bench_replay"
 
@@ -35,7 +35,7 @@ async def main(seeds: int) -> None:
     end = datetime.now(UTC)
     ceiling = python_loop_seconds()
     started = time.perf_counter()
-    report = await replay_period(url, end - timedelta(days=31), end, None, seeds=seeds)
+    report = await replay_period(url, end - timedelta(days=31), end, WhatIf(), seeds=seeds)
     replayed = time.perf_counter() - started
     print(render_replay(report))
     print(

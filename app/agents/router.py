@@ -41,6 +41,6 @@ async def get_agent(session: SessionDep, _: SupervisorUser, agent_id: int) -> Ag
 
 @router.put("/{agent_id}/skills", response_model=AgentOut, summary="Replace an agent's skills")
 async def set_agent_skills(
-    session: SessionDep, _: SupervisorUser, agent_id: int, skills: list[SkillLevel]
+    session: SessionDep, supervisor: SupervisorUser, agent_id: int, skills: list[SkillLevel]
 ) -> AgentOut:
-    return await service.set_agent_skills(session, agent_id, skills)
+    return await service.set_agent_skills(session, agent_id, skills, actor_id=supervisor.id)

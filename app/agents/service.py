@@ -7,7 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import AgentSkill
 from app.agents.schemas import AgentOut
+from app.contacts.events import record
 from app.errors import InvalidInput, NotFound
+from app.routing import inbox
 from app.skills.models import Skill
 from app.skills.schemas import SkillLevel
 from app.skills.service import skill_ids_by_name
@@ -68,8 +70,39 @@ async def list_agents(
     return list(await session.scalars(query))
 
 
+AGENT_CHANGE_KINDS = {"skills": "agent.skills_changed", "capacity": "agent.capacity_changed"}
+"""The event each change of an agent's routing attributes is logged as (replays read them)."""
+
+
+async def record_agent_change(
+    session: AsyncSession,
+    agent_id: int,
+    attribute: str,
+    value: dict[str, int],
+    previous: dict[str, int],
+    actor_id: int | None,
+) -> None:
+    """Log a change of an agent's ``skills`` or ``capacity`` (value and previous value) and
+    hand it to the router, which applies it at once to an agent signed in."""
+    if value == previous:
+        return
+    record(
+        session,
+        AGENT_CHANGE_KINDS[attribute],
+        agent_id=agent_id,
+        actor_id=actor_id,
+        payload={attribute: value, "previous": previous},
+    )
+    await inbox.submit(
+        session, f"agent.{attribute}", {"agent_id": agent_id, attribute: value}, actor_id=actor_id
+    )
+
+
 async def set_agent_skills(
-    session: AsyncSession, agent_id: int, skills: list[SkillLevel]
+    session: AsyncSession,
+    agent_id: int,
+    skills: list[SkillLevel],
+    actor_id: int | None = None,
 ) -> AgentOut:
     user = await get_agent_user(session, agent_id)
     names = [s.skill for s in skills]
@@ -79,9 +112,18 @@ async def set_agent_skills(
             f"Skill listed twice: {', '.join(duplicated)}.", details={"duplicated": duplicated}
         )
     ids = await skill_ids_by_name(session, names)
+    before = (await skills_of(session, [agent_id])).get(agent_id, [])
     await session.execute(delete(AgentSkill).where(AgentSkill.user_id == agent_id))
     session.add_all(
         AgentSkill(user_id=agent_id, skill_id=ids[s.skill], proficiency=s.level) for s in skills
     )
     await session.flush()
+    await record_agent_change(
+        session,
+        agent_id,
+        "skills",
+        {s.skill: s.level for s in skills},
+        {s.skill: s.level for s in before},
+        actor_id,
+    )
     return agent_out(user, sorted(skills, key=lambda s: s.skill))

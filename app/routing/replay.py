@@ -4,7 +4,8 @@ The recording is the period's inbound contacts (when each entered its queue, cha
 skills, priority, the customer's value at arrival, how long it waited, and for answered
 ones the talk and wrap-up), the agents' presence from the event log
 (``agent.state_changed``: sign-ins, not-ready periods with their reason, sign-outs) and
-their skills and capacity. The pure
+their skills and capacity as they were, changes included (``agent.skills_changed``,
+``agent.capacity_changed``). The pure
 work is in ``app.routing.replay_core``; approximations are listed in docs/routing.md.
 """
 
@@ -12,8 +13,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import select
@@ -21,7 +22,10 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import AgentSkill
+from app.agents.service import AGENT_CHANGE_KINDS
 from app.contacts.models import Contact, ContactEvent
+from app.customers.value.core.rules import ValueRules
+from app.customers.value.service import rules_in_force
 from app.database import Database, create_engine
 from app.queues.models import Queue
 from app.routing.config_schemas import RoutingDocument, to_core
@@ -33,6 +37,8 @@ from app.routing.replay_core import (
     METRICS,
     TELLING_KINDS,
     UNTAGGED,
+    AgentAttribute,
+    AgentUpdateRecord,
     Candidate,
     Figures,
     Journey,
@@ -40,10 +46,13 @@ from app.routing.replay_core import (
     RecordedPeriod,
     ReplayReport,
     RoutingEventRecord,
+    agents_as_they_were,
     journey,
     presence_schedule,
+    regraded_tags,
     replay,
 )
+from app.routing.replay_value import period_customers
 from app.routing.restore import contact_skills
 from app.routing.simulator import PresenceRecord, RecordedResponse, SimulatedAgent
 from app.skills.models import Skill
@@ -74,6 +83,7 @@ class ContactRow:
     value_tags: list[str] | None
     offered_at: datetime | None
     agent_id: int | None
+    customer_id: int | None = None
 
 
 def recorded_contact(
@@ -118,6 +128,7 @@ def recorded_contact(
         talk_seconds=_seconds(row.ended_at, row.answered_at) if answered else None,
         wrap_up_seconds=_seconds(row.wrap_up_ended_at, row.ended_at) if answered else None,
         responses=responses,
+        customer_id=row.customer_id,
     )
 
 
@@ -137,12 +148,11 @@ def _from_journey(row: ContactRow, start: datetime, route: Journey) -> RecordedC
         wait_seconds=max(0.0, end - route.entered),
         answered=answered,
         talk_seconds=_seconds(row.ended_at, row.answered_at) if last_leg_talked else None,
-        wrap_up_seconds=(
-            _seconds(row.wrap_up_ended_at, row.ended_at) if last_leg_talked else None
-        ),
+        wrap_up_seconds=(_seconds(row.wrap_up_ended_at, row.ended_at) if last_leg_talked else None),
         responses=route.responses,
         transfers=route.transfers,
         callback_after=route.callback_after,
+        customer_id=row.customer_id,
     )
 
 
@@ -215,6 +225,7 @@ async def recorded_contacts(
             Contact.value_tags,
             Contact.offered_at,
             Contact.agent_id,
+            Contact.customer_id,
         )
         .join(Queue, Queue.id == Contact.queue_id)
         .where(
@@ -265,7 +276,8 @@ async def recorded_states(
 
 
 async def recorded_agents(session: AsyncSession, agent_ids: Sequence[str]) -> list[SimulatedAgent]:
-    """The agents with recorded presence: their skills and capacity as stored now."""
+    """The agents with recorded presence: their skills and capacity as stored now (the
+    recorded changes turn them into the agents as they were, ``agents_as_they_were``)."""
     ids = [int(agent_id) for agent_id in agent_ids]
     users = list(await session.scalars(select(User).where(User.id.in_(ids)).order_by(User.id)))
     skills: dict[int, dict[str, int]] = defaultdict(dict)
@@ -286,52 +298,120 @@ async def recorded_agents(session: AsyncSession, agent_ids: Sequence[str]) -> li
     ]
 
 
+async def recorded_agent_updates(
+    session: AsyncSession, agent_ids: Sequence[str], start: datetime
+) -> list[AgentUpdateRecord]:
+    """Every recorded change of these agents' skills and capacity, before, in and after
+    the period (they are few; ``agents_as_they_were`` picks what it needs)."""
+    attributes: dict[str, AgentAttribute] = {
+        AGENT_CHANGE_KINDS["skills"]: "skills",
+        AGENT_CHANGE_KINDS["capacity"]: "capacity",
+    }
+    rows = await session.execute(
+        select(
+            ContactEvent.agent_id, ContactEvent.occurred_at, ContactEvent.kind, ContactEvent.payload
+        )
+        .where(
+            ContactEvent.kind.in_(list(attributes)),
+            ContactEvent.agent_id.in_([int(agent_id) for agent_id in agent_ids]),
+        )
+        .order_by(ContactEvent.occurred_at, ContactEvent.id)
+    )
+    updates = []
+    for agent_id, at, kind, payload in rows:
+        attribute = attributes[kind]
+        previous = payload.get("previous")
+        updates.append(
+            AgentUpdateRecord(
+                time=(at - start).total_seconds(),
+                agent_id=str(agent_id),
+                attribute=attribute,
+                value={str(k): int(v) for k, v in payload.get(attribute, {}).items()},
+                previous=None
+                if previous is None
+                else {str(k): int(v) for k, v in previous.items()},
+            )
+        )
+    return updates
+
+
 async def read_period(session: AsyncSession, start: datetime, end: datetime) -> RecordedPeriod:
     contacts = await recorded_contacts(session, start, end)
     states = await recorded_states(session, start, end)
-    agents = await recorded_agents(session, sorted({r.agent_id for r in states}))
+    agents_now = await recorded_agents(session, sorted({r.agent_id for r in states}))
+    updates = await recorded_agent_updates(session, [a.agent_id for a in agents_now], start)
+    length = (end - start).total_seconds()
+    agents, agent_changes = agents_as_they_were(agents_now, updates, length)
     known = {agent.agent_id for agent in agents}
     states = [r for r in states if r.agent_id in known]
     targets = list(
         await session.execute(select(Queue.name, Queue.sl_target_seconds, Queue.sl_target_percent))
     )
     return RecordedPeriod(
-        seconds=(end - start).total_seconds(),
+        seconds=length,
         contacts=tuple(contacts),
-        agents=tuple(agents),
+        agents=agents,
         presence=tuple(presence_schedule(states)),
         states=tuple(states),
         sl_seconds={name: float(seconds) for name, seconds, _ in targets},
         sl_percent={name: float(percent) for name, _, percent in targets},
+        agent_changes=agent_changes,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class WhatIf:
+    """What ``--replay`` tries beside the faithful replay; all empty: nothing."""
+
+    routing: RoutingDocument | None = None
+    agents_delta: dict[str, int] = field(default_factory=dict)
+    value_rules: ValueRules | None = None
+
+    @property
+    def given(self) -> bool:
+        return self.routing is not None or bool(self.agents_delta) or self.value_rules is not None
 
 
 async def replay_period(
     url: str,
     start: datetime,
     end: datetime,
-    document: RoutingDocument | None,
+    what_if: WhatIf,
     *,
-    agents_delta: dict[str, int] | None = None,
     seeds: int = DEFAULT_SEEDS,
+    zone: tzinfo = UTC,
 ) -> dict[str, Any]:
-    """Replay [start, end): the fidelity check, then ``document`` / ``agents_delta`` if given."""
+    """Replay [start, end): the fidelity check, then ``what_if`` if anything is given.
+    ``zone``: the shop's time zone, whose calendar months value rules count."""
     db = Database(create_engine(url, pool_size=1, max_overflow=0))
+    customers = None
+    value_in_force = ValueRules()
     try:
         async with db.sessionmaker() as session:
             period = await read_period(session, start, end)
             version, in_force = await routing_document(session)
+            if what_if.value_rules is not None:
+                value_in_force = await rules_in_force(session)
+                customers = await period_customers(
+                    session, start, end, what_if.value_rules, value_in_force, zone
+                )
     finally:
         await db.dispose()
     routing = to_core(in_force, version)
     candidate = None
-    if document is not None or agents_delta:
+    if what_if.given:
+        document = what_if.routing
         tried = (
             None if document is None else to_core(_with_missing_queues(document, in_force), version)
         )
-        candidate = Candidate(tried, agents_delta or {})
+        tags = None
+        if what_if.value_rules is not None and customers is not None:
+            tags = regraded_tags(
+                period, customers, what_if.value_rules, value_in_force, start, zone
+            )
+        candidate = Candidate(tried, what_if.agents_delta, tags)
     report = replay(period, routing, candidate, tuple(range(1, seeds + 1)))
-    return report_document(report, start, end, period, version, document is not None, agents_delta)
+    return report_document(report, start, end, period, version, what_if)
 
 
 def report_document(
@@ -340,8 +420,7 @@ def report_document(
     end: datetime,
     period: RecordedPeriod,
     version: int,
-    with_document: bool,
-    agents_delta: dict[str, int] | None,
+    what_if: WhatIf,
 ) -> dict[str, Any]:
     """The one serialization of a replay, for ``--json`` and the text table alike."""
     document: dict[str, Any] = {
@@ -358,10 +437,14 @@ def report_document(
         "queues": [queue.as_dict() for queue in report.queues],
         "grades": {grade.name: grade.as_dict(label=None) for grade in report.grades},
     }
-    if with_document or agents_delta:
+    if what_if.given:
+        rules = what_if.value_rules
         document["candidate"] = {
-            "routing_config": "file" if with_document else "in force",
-            "agents_delta": dict(agents_delta or {}),
+            "routing_config": "in force" if what_if.routing is None else "file",
+            "agents_delta": dict(what_if.agents_delta),
+            "value_rules": "in force" if rules is None else "file",
+            "regraded": sum(change.contacts for change in report.regrades),
+            "regrades": [change.as_dict() for change in report.regrades],
         }
     return document
 
@@ -403,8 +486,29 @@ def render_replay(report: dict[str, Any]) -> str:
         for name, grade in grades.items():
             lines.append("")
             lines.extend(_group_lines(f"grade {name}", grade, candidate is not None))
+    if candidate is not None and candidate["value_rules"] != "in force":
+        lines += ["", _regrade_lines(candidate)]
     lines.append("")
     lines.append("fidelity: " + ("faithful" if report["faithful"] else "NOT faithful"))
+    return "\n".join(lines)
+
+
+REGRADES_SHOWN = 10
+
+
+def _regrade_lines(candidate: dict[str, Any]) -> str:
+    """How the candidate value rules changed the contacts' tags, the commonest first."""
+    lines = [
+        f"candidate value rules: {candidate['regraded']} contacts tagged"
+        " otherwise at arrival (figures per grade stay by the recorded grade)"
+    ]
+    for change in candidate["regrades"][:REGRADES_SHOWN]:
+        removed = " ".join(change["removed"]) or "-"
+        added = " ".join(change["added"]) or "-"
+        lines.append(f"  {change['contacts']:>8}  {removed} -> {added}")
+    hidden = len(candidate["regrades"]) - REGRADES_SHOWN
+    if hidden > 0:
+        lines.append(f"  ... and {hidden} other changes (--json lists them all)")
     return "\n".join(lines)
 
 
@@ -462,4 +566,4 @@ def _fmt(metric: str, value: object, *, signed: bool = False) -> str:
     return f"{value:{sign}.1f}"
 
 
-__all__ = ["Figures", "read_period", "render_replay", "replay_period"]
+__all__ = ["Figures", "WhatIf", "read_period", "render_replay", "replay_period"]

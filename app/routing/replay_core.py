@@ -14,11 +14,15 @@ from __future__ import annotations
 import math
 import random
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta, tzinfo
+from functools import lru_cache
 from typing import Any, Literal
 
+from app.customers.value.core.history import OrderFact, tags_as_of
+from app.customers.value.core.rules import ValueRules
 from app.routing.core.model import (
     AgentState,
     Channel,
@@ -27,6 +31,8 @@ from app.routing.core.model import (
     SkillRequirement,
 )
 from app.routing.simulator import (
+    AgentChange,
+    ContactOutcome,
     PresenceChange,
     PresenceRecord,
     QueueLoad,
@@ -76,6 +82,7 @@ class RecordedContact:
     responses: tuple[RecordedResponse, ...] = ()  # its offers' answers, in order
     transfers: tuple[TransferRecord, ...] = ()  # in order; talk_seconds is the last leg's
     callback_after: float | None = None  # took a callback this long after entering
+    customer_id: int | None = None  # whose value_tags these are (None: no known customer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +106,8 @@ class RecordedPeriod:
     states: tuple[PresenceRecord, ...]  # every recorded state, for recorded occupancy
     sl_seconds: Mapping[str, float] = field(default_factory=dict)
     sl_percent: Mapping[str, float] = field(default_factory=dict)  # the queues' targets
+    # skills and capacity changed in the period; ``agents`` are as they were at its start
+    agent_changes: tuple[AgentChange, ...] = ()
 
 
 # the routing events that say more than a contact's columns: a contact with one of these
@@ -255,6 +264,61 @@ def _current_queue(walk: _Walk) -> str:
     return walk.queue
 
 
+AgentAttribute = Literal["skills", "capacity"]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentUpdateRecord:
+    """A recorded change of one agent's skills or capacity (``agent.skills_changed``,
+    ``agent.capacity_changed``), seconds from the period's start (negative: before it, and
+    past its length: after it)."""
+
+    time: float
+    agent_id: str
+    attribute: AgentAttribute
+    value: Mapping[str, int]
+    previous: Mapping[str, int] | None = None  # None: not recorded
+
+
+def agents_as_they_were(
+    agents_now: Iterable[SimulatedAgent], updates: Iterable[AgentUpdateRecord], seconds: float
+) -> tuple[tuple[SimulatedAgent, ...], tuple[AgentChange, ...]]:
+    """The agents as they were at the period's start, and their changes within it.
+
+    An attribute at the start is the value of its last change before the start; without
+    one, what its first change from the start on replaced; without any change, its value
+    now. Changes in [0, ``seconds``) are returned in time order, one per record.
+    """
+    timeline: dict[tuple[str, AgentAttribute], list[AgentUpdateRecord]] = defaultdict(list)
+    for update in sorted(updates, key=lambda u: u.time):
+        timeline[(update.agent_id, update.attribute)].append(update)
+    agents = []
+    for agent in agents_now:
+        skills = _at_start(timeline.get((agent.agent_id, "skills"), ()), agent.skills)
+        capacity = _at_start(timeline.get((agent.agent_id, "capacity"), ()), agent.capacity)
+        agents.append(replace(agent, skills=dict(skills), capacity=dict(capacity)))
+    known = {agent.agent_id for agent in agents}
+    changes = tuple(
+        AgentChange(u.time, u.agent_id, skills=dict(u.value))
+        if u.attribute == "skills"
+        else AgentChange(u.time, u.agent_id, capacity=dict(u.value))
+        for history in timeline.values()
+        for u in history
+        if 0.0 <= u.time < seconds and u.agent_id in known
+    )
+    return tuple(agents), tuple(sorted(changes, key=lambda change: change.time))
+
+
+def _at_start(history: Sequence[AgentUpdateRecord], now: Mapping[str, int]) -> Mapping[str, int]:
+    before = [u for u in history if u.time < 0.0]
+    if before:
+        return before[-1].value
+    after = [u for u in history if u.time >= 0.0]
+    if after and after[0].previous is not None:
+        return after[0].previous
+    return now
+
+
 def own_state(state: str) -> AgentState:
     """What an agent chose: on a contact or in wrap-up an agent is signed in and ready."""
     if state == AgentState.OFFLINE.value:
@@ -390,6 +454,10 @@ def replayed_transfers(
     return tuple(replayed)
 
 
+def _run_seconds(period: RecordedPeriod) -> float:
+    return max(period.seconds, 0.0036)
+
+
 def replay_once(
     period: RecordedPeriod, routing: RoutingConfig, arrivals: Sequence[RecordedArrival]
 ) -> SimulationResult:
@@ -403,9 +471,10 @@ def replay_once(
         routing=routing,
         loads=loads,
         agents=period.agents,
-        hours=max(period.seconds / 3600.0, 1e-6),
+        hours=_run_seconds(period) / 3600.0,
         warmup_seconds=0.0,
         presence=period.presence,
+        agent_changes=period.agent_changes,
     )
     return replay_arrivals(setup, arrivals)
 
@@ -666,10 +735,11 @@ def with_agents_delta(
     period: RecordedPeriod, routing: RoutingConfig, deltas: Mapping[str, int]
 ) -> RecordedPeriod:
     """``queue=+n``: n more agents for that queue, each a copy of one of the queue's
-    recorded agents (skills, capacity, shifts) serving only that queue; ``-n``: the queue's
-    last n agents (by id) never sign in."""
+    recorded agents (skills, capacity, shifts, their changes) serving only that queue;
+    ``-n``: the queue's last n agents (by id) never sign in."""
     agents = list(period.agents)
     presence = list(period.presence)
+    changes = list(period.agent_changes)
     for queue_name, delta in sorted(deltas.items()):
         queue = routing.queues.get(queue_name)
         if queue is None:
@@ -680,6 +750,7 @@ def with_agents_delta(
         if delta < 0:
             gone = {a.agent_id for a in pool[delta:]}
             presence = [p for p in presence if p.agent_id not in gone]
+            changes = [c for c in changes if c.agent_id not in gone]
             continue
         for n in range(delta):
             model = pool[n % len(pool)]
@@ -688,7 +759,11 @@ def with_agents_delta(
             presence += [
                 replace(p, agent_id=extra) for p in presence if p.agent_id == model.agent_id
             ]
-    return replace(period, agents=tuple(agents), presence=tuple(presence))
+            changes += [replace(c, agent_id=extra) for c in changes if c.agent_id == model.agent_id]
+    changes.sort(key=lambda change: change.time)
+    return replace(
+        period, agents=tuple(agents), presence=tuple(presence), agent_changes=tuple(changes)
+    )
 
 
 def parse_agents_delta(texts: Iterable[str]) -> dict[str, int]:
@@ -793,6 +868,144 @@ def staffing_comparison(
     )
 
 
+# ------------------------------------------------------------------ value what-if
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerOrders:
+    """What re-grading one customer needs: their orders, the value class they rank in at
+    the period's start under the rules in force and under the candidate's, and whether
+    they are blocked."""
+
+    orders: tuple[OrderFact, ...] = ()
+    value_class_in_force: str = "normal"
+    value_class: str = "normal"  # under the candidate rules
+    blocked: bool = False
+
+
+SEGMENT_PREFIX = "segment:"
+TAG_FAMILIES = ("standing", "vip", "class", "segment")  # in ``routing_tags`` order
+
+
+@lru_cache(maxsize=4096)
+def tag_family(tag: str) -> str:
+    """``grade:*`` and ``status:*`` are one family (a grade comes with ``status:graded``),
+    ``vip``, ``class:*``, ``segment:*``; any other tag is its own prefix's."""
+    name = tag.partition(":")[0]
+    return "standing" if name in ("grade", "status") else name
+
+
+def merged_tags(
+    recorded: Sequence[str], in_force: Sequence[str], candidate: Sequence[str]
+) -> tuple[str, ...]:
+    """The recorded tags changed only where the candidate rules change them: family by
+    family, the candidate's tags where they differ from the rules in force re-graded the
+    same way, else the recorded ones. The same rules change nothing."""
+    if tuple(in_force) == tuple(candidate):
+        return tuple(recorded)
+    families = dict.fromkeys([*TAG_FAMILIES, *map(tag_family, recorded)])
+    tags: list[str] = []
+    for family in families:
+        before = [tag for tag in in_force if tag_family(tag) == family]
+        after = [tag for tag in candidate if tag_family(tag) == family]
+        if before == after:
+            tags += [tag for tag in recorded if tag_family(tag) == family]
+        else:
+            tags += after
+    return tuple(tags)
+
+
+def regraded_tags(
+    period: RecordedPeriod,
+    customers: Mapping[int, CustomerOrders],
+    rules: ValueRules,
+    in_force: ValueRules,
+    start: datetime,
+    zone: tzinfo,
+) -> tuple[tuple[str, ...], ...]:
+    """Each contact's tags with its customer graded under ``rules`` as of the contact's
+    arrival (``start`` plus its time, in the shop's ``zone``), in ``period.contacts`` order,
+    merged into the recorded tags against the same grading under ``in_force``
+    (``merged_tags``). A contact with no customer keeps its recorded tags, a customer the
+    segments recorded at arrival."""
+    origin = start.astimezone(UTC)
+    tags = []
+    for contact in period.contacts:
+        if contact.customer_id is None:
+            tags.append(contact.value_tags)
+            continue
+        customer = customers.get(contact.customer_id, CustomerOrders())
+        as_of = (origin + timedelta(seconds=contact.time)).astimezone(zone)
+        segments = tuple(
+            tag.removeprefix(SEGMENT_PREFIX)
+            for tag in contact.value_tags
+            if tag.startswith(SEGMENT_PREFIX)
+        )
+        graded = [
+            tags_as_of(
+                customer.orders,
+                as_of,
+                scored_by,
+                value_class=value_class,
+                segments=segments,
+                blocked=customer.blocked,
+            )
+            for scored_by, value_class in (
+                (in_force, customer.value_class_in_force),
+                (rules, customer.value_class),
+            )
+        ]
+        tags.append(merged_tags(contact.value_tags, *graded))
+    return tuple(tags)
+
+
+@dataclass(frozen=True, slots=True)
+class Regrade:
+    """Contacts whose tags the candidate rules change the same way."""
+
+    removed: tuple[str, ...]
+    added: tuple[str, ...]
+    contacts: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"removed": list(self.removed), "added": list(self.added),
+                "contacts": self.contacts}  # fmt: skip
+
+
+def regrades(
+    recorded: Sequence[Sequence[str]], tried: Sequence[Sequence[str]]
+) -> tuple[Regrade, ...]:
+    """The changes of tags, contact by contact, counted; most frequent first."""
+    counts: Counter[tuple[tuple[str, ...], tuple[str, ...]]] = Counter()
+    for before, after in zip(recorded, tried, strict=True):
+        removed = tuple(sorted(set(before) - set(after)))
+        added = tuple(sorted(set(after) - set(before)))
+        if removed or added:
+            counts[(removed, added)] += 1
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return tuple(Regrade(removed, added, n) for (removed, added), n in ranked)
+
+
+def _with_value_tags(
+    arrivals: Sequence[RecordedArrival], tags: Sequence[tuple[str, ...]]
+) -> list[RecordedArrival]:
+    return [
+        arrival if arrival.value_tags == new else replace(arrival, value_tags=new)
+        for arrival, new in zip(arrivals, tags, strict=True)
+    ]
+
+
+def _grouped_as_recorded(result: SimulationResult, period: RecordedPeriod) -> SimulationResult:
+    """The run's contacts counted in their recorded grade groups (its outcomes are the
+    measured arrivals, in ``period.contacts`` order)."""
+    recorded = [c.value_tags for c in period.contacts if 0.0 <= c.time < _run_seconds(period)]
+    outcomes: list[ContactOutcome] = [
+        outcome if outcome.value_tags == tags else replace(outcome, value_tags=tags)
+        for outcome, tags in zip(result.contacts, recorded, strict=True)
+    ]
+    return replace(result, contacts=tuple(outcomes))
+
+
 # ------------------------------------------------------------------ the report
 
 
@@ -832,6 +1045,7 @@ class ReplayReport:
     patience: dict[tuple[str, Channel], PatienceCurve]
     queues: tuple[GroupReport, ...]
     grades: tuple[GroupReport, ...] = ()
+    regrades: tuple[Regrade, ...] = ()  # how the candidate value rules changed the tags
 
     @property
     def faithful(self) -> bool:
@@ -841,10 +1055,14 @@ class ReplayReport:
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """What to try: another configuration, another staffing, or both."""
+    """What to try: another configuration, another staffing, other customer value, or any
+    of them together."""
 
     routing: RoutingConfig | None = None  # None: the configuration in force
     agents_delta: Mapping[str, int] = field(default_factory=dict)
+    # each contact's value tags under candidate value rules, in ``period.contacts`` order
+    # (``regraded_tags``); None: as recorded
+    value_tags: tuple[tuple[str, ...], ...] | None = None
 
 
 def replay(
@@ -854,7 +1072,8 @@ def replay(
     seeds: Sequence[int] = tuple(range(1, DEFAULT_SEEDS + 1)),
 ) -> ReplayReport:
     """The fidelity check over ``seeds``, then the candidate as a difference from it, per
-    queue and per grade group."""
+    queue and per grade group. Grade groups are the recorded ones: with candidate value
+    tags the same contacts are compared, and ``regrades`` tells how their tags changed."""
     curves = patience_curves(period.contacts)
     pools = handle_pools(period.contacts)
     draws = [seeded_arrivals(period, curves, pools, seed) for seed in seeds]
@@ -862,10 +1081,19 @@ def replay(
     sl_seconds = period.sl_seconds
     faithful = [SeedFigures.of(replay_once(period, in_force, a), sl_seconds, worst) for a in draws]
     tried: list[SeedFigures] = []
+    changed: tuple[Regrade, ...] = ()
     if candidate is not None:
         routing = candidate.routing or in_force
         staffed = with_agents_delta(period, routing, candidate.agents_delta)
-        tried = [SeedFigures.of(replay_once(staffed, routing, a), sl_seconds, worst) for a in draws]
+        for arrivals in draws:
+            if candidate.value_tags is None:
+                result = replay_once(staffed, routing, arrivals)
+            else:
+                regraded = _with_value_tags(arrivals, candidate.value_tags)
+                result = _grouped_as_recorded(replay_once(staffed, routing, regraded), period)
+            tried.append(SeedFigures.of(result, sl_seconds, worst))
+        if candidate.value_tags is not None:
+            changed = regrades([c.value_tags for c in period.contacts], candidate.value_tags)
     queues = []
     for queue, figures in recorded_figures(period, in_force).items():
         report = _group_report(queue, figures, faithful, tried, by_grade=False)
@@ -877,7 +1105,7 @@ def replay(
         _group_report(grade, figures, faithful, tried, by_grade=True)
         for grade, figures in recorded_grade_figures(period).items()
     ]
-    return ReplayReport(tuple(seeds), curves, tuple(queues), tuple(grades))
+    return ReplayReport(tuple(seeds), curves, tuple(queues), tuple(grades), changed)
 
 
 @dataclass(frozen=True, slots=True)

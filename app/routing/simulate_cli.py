@@ -13,10 +13,11 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 import yaml
+from pydantic import BaseModel
 
 from app.routing.simulator import (
     QueueLoad,
@@ -82,6 +83,14 @@ def simulate(
             help="With --replay: N more (or, with -N, fewer) agents for a queue; repeatable.",
         ),
     ] = None,
+    value_rules: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --replay: customer value rules (JSON/YAML) to try: each contact's"
+            " customer re-graded under them as of its arrival.",
+            dir_okay=False,
+        ),
+    ] = None,
     seeds: Annotated[
         int, typer.Option(min=1, max=100, help="With --replay: seeds to run (mean ± spread).")
     ] = 5,
@@ -89,10 +98,11 @@ def simulate(
     """Simulate routing on a virtual clock; compare one-queue runs with Erlang C / A.
 
     With --replay, contacts recorded in the database are replayed against a routing
-    configuration, beside what really happened.
+    configuration, beside what really happened; --routing-config, --agents-delta and
+    --value-rules try a change as its difference from that faithful replay.
     """
     if replay is not None:
-        _replay(replay, routing_config, json_output, agents_delta or [], seeds)
+        _replay(replay, routing_config, value_rules, json_output, agents_delta or [], seeds)
         return
     flags = _OneQueueFlags(
         agents, arrival_rate_per_hour, aht_seconds, sl_seconds, patience_seconds, wrap_up_seconds
@@ -113,6 +123,7 @@ def simulate(
 def _replay(
     period: tuple[datetime, datetime],
     config: Path | None,
+    value_rules: Path | None,
     json_output: bool,
     agents_delta: list[str],
     seeds: int,
@@ -120,8 +131,10 @@ def _replay(
     import asyncio
 
     from app.config import Settings
+    from app.customers.value.rules_schemas import ValueRulesDocument
+    from app.customers.value.rules_schemas import to_core as value_rules_core
     from app.routing.config_schemas import RoutingDocument
-    from app.routing.replay import render_replay, replay_period
+    from app.routing.replay import WhatIf, render_replay, replay_period
     from app.routing.replay_core import parse_agents_delta
     from app.runtime import resolve_database_url
 
@@ -129,27 +142,38 @@ def _replay(
     if end <= start:
         typer.echo("error: --replay needs FROM before TO", err=True)
         raise typer.Exit(2)
-    document = None
-    if config is not None:
-        try:
-            document = RoutingDocument.model_validate(yaml.safe_load(_read(config)))
-        except (ScenarioError, ValueError, yaml.YAMLError) as error:
-            typer.echo(f"error: {config}: {error}", err=True)
-            raise typer.Exit(2) from error
+    document = None if config is None else _document(config, RoutingDocument)
+    rules = None
+    if value_rules is not None:
+        rules = value_rules_core(_document(value_rules, ValueRulesDocument), version=0)
     try:
         deltas = parse_agents_delta(agents_delta)
     except ValueError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error
-    url = resolve_database_url(Settings())
+    settings = Settings()
+    url = resolve_database_url(settings)
+    what_if = WhatIf(document, deltas, rules)
     try:
         report = asyncio.run(
-            replay_period(url, start, end, document, agents_delta=deltas, seeds=seeds)
+            replay_period(url, start, end, what_if, seeds=seeds, zone=settings.zone)
         )
     except ValueError as error:  # e.g. a delta for a queue nobody serves
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error
     typer.echo(json.dumps(report, indent=2) if json_output else render_replay(report))
+
+
+_Document = TypeVar("_Document", bound=BaseModel)
+
+
+def _document(path: Path, model: type[_Document]) -> _Document:
+    """A JSON/YAML document file read into ``model``; exit 2 saying why it cannot be."""
+    try:
+        return model.model_validate(yaml.safe_load(_read(path)))
+    except (ScenarioError, ValueError, yaml.YAMLError) as error:
+        typer.echo(f"error: {path}: {error}", err=True)
+        raise typer.Exit(2) from error
 
 
 # ----------------------------------------------------------------------- input

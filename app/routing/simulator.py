@@ -32,7 +32,8 @@ Measurement, chosen so that steady-state figures are comparable with Erlang C/A:
 
 Agents are all signed in and available for the whole run, or, with ``presence`` (replays,
 the demo's history), start offline and follow their recorded sign-ins, not-ready periods
-and sign-outs. A recorded contact's own wrap-up (``wrap_up_seconds``) is ended by the
+and sign-outs; their recorded changes of skills and capacity (``agent_changes``) apply from
+the moment they were made. A recorded contact's own wrap-up (``wrap_up_seconds``) is ended by the
 simulated agent with ``WrapUpEnded``, unless the queue's wrap-up timer ends it first.
 
 A recorded contact may also carry its recorded offers (``responses``: an agent offered it
@@ -50,7 +51,7 @@ import itertools
 import math
 import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any, Literal, Protocol, Self
 
 import yaml
@@ -58,7 +59,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from app.routing.core.engine import RoutingEngine
 from app.routing.core.model import (
+    AgentCapacityChanged,
     AgentLoggedIn,
+    AgentSkillsChanged,
     AgentState,
     AgentStateChanged,
     AgentStateSet,
@@ -152,6 +155,17 @@ class PresenceChange:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentChange:
+    """A change of an agent's skills or capacity at ``time`` (seconds from the run's start),
+    as an administrator made it; None leaves that attribute as it was."""
+
+    time: float
+    agent_id: str
+    skills: Mapping[str, int] | None = None
+    capacity: Mapping[Channel, int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SimulationSetup:
     routing: RoutingConfig
     loads: tuple[QueueLoad, ...]
@@ -163,6 +177,9 @@ class SimulationSetup:
     # offline and follows its changes (an agent with none never signs in)
     presence: tuple[PresenceChange, ...] | None = None
     record_presence: bool = False  # keep every presence the engine derives (slower)
+    # skills and capacity changed during the run, applied at their time (``agents`` holds
+    # each agent as it was at the start)
+    agent_changes: tuple[AgentChange, ...] = ()
 
     @property
     def duration_seconds(self) -> float:
@@ -330,7 +347,14 @@ class _Presence:
     change: PresenceChange
 
 
-_Pending = _Arrival | _PatienceOver | _HandleDone | _WrapUpDone | _Presence | _OfferAnswer
+@dataclass(frozen=True, slots=True)
+class _AgentUpdate:
+    change: AgentChange
+
+
+_Pending = (
+    _Arrival | _PatienceOver | _HandleDone | _WrapUpDone | _Presence | _OfferAnswer | _AgentUpdate
+)
 
 
 @dataclass(slots=True)
@@ -594,6 +618,8 @@ class _Simulation:
             self.register_agents_offline()
             for change in sorted(self.setup.presence, key=lambda change: change.time):
                 self.schedule(change.time, _Presence(change))
+        for update in self.setup.agent_changes:
+            self.schedule(update.time, _AgentUpdate(update))
         self.schedule_next_arrival()
         stalled_ticks = 0
         while not self.finished():
@@ -631,6 +657,8 @@ class _Simulation:
             self.on_patience_over(pending)  # type: ignore[arg-type]
         elif kind is _OfferAnswer:
             self.on_offer_answer(pending)  # type: ignore[arg-type]
+        elif kind is _AgentUpdate:
+            self.on_agent_change(pending.change)  # type: ignore[union-attr,arg-type]
         else:
             assert isinstance(pending, _Presence)
             self.on_presence(pending.change)
@@ -670,6 +698,19 @@ class _Simulation:
         if change.state is not AgentState.AVAILABLE:
             self.set_wrapping_up(change.agent_id, False)
         clock.update(self.now, self.window)
+
+    def on_agent_change(self, change: AgentChange) -> None:
+        """New skills or capacity, from now on (as the router takes an administrator's)."""
+        agent = self.agents.get(change.agent_id)
+        if agent is None:
+            raise ValueError(f"a change of an unknown agent {change.agent_id!r}")
+        if change.skills is not None:
+            agent = replace(agent, skills=dict(change.skills))
+            self.feed(AgentSkillsChanged(change.agent_id, dict(change.skills)))
+        if change.capacity is not None:
+            agent = replace(agent, capacity=dict(change.capacity))
+            self.feed(AgentCapacityChanged(change.agent_id, dict(change.capacity)))
+        self.agents[change.agent_id] = agent
 
     def on_arrival(self, arrival: RecordedArrival) -> None:
         contact_id = f"c{len(self.contacts) + 1}"
@@ -955,8 +996,7 @@ def replay_arrivals(
         raise ValueError(f"recorded arrivals name queues missing from the config: {unknown}")
     agents = {agent.agent_id for agent in setup.agents}
     strangers = sorted(
-        {t.to_agent_id for a in ordered for t in a.transfers if t.to_agent_id is not None}
-        - agents
+        {t.to_agent_id for a in ordered for t in a.transfers if t.to_agent_id is not None} - agents
     )
     if strangers:
         raise ValueError(f"recorded transfers name agents not simulated: {strangers}")

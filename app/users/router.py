@@ -45,5 +45,9 @@ async def get_user(session: SessionDep, _: SupervisorUser, user_id: int) -> User
 
 
 @router.patch("/{user_id}", response_model=UserOut, summary="Change a user (or disable one)")
-async def update_user(session: SessionDep, _: AdminUser, user_id: int, data: UserUpdate) -> UserOut:
-    return UserOut.model_validate(await service.update_user(session, user_id, data))
+async def update_user(
+    session: SessionDep, admin: AdminUser, user_id: int, data: UserUpdate
+) -> UserOut:
+    return UserOut.model_validate(
+        await service.update_user(session, user_id, data, actor_id=admin.id)
+    )

@@ -3,6 +3,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.agents.service import record_agent_change
 from app.auth.security import hash_password
 from app.errors import Conflict, NotFound
 from app.users.models import DEFAULT_CAPACITY, Role, User
@@ -56,8 +57,12 @@ async def list_users(
     return list(await session.scalars(query))
 
 
-async def update_user(session: AsyncSession, user_id: int, data: UserUpdate) -> User:
+async def update_user(
+    session: AsyncSession, user_id: int, data: UserUpdate, actor_id: int | None = None
+) -> User:
+    """Apply the fields set; a change of capacity is logged and handed to the router."""
     user = await get_user(session, user_id)
+    capacity_before = {str(k): int(v) for k, v in user.capacity.items()}
     changes = data.model_dump(exclude_unset=True)
     if "password" in changes:
         password = changes.pop("password")
@@ -69,4 +74,6 @@ async def update_user(session: AsyncSession, user_id: int, data: UserUpdate) -> 
         if value is not None or field in ("email", "team"):
             setattr(user, field, value)
     await session.flush()
+    capacity = {str(k): int(v) for k, v in user.capacity.items()}
+    await record_agent_change(session, user.id, "capacity", capacity, capacity_before, actor_id)
     return user

@@ -4,26 +4,37 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.routing.core.model import AgentState, QueueConfig, RoutingConfig
+from app.customers.value.core.history import OrderFact
+from app.customers.value.core.rules import ValueRules, VipRule
+from app.routing.core.model import AgentState, QueueConfig, RoutingConfig, SkillRequirement
 from app.routing.replay_core import (
+    AgentUpdateRecord,
     Candidate,
+    CustomerOrders,
     Figures,
     RecordedContact,
     RecordedPeriod,
+    Regrade,
+    agents_as_they_were,
     fidelity,
+    merged_tags,
     parse_agents_delta,
     presence_schedule,
     ready_agents_per_interval,
     recorded_grade_figures,
+    regraded_tags,
     replay,
     staffing_comparison,
 )
 from app.routing.simulator import (
+    AgentChange,
     PresenceChange,
     PresenceRecord,
     QueueLoad,
@@ -387,3 +398,112 @@ def test_grade_figures_by_hand() -> None:
     }  # fmt: skip
     assert figures["untagged"]["service_level"] == 0.0
     assert figures["untagged"]["asa_seconds"] == 40.0
+
+
+def test_agents_as_they_were_from_their_recorded_changes() -> None:
+    """Ann's skills changed before the period and again in it; Bob's capacity changed in it
+    only (its previous value is what he had at the start); Cara's changed after it; Dan has
+    no change and stays as stored now."""
+    now = [
+        SimulatedAgent("ann", {"billing": 2}, {"voice": 1}),
+        SimulatedAgent("bob", {}, {"voice": 3}),
+        SimulatedAgent("cara", {"sales": 5}),
+        SimulatedAgent("dan", {"support": 1}),
+    ]
+    updates = [
+        AgentUpdateRecord(-50, "ann", "skills", {"support": 3}, {}),
+        AgentUpdateRecord(40, "ann", "skills", {"billing": 2}, {"support": 3}),
+        AgentUpdateRecord(70, "bob", "capacity", {"voice": 3}, {"voice": 1}),
+        AgentUpdateRecord(500, "cara", "skills", {"sales": 5}, {"sales": 1}),
+    ]
+    agents, changes = agents_as_they_were(now, updates, seconds=100)
+    by_id = {agent.agent_id: agent for agent in agents}
+    assert by_id["ann"].skills == {"support": 3}
+    assert by_id["bob"].capacity == {"voice": 1}
+    assert by_id["cara"].skills == {"sales": 1}
+    assert by_id["dan"] == now[3]
+    assert changes == (
+        AgentChange(40, "ann", skills={"billing": 2}),
+        AgentChange(70, "bob", capacity={"voice": 3}),
+    )
+
+
+def test_a_replay_applies_skill_and_capacity_changes_when_they_happened() -> None:
+    """Ann lacks billing until 100 s: the billing call of 0 waits for her. Her voice
+    capacity goes from 1 to 2 at 200 s: of the calls of 150 and 151 (100 s each) the second
+    waits until then, not until the first ends at 250 s; of those of 300 and 301 neither
+    waits."""
+    routing = RoutingConfig(
+        queues={"billing": QueueConfig("billing", skills=(SkillRequirement("billing", 1),))}
+    )
+    setup = SimulationSetup(
+        routing=routing,
+        loads=(QueueLoad("billing", 0, 1),),
+        agents=(SimulatedAgent("ann", {"support": 3}, {"voice": 1}),),
+        hours=1000 / 3600,
+        warmup_seconds=0.0,
+        presence=(PresenceChange(0, "ann", A.AVAILABLE),),
+        agent_changes=(
+            AgentChange(100, "ann", skills={"billing": 2}),
+            AgentChange(200, "ann", capacity={"voice": 2}),
+        ),
+    )
+    arrivals = [
+        RecordedArrival(time, "billing", "voice", None, handle, wrap_up_seconds=0)
+        for time, handle in ((0, 10), (150, 100), (151, 100), (300, 50), (301, 50))
+    ]
+    result = replay_arrivals(setup, arrivals)
+    answered = [c.answered_at for c in sorted(result.contacts, key=lambda c: c.arrived_at)]
+    assert answered == [100, 150, 200, 300, 301]
+
+
+def test_candidate_value_rules_regrade_each_caller_as_of_arrival() -> None:
+    """Bronze callers are one customer with one ¥500 sale; a candidate VIP rule of one sale
+    makes them VIP from the sale on (the rule in force needs three), so they get the VIP
+    boost: their waits shorten and the recorded VIPs' lengthen, in the recorded grade
+    groups. What the rules in force and the candidate grade alike keeps its recorded tags:
+    callers before the sale, and the grade (Silver by both, Bronze as recorded)."""
+    agents, presence, arrivals = _week(5)
+    rng = random.Random(5)
+    busy = [replace(a, queue="support", time=a.time + rng.uniform(0, 60)) for a in arrivals]
+    recorded = _record(agents, presence, sorted(arrivals + busy, key=lambda a: a.time))
+    period = replace(
+        recorded,
+        contacts=tuple(
+            replace(c, customer_id=7) if c.value_tags == ("grade:B",) else c
+            for c in recorded.contacts
+        ),
+    )
+    start = datetime(2026, 3, 2, tzinfo=UTC)
+    sale = start + timedelta(days=1)
+    customers = {7: CustomerOrders((OrderFact(sale, "completed", 1, Decimal(500)),))}
+    easy_vip = ValueRules(vip=VipRule(min_sales=1, min_items=1, min_amount=Decimal(100)))
+    tags = regraded_tags(period, customers, easy_vip, ValueRules(), start, UTC)
+    bronze = [i for i, c in enumerate(period.contacts) if c.customer_id == 7]
+    before_sale = [i for i in bronze if period.contacts[i].time < 86400]
+    assert before_sale
+    assert all(tags[i] == ("grade:B",) for i in before_sale)
+    assert all(tags[i] == ("grade:B", "vip") for i in bronze if i not in before_sale)
+    assert all(tags[i] == c.value_tags for i, c in enumerate(period.contacts) if i not in bronze)
+    same = regraded_tags(period, customers, ValueRules(), ValueRules(), start, UTC)
+    assert same == tuple(c.value_tags for c in period.contacts)
+
+    report = replay(period, ROUTING, Candidate(value_tags=tags), seeds=(1, 2))
+    grades = {g.name: g for g in report.grades}
+    assert set(grades) == {"untagged", "grade:S", "grade:P", "grade:B", "vip"}
+    vip, bronze_group = grades["vip"].difference, grades["grade:B"].difference
+    assert vip is not None
+    assert bronze_group is not None
+    assert (bronze_group.values["asa_seconds"] or 0) < 0 < (vip.values["asa_seconds"] or 0)
+    assert bronze_group.values["offered"] == 0  # the same contacts, compared
+    assert report.regrades == (Regrade((), ("vip",), len(bronze) - len(before_sale)),)
+
+
+def test_merged_tags_take_the_candidate_only_where_it_differs() -> None:
+    recorded = ("grade:G", "status:graded", "class:major", "segment:loyal")
+    in_force = ("grade:S", "status:graded", "class:key", "segment:loyal")
+    candidate = ("grade:S", "status:graded", "vip", "class:normal", "segment:loyal")
+    assert merged_tags(recorded, in_force, candidate) == (
+        "grade:G", "status:graded", "vip", "class:normal", "segment:loyal",
+    )  # fmt: skip
+    assert merged_tags(recorded, in_force, in_force) == recorded

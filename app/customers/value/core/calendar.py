@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import datetime
+from functools import lru_cache
 
 
 def months_before(moment: datetime, months: int) -> datetime:
@@ -12,10 +13,17 @@ def months_before(moment: datetime, months: int) -> datetime:
 
     ``moment`` should be aware and in the shop's time zone, so "a month" is the shop's.
     """
-    index = moment.year * 12 + (moment.month - 1) - months
-    year, month = divmod(index, 12)
-    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
-    return moment.replace(year=year, month=month + 1, day=day)
+    year, month, day = _shifted(moment.year, moment.month, moment.day, months)
+    return moment.replace(year=year, month=month, day=day)
+
+
+@lru_cache(maxsize=8192)
+def _shifted(year: int, month: int, day: int, months: int) -> tuple[int, int, int]:
+    """The date ``months`` calendar months before, the day clamped (worked out once)."""
+    index = year * 12 + (month - 1) - months
+    shifted_year, shifted_month = divmod(index, 12)
+    last_day = calendar.monthrange(shifted_year, shifted_month + 1)[1]
+    return shifted_year, shifted_month + 1, min(day, last_day)
 
 
 def months_after(moment: datetime, months: int) -> datetime:

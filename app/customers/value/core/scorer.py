@@ -206,14 +206,15 @@ def explain(summary: OrderSummary, status: Status, as_of: datetime, rules: Value
     return "no sale yet"
 
 
-def evaluate(
+def standing(
     summary: OrderSummary,
     prior: PriorValue,
     as_of: datetime,
     rules: ValueRules,
     last_full_evaluation: datetime | None = None,
-) -> Evaluation:
-    """Grade, status and VIP of one customer at ``as_of``."""
+) -> tuple[Status, Rfm | None, str | None]:
+    """Status, R/F/M and grade of one customer at ``as_of`` (``evaluate`` without VIP and
+    the words)."""
     rfm = score(summary, as_of, rules)
     status: Status
     if prior.blocked:
@@ -229,6 +230,18 @@ def evaluate(
     else:
         status = "prospect"
     grade = grade_of(rfm.score, rules) if rfm is not None and status == "graded" else None
+    return status, rfm, grade
+
+
+def evaluate(
+    summary: OrderSummary,
+    prior: PriorValue,
+    as_of: datetime,
+    rules: ValueRules,
+    last_full_evaluation: datetime | None = None,
+) -> Evaluation:
+    """Grade, status and VIP of one customer at ``as_of``."""
+    status, rfm, grade = standing(summary, prior, as_of, rules, last_full_evaluation)
     since, until, event = _vip(summary, prior, as_of, rules, prior.blocked)
     average = summary.amount / summary.sales if summary.sales else None
     return Evaluation(
@@ -265,11 +278,19 @@ def routing_tags(
 ) -> tuple[str, ...]:
     """What the router weighs: ``grade:P``, ``status:new``, ``vip``, ``class:key`` and
     ``segment:NAME`` (see ``value_priority`` in the routing document)."""
+    vip = evaluation.vip_active(now)
+    return tags_of(evaluation.grade, evaluation.status, vip, value_class_, segments)
+
+
+def tags_of(
+    grade: str | None, status: str, vip: bool, value_class_: str, segments: tuple[str, ...]
+) -> tuple[str, ...]:
+    """``routing_tags`` from their parts, in that order."""
     tags = []
-    if evaluation.grade is not None:
-        tags.append(f"grade:{evaluation.grade}")
-    tags.append(f"status:{evaluation.status}")
-    if evaluation.vip_active(now):
+    if grade is not None:
+        tags.append(f"grade:{grade}")
+    tags.append(f"status:{status}")
+    if vip:
         tags.append("vip")
     tags.append(f"class:{value_class_}")
     tags.extend(f"segment:{name}" for name in segments)
