@@ -76,6 +76,16 @@ async def test_tiles_follow_a_contact_in_and_out(web_service: Service, browser: 
         await expect(row).to_have_count(0)
         await visitor.close()
 
+        await page.get_by_role("button", name="TV mode").click()
+        await expect(page.locator("body")).to_have_class(re.compile(r"\btv\b"))
+        await expect(page.get_by_role("button", name="Sign out")).to_be_hidden()
+        await expect(support.get_by_role("button", name=re.compile("Show waiting"))).to_have_count(
+            0
+        )
+        await expect(page.get_by_role("button", name=re.compile("^Apply"))).to_have_count(0)
+        await page.get_by_role("button", name="Leave TV mode").click()
+        await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
 
 async def test_force_state_and_the_alarm_it_raises(web_service: Service, browser: Browser) -> None:
     ids = await _agent_ids(web_service)
@@ -106,23 +116,23 @@ async def test_force_state_and_the_alarm_it_raises(web_service: Service, browser
 
 async def test_a_waiting_contact_is_reassigned(web_service: Service, browser: Browser) -> None:
     ids = await _agent_ids(web_service)
-    emma = ids["emma.wilson"]
-    await _force(web_service, emma, "available")  # only a logged-in agent can be offered one
+    carlos = ids["carlos.mendes"]  # no support skill: the router would not offer him this
+    await _force(web_service, carlos, "available")  # only a logged-in agent can be offered one
     visitor = Visitor(web_service)
     async with watched_page(browser, web_service.url, "en-US") as watched:
         page = watched.page
         await _open_wallboard(page)
         contact_id = await visitor.start(name="Reassign Me", language="en", widget="support")
-        await page.locator('.tile[data-queue="support"]').get_by_role(
-            "button", name=re.compile("Show waiting contacts")
-        ).click()
-        row = page.locator(f'.waiting-panel tr[data-contact="{contact_id}"]')
-        await row.get_by_label(f"Assign contact {contact_id} to").select_option(
-            str(emma)
+        await (
+            page.locator('.tile[data-queue="support"]')
+            .get_by_role("button", name=re.compile("Show waiting contacts"))
+            .click()
         )
+        row = page.locator(f'.waiting-panel tr[data-contact="{contact_id}"]')
+        await row.get_by_label(f"Assign contact {contact_id} to").select_option(str(carlos))
         await row.get_by_role("button", name="Assign").click()
         await expect(page.locator(".notice")).to_have_text(
-            f"Contact {contact_id} offered to Emma Wilson."
+            f"Contact {contact_id} offered to Carlos Mendes."
         )
     async with await _api(web_service) as client:
         contact = (await client.get(f"/api/v1/contacts/{contact_id}")).json()
@@ -131,7 +141,7 @@ async def test_a_waiting_contact_is_reassigned(web_service: Service, browser: Br
     await visitor.connect()
     await visitor.end()
     await visitor.close()
-    await _force(web_service, emma, "offline")
+    await _force(web_service, carlos, "offline")
 
 
 async def test_the_socket_comes_back_after_a_restart(

@@ -20,8 +20,8 @@ const SIGN_IN_ROLES = ['supervisor', 'admin'];
 const TV_KEY = 'contactd.wallboard.tv';
 const TICK_MS = 1000; // times in state and waits tick once a second, nothing faster
 const REPORT_MS = 5 * 60 * 1000; // today's intervals are fetched again every 5 minutes
-const TV_TILES = 4; // tiles per page in TV mode, pages rotate every TV_ROTATE_TICKS
-const TV_ROTATE_TICKS = 10;
+const TV_TILES = 4; // tiles per page in TV mode; the pages rotate every TV_ROTATE_MS
+const TV_ROTATE_MS = 10000;
 const AGENT_STATES = ['available', 'on_contact', 'wrap_up', 'not_ready'];
 
 export function App() {
@@ -41,7 +41,7 @@ export function App() {
 function useLive(session, onSignOut) {
   const store = useRef(null);
   if (store.current === null) store.current = emptyState();
-  const [tick, changed] = useReducer((n) => n + 1, 0);
+  const [, changed] = useReducer((n) => n + 1, 0);
   useEffect(() => {
     const state = store.current;
     const socket = new SupervisorSocket({
@@ -63,7 +63,7 @@ function useLive(session, onSignOut) {
       socket.stop();
     };
   }, [session.token]);
-  return [store.current, tick];
+  return store.current;
 }
 
 /** What the socket does not carry: names, teams and capacities of the agents, the queues'
@@ -107,7 +107,7 @@ function useIntervals(token, dayStart) {
 // ---------------------------------------------------------------- the board
 
 function Board({ t, lang, session, onLanguage, onSignOut }) {
-  const [live, tick] = useLive(session, onSignOut);
+  const live = useLive(session, onSignOut);
   const directory = useDirectory(session.token);
   const rows = useIntervals(session.token, live.dayStart);
   const [tv, setTv] = useState(() => localStorage.getItem(TV_KEY) === '1');
@@ -120,7 +120,7 @@ function Board({ t, lang, session, onLanguage, onSignOut }) {
   const now = serverNow(live, Date.now());
   const names = Object.keys(live.queues).sort();
   const pages = Math.max(1, Math.ceil(names.length / TV_TILES));
-  const page = Math.floor(tick / TV_ROTATE_TICKS) % pages;
+  const page = Math.floor(Date.now() / TV_ROTATE_MS) % pages;
   const shown = tv ? names.slice(page * TV_TILES, (page + 1) * TV_TILES) : names;
   const ctx = { t, lang, now, directory, live, token: session.token, tv, say: setNotice };
   return html`<div class="board">
