@@ -108,6 +108,10 @@ async def test_force_state_and_the_alarm_it_raises(web_service: Service, browser
         vip = page.locator('.tile[data-queue="vip"] .by-state [data-state="available"] .n')
         await expect(vip).to_have_text("1")
 
+        await row.get_by_label("强制设置 黄丽 的状态").select_option("not_ready:break")
+        await row.get_by_role("button", name="应用: 黄丽").click()
+        await expect(row.locator(".state")).to_have_text("未就绪：休息")
+
         await row.get_by_label("强制设置 黄丽 的状态").select_option("offline")
         await row.get_by_role("button", name="应用: 黄丽").click()
         await expect(row.locator(".state")).to_have_attribute("data-state", "offline")
