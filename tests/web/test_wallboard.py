@@ -167,3 +167,61 @@ async def test_the_socket_comes_back_after_a_restart(
         await visitor.end()
         await expect(_waiting(page, "support")).to_have_text(str(before))
         await visitor.close()
+
+
+STORE_CHECKS = """async () => {
+  const src = document.querySelector('script[type=module]').src;
+  const m = await import(src.replace('/main.js', '/store.js'));
+  const state = m.emptyState();
+  m.apply(state, {type: 'snapshot', at: 1000, day_start: 0, alarms: [{kind: 'x'}],
+                  queues: {a: {waiting: 1}}, agents: {'7': {state: 'available'}}}, 1000500);
+  m.apply(state, {type: 'delta', at: 1001, queues: {b: {waiting: 2}},
+                  agents: {'7': {state: 'on_contact'}}}, 1001500);
+  const keptAlarms = state.alarms.length;
+  m.apply(state, {type: 'case_sla', event_id: 5, level: 'breach'}, 1002000);
+  m.apply(state, {type: 'case_sla', event_id: 5, level: 'breach'}, 1002100);
+  m.apply(state, {type: 'consult', consult_id: 9, agent_id: 7, contact_id: 3}, 1002200);
+  m.apply(state, {type: 'consult_answered', consult_id: 9, supervisor_name: 'Zhou'}, 1002300);
+  const rows = [
+    {interval_start: 'T2', queue: 'a', offered: 2, handled: 1, answered_in_target: 1,
+     answered: 1, abandoned: 1, short_abandoned: 0},
+    {interval_start: 'T1', queue: 'a', offered: 1, handled: 1, answered_in_target: 1,
+     answered: 1, abandoned: 0, short_abandoned: 0},
+    {interval_start: 'T1', queue: 'b', offered: 3, handled: 2, answered_in_target: 0,
+     answered: 0, abandoned: 1, short_abandoned: 1},
+  ];
+  return {
+    queues: Object.keys(state.queues).sort(),
+    agent: state.agents['7'].state,
+    keptAlarms,
+    skew: state.skewSeconds,
+    now: m.serverNow(state, 1001500),
+    notices: state.notices.map((n) => [n.kind, n.answeredBy || null]),
+    levels: [m.serviceLevelClass(80, 80), m.serviceLevelClass(71, 80),
+             m.serviceLevelClass(69.9, 80), m.serviceLevelClass(null, 80)],
+    staffing: [m.staffingClass({agents_needed: 3, agents_staffed: 2}),
+               m.staffingClass({agents_needed: 2, agents_staffed: 2})],
+    series: m.intervalSeries(rows, null)
+      .map((p) => [p.start, p.offered, p.handled, p.serviceLevel]),
+    onlyB: m.intervalSeries(rows, ['b']).map((p) => [p.start, p.serviceLevel]),
+  };
+}"""
+
+
+async def test_the_pure_store(web_service: Service, browser: Browser) -> None:
+    """The wallboard's state changes and figures, run in the page as the board runs them."""
+    async with watched_page(browser, web_service.url, "en-US") as watched:
+        await watched.page.goto("/wallboard")
+        found = await watched.page.evaluate(STORE_CHECKS)
+    assert found == {
+        "queues": ["a", "b"],
+        "agent": "on_contact",
+        "keptAlarms": 1,  # a delta without alarms keeps them
+        "skew": 0.5,
+        "now": 1001.0,
+        "notices": [["consult", "Zhou"], ["case_sla", None]],  # newest first, once each
+        "levels": ["good", "near", "bad", "none"],
+        "staffing": ["short", "ok"],
+        "series": [["T1", 4, 3, 100.0], ["T2", 2, 1, 50.0]],
+        "onlyB": [["T1", None]],
+    }
