@@ -1,9 +1,10 @@
-"""The JavaScript the agent desktop loads on first visit, raw and gzip-compressed, beside
-the target (≤ 300 KB compressed, issue 17).
+"""What each web page loads on first visit, raw and gzip-compressed: its JavaScript beside
+the target (≤ 300 KB compressed, issue 17), and its whole payload (page, scripts,
+stylesheets, icon).
 
-Follows the static ``import ... from './x.js'`` graph from ``console/main.js`` (the page's
-only script) through ``app/web/static``: exactly what the browser fetches before the first
-render. Sizes do not depend on the machine.
+Follows the static ``import ... from './x.js'`` graph from each page's only script
+(``console/main.js``, ``wallboard/main.js``) through ``app/web/static``: exactly what the
+browser fetches before the first render. Sizes do not depend on the machine.
 
     .venv/bin/python bench/web_payload.py
 """
@@ -15,8 +16,13 @@ import re
 import sys
 from pathlib import Path
 
-STATIC = Path(__file__).resolve().parents[1] / "app" / "web" / "static"
-ENTRY = STATIC / "console" / "main.js"
+WEB = Path(__file__).resolve().parents[1] / "app" / "web"
+STATIC = WEB / "static"
+PAGES = {  # page -> (its HTML, its entry module)
+    "desktop": (WEB / "pages" / "console.html", STATIC / "console" / "main.js"),
+    "wallboard": (WEB / "pages" / "wallboard.html", STATIC / "wallboard" / "main.js"),
+}
+ASSET = re.compile(r"""\{\{assets\}\}/([^"']+)""")
 TARGET_COMPRESSED = 300 * 1024
 IMPORT = re.compile(r"""(?:import|export)\b[^'"]*?from\s*['"](\.{1,2}/[^'"]+)['"]""")
 
@@ -34,16 +40,29 @@ def module_graph(entry: Path) -> list[Path]:
     return seen
 
 
-def main() -> None:
-    modules = module_graph(ENTRY)
+def _gzip(data: bytes) -> int:
+    return len(gzip.compress(data, 9))
+
+
+def report(name: str, page: Path, entry: Path) -> None:
+    modules = module_graph(entry)
     raw = sum(len(p.read_bytes()) for p in modules)
-    packed = sum(len(gzip.compress(p.read_bytes(), 9)) for p in modules)
+    packed = sum(_gzip(p.read_bytes()) for p in modules)
     for path in sorted(modules):
         sys.stdout.write(f"  {path.relative_to(STATIC)}: {len(path.read_bytes()):,} B\n")
     sys.stdout.write(
-        f"desktop JS: {len(modules)} modules, {raw / 1024:.1f} KiB raw, "
+        f"{name} JS: {len(modules)} modules, {raw / 1024:.1f} KiB raw, "
         f"{packed / 1024:.1f} KiB gzip -9 (target <= {TARGET_COMPRESSED // 1024} KiB)\n"
     )
+    html = page.read_bytes()
+    others = [STATIC / a for a in ASSET.findall(html.decode()) if not a.endswith(".js")]
+    total = packed + _gzip(html) + sum(_gzip(p.read_bytes()) for p in others)
+    sys.stdout.write(f"{name} page, JS, CSS and icon: {total / 1024:.1f} KiB gzip -9\n")
+
+
+def main() -> None:
+    for name, (page, entry) in PAGES.items():
+        report(name, page, entry)
 
 
 if __name__ == "__main__":

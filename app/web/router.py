@@ -13,7 +13,7 @@ from app.web.assets import PAGE_HEADERS, PAGES_DIR, STATIC_DIR, ImmutableStaticF
 
 router = APIRouter(include_in_schema=False)
 
-PAGES = {"/console": "console.html"}
+PAGES = {"/console": "console.html", "/wallboard": "wallboard.html"}
 
 
 def _render(name: str, assets: str) -> str:
@@ -24,6 +24,13 @@ def _render(name: str, assets: str) -> str:
 async def console(request: Request) -> HTMLResponse:
     """The agent desktop (docs/web.md)."""
     html: str = request.app.state.web_pages["/console"]
+    return HTMLResponse(html, headers=PAGE_HEADERS)
+
+
+@router.get("/wallboard", response_class=HTMLResponse)
+async def wallboard(request: Request) -> HTMLResponse:
+    """The supervisor wallboard (docs/web.md)."""
+    html: str = request.app.state.web_pages["/wallboard"]
     return HTMLResponse(html, headers=PAGE_HEADERS)
 
 

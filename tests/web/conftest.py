@@ -237,15 +237,22 @@ class Visitor:
                 if frame["text"] == text:
                     return frame
 
+    async def end(self) -> None:
+        """Leave the chat (while waiting: the contact is abandoned)."""
+        assert self.ws is not None
+        await self.ws.send(json.dumps({"type": "end"}))
+
     async def close(self) -> None:
         if self.ws is not None:
             await self.ws.close()
             self.ws = None
 
 
-async def sign_in(page: Page, username: str, password: str = AGENT_PASSWORD) -> None:
-    """Sign in on /console and wait for the desktop to be connected."""
-    await page.goto("/console")
+async def sign_in(
+    page: Page, username: str, password: str = AGENT_PASSWORD, path: str = "/console"
+) -> None:
+    """Sign in on the page at ``path`` and wait for its socket to be connected."""
+    await page.goto(path)
     await page.get_by_label(re.compile("Username|用户名")).fill(username)
     await page.get_by_label(re.compile("Password|密码")).fill(password)
     await page.get_by_role("button", name=re.compile("Sign in|登录")).click()

@@ -11,6 +11,7 @@ from typing import Any
 
 import aiosmtplib
 import httpx
+import pytest
 from playwright.async_api import Browser, Page, WebSocketRoute, expect
 
 from app.config import Settings
@@ -197,23 +198,24 @@ async def test_a_restart_shows_reconnecting_and_loses_no_line(
     await web_service.set_offline("wu.hao")
 
 
+@pytest.mark.parametrize("app", ["console", "wallboard"])
 async def test_pages_carry_a_strict_policy_and_assets_are_cached_for_good(
-    web_service: Service,
+    web_service: Service, app: str
 ) -> None:
     async with httpx.AsyncClient(base_url=web_service.url, timeout=10) as client:
-        page = await client.get("/console")
+        page = await client.get(f"/{app}")
         assert page.status_code == 200
         policy = page.headers["content-security-policy"]
         assert "script-src 'self'" in policy
         assert "unsafe-inline" not in policy
         assert page.headers["cache-control"] == "no-cache"
-        script = re.search(r'src="(/assets/[0-9a-f]{12}/console/main\.js)"', page.text)
+        script = re.search(rf'src="(/assets/[0-9a-f]{{12}}/{app}/main\.js)"', page.text)
         assert script is not None, page.text
         asset = await client.get(script.group(1))
         assert asset.status_code == 200
         assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
         assert "javascript" in asset.headers["content-type"]
-        missing = await client.get("/assets/000000000000/console/main.js")
+        missing = await client.get(f"/assets/000000000000/{app}/main.js")
         assert missing.status_code == 404
 
 

@@ -1,102 +1,32 @@
 // The agent desktop: sign-in, state, offers with their screen-pop, and the conversations.
 // It talks only to the public API and /ws/agent (docs/agent-console.md).
 
-import { useEffect, useMemo, useReducer, useRef, useState } from '../vendor/hooks.module.js';
-import { ApiError, get, signIn } from './api.js';
-import { html } from './html.js';
-import { LANGUAGES, initialLanguage, saveLanguage, translator } from './i18n.js';
+import { useEffect, useReducer, useRef, useState } from '../vendor/hooks.module.js';
+import { get } from '../common/api.js';
+import { html } from '../common/html.js';
+import { duration } from '../common/time.js';
+import { useLanguage, useSession } from '../common/session.js';
+import { LanguagePicker, SignIn } from '../common/signin.js';
+import { translator } from './i18n.js';
 import { ring, unlock } from './ring.js';
 import { ConsoleSocket } from './socket.js';
 import { addMessage, apply, emptyState, newRef } from './store.js';
-import { CHANNEL_ICONS, ScreenPop, WhyMe, duration } from './views.js';
+import { CHANNEL_ICONS, ScreenPop, WhyMe } from './views.js';
 
 const SESSION_KEY = 'contactd.console.session';
+const SIGN_IN_ROLES = ['agent', 'supervisor', 'admin'];
 const TYPING_REPEAT_MS = 3000;
 const TYPING_IDLE_MS = 4000;
 
-function savedSession() {
-  try {
-    return JSON.parse(sessionStorage.getItem(SESSION_KEY));
-  } catch {
-    return null;
-  }
-}
-
 export function App() {
-  const [lang, setLang] = useState(initialLanguage);
-  const [session, setSession] = useState(savedSession);
-  const t = useMemo(() => translator(lang), [lang]);
-  useEffect(() => {
-    document.documentElement.lang = lang;
-    document.title = `contactd · ${t('title')}`;
-  }, [lang]);
-  const chooseLanguage = (code) => {
-    saveLanguage(code);
-    setLang(code);
-  };
-  const signedIn = (answer) => {
-    const value = { token: answer.access_token, userId: answer.user_id };
-    sessionStorage.setItem(SESSION_KEY, JSON.stringify(value));
-    setSession(value);
-  };
-  const signOut = () => {
-    sessionStorage.removeItem(SESSION_KEY);
-    setSession(null);
-  };
+  const [lang, t, chooseLanguage] = useLanguage(translator);
+  const [session, signedIn, signOut] = useSession(SESSION_KEY);
   if (!session) {
-    return html`<${SignIn} t=${t} lang=${lang} onLanguage=${chooseLanguage} onSignedIn=${signedIn} />`;
+    return html`<${SignIn} t=${t} lang=${lang} onLanguage=${chooseLanguage} onSignedIn=${signedIn}
+      roles=${SIGN_IN_ROLES} refusedKey="notAgent" onSubmit=${unlock} />`;
   }
   return html`<${Desktop} t=${t} lang=${lang} session=${session}
     onLanguage=${chooseLanguage} onSignOut=${signOut} />`;
-}
-
-function LanguagePicker({ t, lang, onLanguage, id }) {
-  return html`<span class="field inline">
-    <label for=${id}>${t('language')}</label>
-    <select id=${id} value=${lang} onChange=${(e) => onLanguage(e.target.value)}>
-      ${LANGUAGES.map((l) => html`<option value=${l.code} key=${l.code}>${l.name}</option>`)}
-    </select>
-  </span>`;
-}
-
-function SignIn({ t, lang, onLanguage, onSignedIn }) {
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState(null);
-  const submit = async (event) => {
-    event.preventDefault();
-    unlock();
-    const form = new FormData(event.target);
-    setBusy(true);
-    setProblem(null);
-    try {
-      const answer = await signIn(form.get('username'), form.get('password'));
-      if (answer.role !== 'agent' && answer.role !== 'supervisor' && answer.role !== 'admin') {
-        setProblem(t('notAgent'));
-      } else {
-        onSignedIn(answer);
-      }
-    } catch (error) {
-      setProblem(error instanceof ApiError && error.status === 429 ? t('locked') : t('badLogin'));
-    } finally {
-      setBusy(false);
-    }
-  };
-  return html`<main class="sign-in">
-    <form onSubmit=${submit} aria-labelledby="sign-in-title">
-      <h1 id="sign-in-title">contactd · ${t('title')}</h1>
-      <div class="field">
-        <label for="username">${t('username')}</label>
-        <input id="username" name="username" autocomplete="username" required autofocus />
-      </div>
-      <div class="field">
-        <label for="password">${t('password')}</label>
-        <input id="password" name="password" type="password" autocomplete="current-password" required />
-      </div>
-      <${LanguagePicker} t=${t} lang=${lang} onLanguage=${onLanguage} id="sign-in-language" />
-      ${problem && html`<p class="problem" role="alert">${problem}</p>`}
-      <button type="submit" disabled=${busy}>${busy ? t('signingIn') : t('signIn')}</button>
-    </form>
-  </main>`;
 }
 
 // ---------------------------------------------------------------- the desktop

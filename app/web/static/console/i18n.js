@@ -1,5 +1,6 @@
-// The desktop's words in English and Simplified Chinese. The agent picks the language; the
-// choice is kept in localStorage (it is not a secret).
+// The desktop's words in English and Simplified Chinese (common/lang.js looks them up).
+
+import { translatorFor } from '../common/lang.js';
 
 const STRINGS = {
   en: {
@@ -236,30 +237,8 @@ const STRINGS = {
   },
 };
 
-export const LANGUAGES = [
-  { code: 'zh-CN', name: '中文' },
-  { code: 'en', name: 'English' },
-];
-
-export function initialLanguage() {
-  const saved = localStorage.getItem('contactd.lang');
-  if (saved && STRINGS[saved]) return saved;
-  return (navigator.language || '').toLowerCase().startsWith('zh') ? 'zh-CN' : 'en';
-}
-
-export function saveLanguage(lang) {
-  localStorage.setItem('contactd.lang', lang);
-}
-
-/** A function translating a key (with {placeholders}); an unknown key falls back to English,
- *  then to the key's last part (a code the server sent that has no words yet). */
 export function translator(lang) {
-  const table = STRINGS[lang] || STRINGS.en;
-  return (key, vars = {}) => {
-    let text = table[key] ?? STRINGS.en[key];
-    if (text === undefined) text = key.split('.').pop().replaceAll('_', ' ');
-    return text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ''));
-  };
+  return translatorFor(STRINGS, lang);
 }
 
 export function keys(lang) {

@@ -1,6 +1,6 @@
 import { render } from '../vendor/preact.module.js';
 import { App } from './app.js';
-import { html } from './html.js';
+import { html } from '../common/html.js';
 
 const root = document.getElementById('app');
 root.replaceChildren(); // the loading text

@@ -1,7 +1,8 @@
 // What the desktop shows of a customer and of an offer: the screen-pop, the history
 // timeline and "why was this routed to me". Pure views of the frames' data.
 
-import { html } from './html.js';
+import { html } from '../common/html.js';
+import { duration } from '../common/time.js';
 
 const CONFIDENT = new Set(['exact_phone', 'email', 'linked', 'provided']);
 
@@ -14,11 +15,6 @@ function money(amount, lang) {
     .format(value);
 }
 
-export function duration(seconds) {
-  const s = Math.max(0, Math.floor(seconds));
-  const m = Math.floor(s / 60);
-  return m > 0 ? `${m}:${String(s % 60).padStart(2, '0')}` : `0:${String(s).padStart(2, '0')}`;
-}
 
 function when(iso, lang) {
   return new Date(iso).toLocaleString(lang, { dateStyle: 'medium', timeStyle: 'short' });

@@ -1,4 +1,4 @@
-// The public HTTP API, with the agent's token in the Authorization header.
+// The public HTTP API, with the signed-in user's token in the Authorization header.
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -22,5 +22,15 @@ export async function signIn(username, password) {
 
 export async function get(token, path) {
   const response = await fetch(path, { headers: { Authorization: `Bearer ${token}` } });
+  return answer(response);
+}
+
+/** A JSON request with a body (PUT, POST, PATCH); the answer's JSON, or null for 204. */
+export async function send(token, method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return answer(response);
 }

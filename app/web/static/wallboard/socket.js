@@ -1,0 +1,67 @@
+// One /ws/supervisor connection that keeps itself up: the `auth` frame first (the token
+// never goes in the URL), then the snapshot and deltas (docs/supervisor.md). When the
+// socket drops it reconnects with backoff (0.5 s doubling to 5 s); the fresh snapshot
+// replaces the whole live view, so nothing of it is missed. Frames go to `onFrame` in
+// order; the status ('connecting', 'online', 'reconnecting', 'stopped') to `onStatus`.
+
+const UNAUTHORIZED = 4401;
+
+export class SupervisorSocket {
+  constructor({ token, onFrame, onStatus, onUnauthorized }) {
+    this.token = token;
+    this.onFrame = onFrame;
+    this.onStatus = onStatus;
+    this.onUnauthorized = onUnauthorized;
+    this.ws = null;
+    this.stopped = false;
+    this.attempt = 0;
+  }
+
+  url() {
+    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    return `${scheme}//${location.host}/ws/supervisor`;
+  }
+
+  start() {
+    this.onStatus(this.attempt === 0 ? 'connecting' : 'reconnecting');
+    const ws = new WebSocket(this.url());
+    this.ws = ws;
+    ws.addEventListener('open', () => {
+      ws.send(JSON.stringify({ type: 'auth', token: this.token }));
+    });
+    ws.addEventListener('message', (event) => this.received(ws, event.data));
+    ws.addEventListener('close', (event) => this.closed(ws, event.code));
+  }
+
+  received(ws, data) {
+    if (ws !== this.ws) return;
+    const frame = JSON.parse(data);
+    if (frame.type === 'snapshot') {
+      this.attempt = 0;
+      this.onStatus('online');
+    }
+    this.onFrame(frame);
+  }
+
+  closed(ws, code) {
+    if (ws !== this.ws) return;
+    if (code === UNAUTHORIZED) {
+      this.stopped = true;
+      this.onUnauthorized();
+      return;
+    }
+    if (this.stopped) {
+      this.onStatus('stopped');
+      return;
+    }
+    this.onStatus('reconnecting');
+    this.attempt += 1;
+    const delay = Math.min(5000, 250 * 2 ** Math.min(this.attempt, 5));
+    setTimeout(() => this.start(), delay);
+  }
+
+  stop() {
+    this.stopped = true;
+    if (this.ws) this.ws.close(1000);
+  }
+}
