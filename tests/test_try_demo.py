@@ -67,9 +67,7 @@ def _service_environment(database_url: str, port: int, smtp_port: int) -> dict[s
     # runs this suite; its MAKELEVEL would make the inner make print "Entering directory")
     outer_make = ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")
     env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("CONTACTD_") and k not in outer_make
+        k: v for k, v in os.environ.items() if not k.startswith("CONTACTD_") and k not in outer_make
     }
     env.update(
         CONTACTD_DATABASE_URL=database_url,

@@ -110,7 +110,9 @@ class Hours(BaseModel):
 
 ValueTag = Annotated[
     str,
-    Field(pattern=r"^(vip|grade:[PGSB]|class:(key|major|normal)|status:[a-z_]+|segment:[a-z0-9][a-z0-9_-]{0,63})$"),
+    Field(
+        pattern=r"^(vip|grade:[PGSB]|class:(key|major|normal)|status:[a-z_]+|segment:[a-z0-9][a-z0-9_-]{0,63})$"
+    ),
 ]
 Points = Annotated[int, Field(ge=-100, le=100)]
 

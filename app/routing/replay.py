@@ -137,9 +137,7 @@ def _from_journey(row: ContactRow, start: datetime, route: Journey) -> RecordedC
         wait_seconds=max(0.0, end - route.entered),
         answered=answered,
         talk_seconds=_seconds(row.ended_at, row.answered_at) if last_leg_talked else None,
-        wrap_up_seconds=(
-            _seconds(row.wrap_up_ended_at, row.ended_at) if last_leg_talked else None
-        ),
+        wrap_up_seconds=(_seconds(row.wrap_up_ended_at, row.ended_at) if last_leg_talked else None),
         responses=route.responses,
         transfers=route.transfers,
         callback_after=route.callback_after,

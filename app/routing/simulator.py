@@ -955,8 +955,7 @@ def replay_arrivals(
         raise ValueError(f"recorded arrivals name queues missing from the config: {unknown}")
     agents = {agent.agent_id for agent in setup.agents}
     strangers = sorted(
-        {t.to_agent_id for a in ordered for t in a.transfers if t.to_agent_id is not None}
-        - agents
+        {t.to_agent_id for a in ordered for t in a.transfers if t.to_agent_id is not None} - agents
     )
     if strangers:
         raise ValueError(f"recorded transfers name agents not simulated: {strangers}")
