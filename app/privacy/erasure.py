@@ -84,7 +84,13 @@ PLAN: tuple[Redaction, ...] = (
         "contacts",
         Contact,
         lambda c: Contact.customer_id == c,
-        {"from_address": None, "to_address": None, "subject": None, "attributes": {}},
+        {
+            "from_address": None,
+            "to_address": None,
+            "subject": None,
+            "attributes": {},
+            "provider_ref": None,  # a Message-ID names the sender's domain
+        },
     ),
     Redaction(
         "recording_links",
@@ -203,4 +209,4 @@ async def _retained_events(session: AsyncSession, customer_id: int) -> dict[str,
         )
         .group_by(ContactEvent.kind)
     )
-    return {kind: int(count) for kind, count in rows.tuples()}
+    return {kind: int(count) for kind, count in rows}
