@@ -12,9 +12,9 @@ from fastapi import FastAPI
 from app.channels.entry_points import add_entry_point
 from app.main import create_app
 from app.resilience.client import RetryPolicy
-from tests.channels.email.conftest import (  # noqa: F401  (fixture)
-    SUPPORT,
+from tests.channels.email.conftest import (  # noqa: F401  (fixtures)
     RecordingRelay,
+    center,
     email_settings,
     relay,
     speed_up,
@@ -26,7 +26,6 @@ from tests.channels.voice.conftest import (  # noqa: F401  (fixture)
     FakeProvider,
     fake_provider,
 )
-from tests.conftest import UserFactory
 from tests.routing_service.conftest import Center
 
 
@@ -51,19 +50,8 @@ async def app(
 
 
 @pytest.fixture
-async def center(
-    app: FastAPI, client: httpx.AsyncClient, admin: dict[str, str], make_user: UserFactory
-) -> Center:
-    """A support queue on every channel, reached at SUPPORT and on NUMBER."""
-    found = Center(client, admin, make_user, {})
-    await found.skill("support")
-    await found.queue("support", [("support", 1)], channels=["email", "chat", "voice"])
+async def pbx(app: FastAPI, client: httpx.AsyncClient, center: Center) -> CtiSide:  # noqa: F811
+    """A PBX posting signed events for calls to NUMBER, a line into ``center``'s queue."""
     async with app.state.db.unit_of_work() as session:
-        await add_entry_point(session, "email", SUPPORT, "support")
         await add_entry_point(session, "voice", NUMBER, "support", language="zh-CN")
-    return found
-
-
-@pytest.fixture
-def pbx(client: httpx.AsyncClient) -> CtiSide:
     return CtiSide(client)

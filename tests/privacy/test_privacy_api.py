@@ -11,9 +11,11 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from app.customers.history import add_note
+from app.privacy import export
 from tests.channels.email.conftest import Part, build_raw, post_email, text_part
 from tests.channels.voice.conftest import CALLER, NUMBER, CtiSide
 from tests.helpers import make_vip
@@ -123,7 +125,24 @@ async def _export(client: httpx.AsyncClient, customer_id: int, admin: dict[str, 
 
 def _contact(document: dict[str, Any], contact_id: int) -> dict[str, Any]:
     [found] = [c for c in document["contacts"] if c["id"] == contact_id]
-    return found
+    contact: dict[str, Any] = found
+    return contact
+
+
+async def test_a_history_longer_than_a_page_is_exported_whole_in_order(
+    center: Center, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(export, "PAGE", 2)  # pages of two rows: five contacts take three
+    customer_id = (await _post(center, "/api/v1/customers", {"name": NAME}, 201))["id"]
+    contacts = [
+        (await _post(center, "/api/v1/contacts", {"channel": "chat", "queue": "support",
+                                                  "customer_id": customer_id}, 201))["id"]
+        for _ in range(5)
+    ]  # fmt: skip
+    await make_vip(center.client, center.admin, customer_id)
+    document = json.loads(await _export(center.client, customer_id, center.admin))
+    assert [c["id"] for c in document["contacts"]] == contacts
+    assert len(document["orders"]) == 3
 
 
 async def test_the_export_holds_every_kind_of_data(
