@@ -113,12 +113,8 @@ async def _contact(session: AsyncSession, contact: Contact) -> dict[str, Any]:
 
 
 async def _contacts(session: AsyncSession, customer_id: int) -> AsyncIterator[dict[str, Any]]:
-    ids = [c.id async for c in _by_id(session, Contact, Contact.customer_id == customer_id)]
-    for contact_id in ids:
-        contact = await session.get(Contact, contact_id)
-        if contact is not None:
-            yield await _contact(session, contact)
-        session.expunge_all()
+    async for contact in _by_id(session, Contact, Contact.customer_id == customer_id):
+        yield await _contact(session, contact)
 
 
 async def _cases(session: AsyncSession, customer_id: int) -> AsyncIterator[dict[str, Any]]:
