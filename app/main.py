@@ -48,6 +48,7 @@ from app.middleware import (
 from app.migrations import head_revision
 from app.openapi_errors import install_error_responses
 from app.orders.router import router as orders_router
+from app.privacy.router import router as privacy_router
 from app.queues.router import router as queues_router
 from app.routing.distributor import Distributor
 from app.routing.inbox import DOORBELL_KEY
@@ -192,6 +193,7 @@ def create_app(
         skills_router,
         queues_router,
         customers_router,
+        privacy_router,
         consent_router,
         customer_value_router,
         orders_router,

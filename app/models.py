@@ -20,7 +20,7 @@ from app.channels.models import (
     WebhookReceipt,
 )
 from app.consent.models import ConsentHistory, ContactPreferences, CustomerConsent, TouchLog
-from app.contacts.models import Contact, ContactEvent
+from app.contacts.models import Contact, ContactEvent, ContactEventText
 from app.customers.models import Customer, CustomerEmail, CustomerPhone
 from app.customers.note_models import ContactNote
 from app.customers.value.models import (
@@ -54,6 +54,7 @@ __all__ = [
     "ConsentHistory",
     "Contact",
     "ContactEvent",
+    "ContactEventText",
     "ContactNote",
     "ContactPreferences",
     "Customer",

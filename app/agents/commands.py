@@ -219,7 +219,8 @@ class Commands:
                 "contact.consult_requested",
                 contact_id=frame.contact_id,
                 actor_id=user.id,
-                payload={"team": user.team, "text": frame.text},
+                payload={"team": user.team},
+                text=frame.text,
             )
             await session.flush()
             await session.refresh(event)
@@ -266,7 +267,6 @@ class Commands:
             items=items,
             next_cursor=next_cursor,
         )
-
 
     # ------------------------------------------------------------ cases
 

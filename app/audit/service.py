@@ -24,7 +24,9 @@ class View:
     whose, and on what grounds."""
 
     actor_id: int
-    action: str  # screen_pop | history | profile | search | lookup | link | create_from_contact
+    # screen_pop | history | profile | search | lookup | link | create_from_contact
+    # | export | erase (app.privacy)
+    action: str
     customer_id: int | None
     via: str  # contact | team | search | admin | none
     contact_id: int | None = None

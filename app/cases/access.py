@@ -24,6 +24,4 @@ async def authorize_case(
         view = View(actor_id=user.id, action=action, customer_id=case.customer_id, via="case")
         record_view(session, view)
         return
-    await authorize_view(
-        session, db, user, case.customer_id, action, detail={"case_id": case.id}
-    )
+    await authorize_view(session, db, user, case.customer_id, action, detail={"case_id": case.id})

@@ -158,8 +158,13 @@ async def list_cases(
         detail = {"results": [c.id for c in cases], "customer_id": customer_id}
         record_view(
             session,
-            View(actor_id=user.id, action="cases", customer_id=customer_id, via="search",
-                 detail=detail),
+            View(
+                actor_id=user.id,
+                action="cases",
+                customer_id=customer_id,
+                via="search",
+                detail=detail,
+            ),
         )
     return Page(items=await service.cases_out(session, cases), next_cursor=next_cursor)
 

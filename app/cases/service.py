@@ -481,8 +481,7 @@ async def timeline(session: AsyncSession, case_id: int) -> list[CaseEventOut]:
     """The case's events in order, each note's text beside its ``note_added`` event."""
     events = (await clock.events_of(session, [case_id]))[case_id]
     notes = {
-        n.id: n
-        for n in await session.scalars(select(CaseNote).where(CaseNote.case_id == case_id))
+        n.id: n for n in await session.scalars(select(CaseNote).where(CaseNote.case_id == case_id))
     }
     out = []
     for event in events:

@@ -248,5 +248,3 @@ class CasesSettings(_Strict):
             for p in self.policies
             if p.escalate_on_breach is not None and p.escalate_on_breach.queue is not None
         }
-
-

@@ -64,9 +64,9 @@ def _claim(now: datetime, fired: bool) -> Any:
             CaseSlaTimer.fired_at <= now - RENOTIFY_AFTER,
         ).order_by(CaseSlaTimer.fired_at)
     else:
-        query = query.where(
-            CaseSlaTimer.fired_at.is_(None), CaseSlaTimer.due_at <= now
-        ).order_by(CaseSlaTimer.due_at)
+        query = query.where(CaseSlaTimer.fired_at.is_(None), CaseSlaTimer.due_at <= now).order_by(
+            CaseSlaTimer.due_at
+        )
     return query.limit(BATCH).with_for_update(of=[CaseSlaTimer, Case], skip_locked=True)
 
 
@@ -117,8 +117,12 @@ async def _escalate(
 
 
 async def _fire(
-    session: AsyncSession, timer: CaseSlaTimer, case: Case, settings: CasesSettings,
-    now: datetime, instance: str,
+    session: AsyncSession,
+    timer: CaseSlaTimer,
+    case: Case,
+    settings: CasesSettings,
+    now: datetime,
+    instance: str,
 ) -> bool:
     """Fire one claimed timer if the case's SLA still has it due (False: it is stale and
     the case's timers are brought in step instead)."""
@@ -127,8 +131,7 @@ async def _fire(
     status = clock.status_of(case, events, settings, queue, now)
     due = [] if status is None else status.due(now)
     if not any(
-        (t.target.value, t.cycle, t.level) == (timer.target, timer.cycle, timer.level)
-        for t in due
+        (t.target.value, t.cycle, t.level) == (timer.target, timer.cycle, timer.level) for t in due
     ):
         await clock.refresh_timers(session, case, queue, settings, now)
         return False
@@ -195,7 +198,10 @@ async def _publish(
         return
     async with db.unit_of_work() as session:
         columns = (
-            CaseSlaTimer.case_id, CaseSlaTimer.target, CaseSlaTimer.cycle, CaseSlaTimer.level
+            CaseSlaTimer.case_id,
+            CaseSlaTimer.target,
+            CaseSlaTimer.cycle,
+            CaseSlaTimer.level,
         )
         await session.execute(
             update(CaseSlaTimer)

@@ -15,7 +15,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.orm import Base, IdMixin, TimestampMixin
 
@@ -101,6 +101,10 @@ class Contact(IdMixin, TimestampMixin, Base):
 class ContactEvent(Base):
     """Append-only record of every state change of a contact or an agent.
 
+    Payloads hold ids, codes and figures. What a person wrote or typed (a consult's text,
+    digits pressed, a relay's error quoting an address) is in ``contact_event_texts``,
+    keyed by the event's id, where erasure can blank it.
+
     History, reports and audit all read from here; a database trigger refuses UPDATE and
     DELETE so the record cannot be rewritten.
     """
@@ -125,3 +129,22 @@ class ContactEvent(Base):
     kind: Mapped[str] = mapped_column(String(64))
     occurred_at: Mapped[datetime] = mapped_column(server_default=func.now())
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+
+
+class ContactEventText(Base):
+    """The free text of one event, kept out of the append-only log: mutable, so erasing a
+    customer blanks it (``body`` emptied, ``erased_at`` set) while the event stays."""
+
+    __tablename__ = "contact_event_texts"
+    __table_args__ = (Index("ix_contact_event_texts_contact", "contact_id"),)
+
+    event_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("contact_events.id", ondelete="RESTRICT"), primary_key=True
+    )
+    contact_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("contacts.id", ondelete="RESTRICT")
+    )
+    body: Mapped[str] = mapped_column(Text)
+    erased_at: Mapped[datetime | None]
+
+    event: Mapped[ContactEvent] = relationship()

@@ -100,7 +100,11 @@ async def lookup(
     """The customers matching ``key`` exactly, for ``contact`` (already checked to be the
     user's to work on; ``None`` only for an admin); recorded in the session's transaction."""
     matching = _matching(key, value, region)
-    found = select(Customer.id).where(Customer.id.in_(matching)).order_by(Customer.id)
+    found = (
+        select(Customer.id)
+        .where(Customer.id.in_(matching), Customer.erased_at.is_(None))
+        .order_by(Customer.id)
+    )
     found = found.limit(MAX_RESULTS)
     ids = list(await session.scalars(found))
     results = await _results(session, ids, key)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, func
@@ -18,6 +19,8 @@ class Customer(IdMixin, TimestampMixin, Base):
     tags: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     consent: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    # set once by erasure (app.privacy): the row stays so counts hold, its personal data gone
+    erased_at: Mapped[datetime | None]
 
 
 # an agent's lookup by exact name (app.customers.lookup), case-insensitive

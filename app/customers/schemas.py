@@ -77,3 +77,4 @@ class CustomerOut(BaseModel):
     value: CustomerValueOut = CustomerValueOut()
     created_at: datetime
     updated_at: datetime
+    erased_at: datetime | None = None  # set: personal data erased, the row is a tombstone

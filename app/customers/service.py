@@ -99,6 +99,7 @@ def customer_out(
         value=value or CustomerValueOut(),
         created_at=customer.created_at,
         updated_at=customer.updated_at,
+        erased_at=customer.erased_at,
     )
 
 
@@ -262,5 +263,9 @@ async def find_by_phone_or_email(
     if not conditions:
         return []
     return list(
-        await session.scalars(select(Customer.id).where(or_(*conditions)).order_by(Customer.id))
+        await session.scalars(
+            select(Customer.id)
+            .where(or_(*conditions), Customer.erased_at.is_(None))
+            .order_by(Customer.id)
+        )
     )

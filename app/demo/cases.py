@@ -53,14 +53,29 @@ class DemoCase:
 
 
 DEMO_CASES: tuple[DemoCase, ...] = (
-    DemoCase(timedelta(hours=30), "complaint", "包裹破损 / parcel arrived damaged", "open",
-             "已安排补发 / replacement sent"),
+    DemoCase(
+        timedelta(hours=30),
+        "complaint",
+        "包裹破损 / parcel arrived damaged",
+        "open",
+        "已安排补发 / replacement sent",
+    ),
     DemoCase(timedelta(hours=6), "complaint", "退款未到账 / refund not received"),
-    DemoCase(timedelta(hours=3), "request", "修改收货地址 / change delivery address",
-             "pending_customer", "请提供新地址 / please send the new address"),
+    DemoCase(
+        timedelta(hours=3),
+        "request",
+        "修改收货地址 / change delivery address",
+        "pending_customer",
+        "请提供新地址 / please send the new address",
+    ),
     DemoCase(timedelta(minutes=40), "inquiry", "会员积分 / membership points"),
-    DemoCase(timedelta(days=2), "complaint", "发票抬头错误 / wrong invoice title", "resolved",
-             "已重开发票 / invoice reissued"),
+    DemoCase(
+        timedelta(days=2),
+        "complaint",
+        "发票抬头错误 / wrong invoice title",
+        "resolved",
+        "已重开发票 / invoice reissued",
+    ),
 )
 
 

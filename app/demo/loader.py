@@ -165,7 +165,11 @@ DISPOSITIONS: dict[str, dict[str, int]] = {
     "support": {"resolved": 60, "follow_up_needed": 18, "complaint": 10, "callback_promised": 12},
     "billing": {"resolved": 58, "follow_up_needed": 17, "complaint": 15, "callback_promised": 10},
     "vip": {
-        "resolved": 55, "follow_up_needed": 18, "sale": 12, "complaint": 5, "callback_promised": 10
+        "resolved": 55,
+        "follow_up_needed": 18,
+        "sale": 12,
+        "complaint": 5,
+        "callback_promised": 10,
     },
 }
 CHANNEL_MIX = {"voice": 50, "email": 25, "chat": 25}

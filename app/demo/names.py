@@ -318,7 +318,9 @@ NOTES: dict[str, tuple[str, ...]] = {
     "callback_promised": ("客户要求下周回电", "约定明天下午 3 点回电", "Call back on Monday"),
     "complaint": ("客户对处理时长不满意", "已升级至二线支持", "Unhappy with delivery time"),
     "follow_up_needed": (
-        "等待仓库确认库存", "已发送退款确认邮件", "Waiting for the courier's report"
+        "等待仓库确认库存",
+        "已发送退款确认邮件",
+        "Waiting for the courier's report",
     ),
     "sale": ("客户同意续约一年", "已发送报价单", "Upgraded to the business plan"),
     "resolved": ("已远程协助解决", "Walked the customer through the reset"),

@@ -61,7 +61,6 @@ class Lookups:
                 return CallerInput(kind="http_failed")
             return _result(response)
 
-
     async def _may_reach(self, host: str) -> bool:
         base_host = httpx.URL(self.base_url).host
         if host_listed(host, {base_host, *self.allowed_hosts}):

@@ -68,4 +68,3 @@ async def take(db: Database, kind: str, key: str, limit: Limit, now: datetime) -
             code="rate_limited",
         )
     return window
-

@@ -96,7 +96,8 @@ async def answer(
         contact_id=contact.id,
         agent_id=agent.id,
         actor_id=supervisor.id,
-        payload={"consult_id": request.id, "text": reply.text},
+        payload={"consult_id": request.id},
+        text=reply.text,
     )
     await session.flush()
     to_agent: dict[str, Any] = {

@@ -341,9 +341,7 @@ class ErlangQuery(BaseModel):
     target_seconds: float = Field(20, ge=0, le=86_400)
     shrinkage: float = Field(0, ge=0, le=95, description="percent")
     max_occupancy: float = Field(100, ge=1, le=100, description="percent")
-    patience_seconds: float | None = Field(
-        None, ge=1, le=86_400, description="Erlang A when given"
-    )
+    patience_seconds: float | None = Field(None, ge=1, le=86_400, description="Erlang A when given")
 
     @model_validator(mode="after")
     def _bounded_load(self) -> ErlangQuery:

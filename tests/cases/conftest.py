@@ -82,9 +82,7 @@ class Desk:
         return created
 
     async def patch(self, case_id: int, **fields: Any) -> httpx.Response:
-        return await self.client.patch(
-            f"/api/v1/cases/{case_id}", json=fields, headers=self.admin
-        )
+        return await self.client.patch(f"/api/v1/cases/{case_id}", json=fields, headers=self.admin)
 
     async def user_id(self, username: str) -> int:
         users = await self.client.get("/api/v1/users?limit=200", headers=self.admin)
@@ -93,9 +91,7 @@ class Desk:
 
 
 @pytest.fixture
-async def desk(
-    client: httpx.AsyncClient, admin: dict[str, str], make_user: UserFactory
-) -> Desk:
+async def desk(client: httpx.AsyncClient, admin: dict[str, str], make_user: UserFactory) -> Desk:
     found = Desk(client, admin, make_user)
     await found.queue("support")
     return found

@@ -57,6 +57,7 @@ async def test_a_case_is_created_listed_and_read_with_its_sla(desk: Desk) -> Non
     queued = await desk.client.get("/api/v1/cases?queue=support", headers=desk.admin)
     assert [c["id"] for c in queued.json()["items"]] == [case["id"]]
     got = await desk.client.get(f"/api/v1/cases/{case['id']}", headers=desk.admin)
+
     def due_times(sla: dict[str, Any]) -> dict[str, Any]:
         return {target: clock and clock["due_at"] for target, clock in sla.items()}
 
@@ -185,7 +186,8 @@ async def test_a_missed_target_is_breached_and_filtered(desk: Desk) -> None:
     case = await desk.case(customer)
     calm = await desk.case(customer, type="inquiry")
     await desk.client.post(
-        f"/api/v1/cases/{calm['id']}/notes", json={"body": "ok", "kind": "reply"},
+        f"/api/v1/cases/{calm['id']}/notes",
+        json={"body": "ok", "kind": "reply"},
         headers=desk.admin,
     )
 
@@ -239,8 +241,15 @@ async def test_settings_are_validated_and_managed_by_supervisors(
     await desk.policies(FAST)
     settings = await desk.client.get("/api/v1/cases/settings", headers=agent)
     assert settings.json()["policies"] == [
-        {**FAST, "case_type": None, "grade": None, "vip": None, "next_response_minutes": None,
-         "warn_percent": 80, "escalate_on_breach": None}
+        {
+            **FAST,
+            "case_type": None,
+            "grade": None,
+            "vip": None,
+            "next_response_minutes": None,
+            "warn_percent": 80,
+            "escalate_on_breach": None,
+        }
     ]
 
 
@@ -249,8 +258,9 @@ async def test_calendar_changes_move_the_due_times_of_open_cases(desk: Desk) -> 
     customer = await desk.customer()
     case = await desk.case(customer)
     before = _at(case["sla"]["first_response"]["due_at"])
-    closed_days = [(_at(case["created_at"]) + timedelta(days=d)).date().isoformat()
-                   for d in range(-1, 3)]
+    closed_days = [
+        (_at(case["created_at"]) + timedelta(days=d)).date().isoformat() for d in range(-1, 3)
+    ]
     await desk.client.put(
         "/api/v1/cases/calendars",
         json={"calendars": {"default": {**_always(), "closed_days": closed_days}}},
@@ -334,7 +344,8 @@ async def test_merging_customers_keeps_the_duplicates_cases(desk: Desk) -> None:
     into, duplicate = await desk.customer(), await desk.customer("王小明 (dup)")
     case = await desk.case(duplicate)
     merged = await desk.client.post(
-        f"/api/v1/customers/{into}/merge", json={"from_customer_id": duplicate},
+        f"/api/v1/customers/{into}/merge",
+        json={"from_customer_id": duplicate},
         headers=desk.admin,
     )
     assert merged.status_code == 200, merged.text
@@ -362,9 +373,7 @@ async def test_the_case_event_log_is_append_only(desk: Desk, app: Any) -> None:
 async def test_a_segment_on_open_cases_follows_the_case_at_once(desk: Desk) -> None:
     rules = (await desk.client.get("/api/v1/customer-value/rules", headers=desk.admin)).json()
     document = rules["document"]
-    document["segments"].append(
-        {"name": "open-case", "when": {"fact": "open_cases", "gte": 1}}
-    )
+    document["segments"].append({"name": "open-case", "when": {"fact": "open_cases", "gte": 1}})
     published = await desk.client.put(
         "/api/v1/customer-value/rules", json={"document": document}, headers=desk.admin
     )
@@ -372,9 +381,7 @@ async def test_a_segment_on_open_cases_follows_the_case_at_once(desk: Desk) -> N
     customer = await desk.customer()
 
     async def members() -> list[int]:
-        page = await desk.client.get(
-            "/api/v1/customers?segment=open-case", headers=desk.admin
-        )
+        page = await desk.client.get("/api/v1/customers?segment=open-case", headers=desk.admin)
         assert page.status_code == 200, page.text
         return [c["id"] for c in page.json()["items"]]
 

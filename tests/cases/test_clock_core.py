@@ -235,9 +235,10 @@ def test_the_clock_never_counts_more_than_the_time_that_passed(
     status = sla_status(TARGETS, ALWAYS_OPEN, history, now)
     for clock in status.clocks:
         assert timedelta(0) <= clock.elapsed <= now - clock.started_at
-        assert clock.breached == (clock.elapsed > clock.allowed or (
-            clock.state == "running" and clock.elapsed >= clock.allowed
-        ))
+        assert clock.breached == (
+            clock.elapsed > clock.allowed
+            or (clock.state == "running" and clock.elapsed >= clock.allowed)
+        )
     keys = [(t.target, t.cycle, t.level) for t in status.timers]
     assert len(keys) == len(set(keys))
 

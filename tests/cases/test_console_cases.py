@@ -89,7 +89,8 @@ async def test_console_refusals_are_error_frames(center: Center, console: Consol
     assert (bad_type["type"], bad_type["code"]) == ("error", "invalid_message")
 
     other = await center.client.post(
-        "/api/v1/cases", json={"customer_id": await _customer(center), "type": "inquiry"},
+        "/api/v1/cases",
+        json={"customer_id": await _customer(center), "type": "inquiry"},
         headers=center.admin,
     )
     refused = await console.ask(

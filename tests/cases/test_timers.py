@@ -193,6 +193,8 @@ async def test_a_resolved_case_is_closed_once_it_can_no_longer_be_reopened(
     assert got["state"] == "closed"
     timeline = await desk.client.get(f"/api/v1/cases/{case['id']}/timeline", headers=desk.admin)
     assert timeline.json()[-1]["data"] == {
-        "from": "resolved", "to": "closed", "reason": "reopen_period_over"
+        "from": "resolved",
+        "to": "closed",
+        "reason": "reopen_period_over",
     }
     assert await timers.close_resolved(app.state.db, at + timedelta(days=30)) == 0

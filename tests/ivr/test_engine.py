@@ -355,9 +355,7 @@ def test_dangling_names_are_listed() -> None:
 
 async def test_the_demo_dry_run_with_a_vip() -> None:
     f = parse_flow(demo_document())
-    vip = Facts(
-        caller_number="+8613800138000", customer_known=True, value=CallerValue(vip=True)
-    )
+    vip = Facts(caller_number="+8613800138000", customer_known=True, value=CallerValue(vip=True))
     result = await dry_run(f, [], vip, TUESDAY_10)
     assert (result.outcome, result.queue, result.priority) == ("queued", "vip", 50)
     night = await dry_run(f, [parse_input(t) for t in ["2", "2"]], CALLER, TUESDAY_23)

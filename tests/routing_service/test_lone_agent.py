@@ -38,8 +38,6 @@ async def test_a_contact_rejected_by_the_only_agent_is_offered_to_them_again(
         assert position.json()["expected_wait_seconds"] is None
 
     await center.wait_state(contact_id, "offered", "li.na")
-    events = await center.client.get(
-        f"/api/v1/contacts/{contact_id}/routing", headers=center.admin
-    )
+    events = await center.client.get(f"/api/v1/contacts/{contact_id}/routing", headers=center.admin)
     offered_to = [e["agent_id"] for e in events.json() if e["kind"] == "contact.offered"]
     assert offered_to == [center.id("li.na"), center.id("li.na")]

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from websockets.asyncio.client import ClientConnection, connect
 
-from app.contacts.models import ContactEvent
+from app.contacts.models import ContactEvent, ContactEventText
 from tests.agent_console.conftest import Console, open_console, token_of
 from tests.conftest import UserFactory
 from tests.helpers import live_server
@@ -130,17 +130,24 @@ async def _holding(console: Console, center: Center, name: str) -> int:
     return contact_id
 
 
-async def _answers(app: FastAPI, contact_id: int) -> list[tuple[int | None, int | None, Any]]:
+async def _answers(app: FastAPI, contact_id: int) -> list[tuple[Any, ...]]:
+    """Each answer's actor, agent, payload, and its text (kept beside the event)."""
     async with app.state.db.unit_of_work() as session:
         rows = await session.execute(
-            select(ContactEvent.actor_id, ContactEvent.agent_id, ContactEvent.payload)
+            select(
+                ContactEvent.actor_id,
+                ContactEvent.agent_id,
+                ContactEvent.payload,
+                ContactEventText.body,
+            )
+            .outerjoin(ContactEventText, ContactEventText.event_id == ContactEvent.id)
             .where(
                 ContactEvent.contact_id == contact_id,
                 ContactEvent.kind == "contact.consult_answered",
             )
             .order_by(ContactEvent.id)
         )
-        return [(r[0], r[1], r[2]) for r in rows]
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
 async def test_a_consult_reaches_the_teams_supervisors_and_the_answer_the_agent(
@@ -209,7 +216,7 @@ async def test_a_consult_reaches_the_teams_supervisors_and_the_answer_the_agent(
         answered = await all_ws.next_of("consult_answered")
         assert (answered["consult_id"], answered["supervisor_id"]) == (consult_id, red_id)
         assert await _answers(app, ann_contact) == [
-            (red_id, ann, {"consult_id": consult_id, "text": "可以退运费，我来批准。"})
+            (red_id, ann, {"consult_id": consult_id}, "可以退运费，我来批准。")
         ]
         ann_seen = ann_console.last_seq
 

@@ -207,9 +207,9 @@ class EmailSender:
                     "outbound_id": row.id,
                     "message_id": job.message_id,
                     "attempt": row.attempts,
-                    "error": row.last_error,
                     "final": final,
                     "retry_at": retry_at,
                 },
+                text=row.last_error,  # the relay's answer may quote the address
             )
             log.warning("email_send_failed", outbound_id=row.id, attempt=row.attempts, final=final)

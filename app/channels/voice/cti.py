@@ -137,7 +137,7 @@ async def _apply(session: AsyncSession, contact: Contact, event: CtiEvent) -> st
         case "call.ended":
             return await _ended(session, contact, event, ended)
         case "dtmf":
-            record(session, "call.dtmf", contact_id=contact.id, payload=_dtmf_payload(event))
+            _record_dtmf(session, contact, event)
             return None
         case "recording.ready":
             contact.recording_url = str(event.data["url"])
@@ -205,13 +205,18 @@ async def _step_action_taken(
     return ignored
 
 
-def _dtmf_payload(event: CtiEvent) -> dict[str, Any]:
-    """Digits as pressed, unless the PBX flags them sensitive (a PIN, a card number): then
-    only how many, as the event log can never be rewritten."""
+def _record_dtmf(session: AsyncSession, contact: Contact, event: CtiEvent) -> None:
+    """How many digits; the digits themselves in the event's text (erasable), unless the
+    PBX flags them sensitive (a PIN, a card number): then nowhere."""
     digits = str(event.data["digits"])
-    if event.data.get("sensitive") is True:
-        return _payload(event, sensitive=True, count=len(digits))
-    return _payload(event, digits=digits)
+    sensitive = event.data.get("sensitive") is True
+    record(
+        session,
+        "call.dtmf",
+        contact_id=contact.id,
+        payload=_payload(event, sensitive=sensitive, count=len(digits)),
+        text=None if sensitive else digits,
+    )
 
 
 async def _update_hold(session: AsyncSession, contact: Contact) -> None:

@@ -1307,7 +1307,12 @@ class RoutingEngine:
             room=MAX_SKIPPED - len(candidate.cooling),
         )
         return DecisionTrace(
-            contact.queue, strategy, contact.step, rule, contact.reqs, tuple(entries),
+            contact.queue,
+            strategy,
+            contact.step,
+            rule,
+            contact.reqs,
+            tuple(entries),
             contact.boosts,
         )
 

@@ -22,7 +22,7 @@ from app.channels.entry_points import add_entry_point
 from app.channels.models import WebhookReceipt
 from app.channels.voice.cti_signature import signature_header
 from app.channels.voice.twilio_signature import compute_signature
-from app.contacts.models import Contact, ContactEvent
+from app.contacts.models import Contact, ContactEvent, ContactEventText
 from app.main import create_app
 from app.resilience.client import RetryPolicy
 from tests.conftest import make_settings
@@ -256,3 +256,12 @@ async def events_of(app: FastAPI, contact_id: int) -> list[ContactEvent]:
             .order_by(ContactEvent.id)
         )
         return list(rows)
+
+
+async def event_texts(app: FastAPI, event_ids: list[int]) -> dict[int, str]:
+    """The texts stored beside these events (``contact_event_texts``), by event id."""
+    async with app.state.db.sessionmaker() as session:
+        rows = await session.scalars(
+            select(ContactEventText).where(ContactEventText.event_id.in_(event_ids))
+        )
+        return {row.event_id: row.body for row in rows}

@@ -1,0 +1,1 @@
+"""Data-subject rights: a customer's data exported as one JSON document, and erased."""
