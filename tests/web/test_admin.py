@@ -159,3 +159,117 @@ async def test_a_supervisor_replays_but_cannot_publish(
             }"""
         )
         assert words[0] == words[1], json.dumps(words, ensure_ascii=False)
+
+
+async def _section(page: Page, name: str) -> None:
+    await page.get_by_role("navigation").get_by_role("button", name=name, exact=True).click()
+
+
+async def test_the_lists_create_and_edit_through_the_api(
+    admin_service: Service, browser: Browser
+) -> None:
+    """A skill, a queue needing it (then its target changed), an agent given it, a user, a
+    chat entry point; a queue naming an unknown skill is refused and nothing stored."""
+    async with watched_page(browser, admin_service.url, "en-US") as watched:
+        watched.allow("422")  # the refused queue
+        page = watched.page
+        await _open(page, ADMIN.username, ADMIN.password)
+
+        await _section(page, "Skills")
+        await _button(page, "New").click()
+        await page.get_by_label("Name", exact=True).fill("hokkien")
+        await page.get_by_label("Kind").select_option("language")
+        await page.get_by_label("Description").fill("闽南语 Hokkien")
+        await _button(page, "Create").click()
+        await expect(page.locator("table.rows")).to_contain_text("闽南语 Hokkien")
+
+        await _section(page, "Queues")
+        await _button(page, "New").click()
+        await page.get_by_label("Name", exact=True).fill("returns")
+        await page.get_by_label("Display name").fill("Returns 退换货")
+        await page.get_by_label("Chat").check()
+        await page.get_by_label("Required skills (skill:level)").fill("nosuch:2")
+        await _button(page, "Create").click()
+        await expect(page.get_by_role("alert")).to_contain_text("nosuch")
+        await page.get_by_label("Required skills (skill:level)").fill("hokkien:2")
+        await _button(page, "Create").click()
+        row = page.locator("table.rows tr", has_text="Returns 退换货")
+        await expect(row).to_contain_text("chat, voice")
+        await expect(row).to_contain_text("hokkien:2")
+        await page.get_by_role("button", name="Edit returns").click()
+        await page.get_by_label("SL target %").fill("90")
+        await _button(page, "Save").click()
+        await expect(page.locator(".message.ok")).to_have_text("Saved.")
+        await expect(row.locator("td").nth(4)).to_have_text("90")
+
+        await _section(page, "Agents' skills")
+        await page.get_by_role("button", name="Edit wang.wei").click()
+        await page.get_by_label("Skills (skill:level)").fill("support:3, hokkien:4")
+        await _button(page, "Save").click()
+        await expect(page.locator("table.rows tr", has_text="wang.wei")).to_contain_text(
+            "hokkien:4"
+        )
+
+        await _section(page, "Users and roles")
+        await _button(page, "New").click()
+        await page.get_by_label("Username").fill("he.xin")
+        await page.get_by_label("Display name").fill("何欣")
+        await page.get_by_label("Password").fill("password-he-xin")
+        await page.get_by_label("Capacity (channel:count)").fill("chat:2, voice:1")
+        await _button(page, "Create").click()
+        await expect(page.locator("table.rows tr", has_text="he.xin")).to_contain_text("何欣")
+
+        await _section(page, "Entry points")
+        await _button(page, "New").click()
+        await page.get_by_label("Address").fill("returns-widget")
+        await page.get_by_label("Queue").fill("returns")
+        await _button(page, "Create").click()
+        await expect(page.locator("table.rows")).to_contain_text("returns-widget")
+
+    async with await admin_service.client(ADMIN.username, ADMIN.password) as client:
+        queues = (await client.get("/api/v1/queues?limit=200")).json()["items"]
+        users = (await client.get("/api/v1/users?limit=200")).json()["items"]
+    (returns,) = [q for q in queues if q["name"] == "returns"]
+    assert returns["sl_target_percent"] == 90
+    assert returns["required_skills"] == [{"skill": "hokkien", "level": 2}]
+    assert not [q for q in queues if q["name"] != "returns" and "nosuch" in str(q)]
+    (he_xin,) = [u for u in users if u["username"] == "he.xin"]
+    assert (he_xin["role"], he_xin["capacity"]) == ("agent", {"chat": 2, "voice": 1})
+    assert await admin_service.token("he.xin", "password-he-xin")
+
+
+async def test_ivr_dry_run_versions_and_reason_codes(
+    admin_service: Service, browser: Browser
+) -> None:
+    async with watched_page(browser, admin_service.url, "zh-CN") as watched:
+        page = watched.page
+        await _open(page, ADMIN.username, ADMIN.password)
+
+        await _section(page, "IVR 流程")
+        await expect(page.get_by_text(re.compile(r"已发布第 \d+ 版"))).to_be_visible()
+        await page.get_by_label("来电者输入，每个提示一项").fill("2 2")  # 普通话, then support
+        await _button(page, "运行").click()
+        result = page.locator(".dry-result")
+        await expect(result.locator(".outcome")).to_contain_text("队列 support")
+        await expect(result.locator(".outcome")).to_contain_text("语言 zh-CN")
+        await expect(result).to_contain_text("来电者按 2")
+        await page.get_by_label("版本说明").fill("同样的流程")
+        await _button(page, "保存为新版本").click()
+        saved = page.locator(".message.ok")
+        await expect(saved).to_contain_text("已保存（未发布）")
+        version = re.search(r"第 (\d+) 版", await saved.inner_text())
+        assert version is not None
+        await _button(page, f"发布第 {version[1]} 版").click()
+        await expect(page.get_by_text(f"已发布第 {version[1]} 版").first).to_be_visible()
+
+        await _section(page, "原因代码")
+        await page.get_by_label("新原因代码").fill("coaching")
+        await _button(page, "添加").click()
+        await page.get_by_role("button", name="删除 training").click()
+        await _button(page, "发布").click()
+        await expect(page.locator(".message.ok")).to_contain_text("已发布并生效")
+        await expect(page.locator('li[data-reason="coaching"]')).to_be_visible()
+
+    reasons = (await _in_force(admin_service))["document"]["not_ready_reasons"]
+    assert "coaching" in reasons
+    assert "training" not in reasons

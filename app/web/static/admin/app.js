@@ -1,5 +1,6 @@
-// The admin pages: sign-in for supervisors and admins, the sections' navigation, and each
-// section. They talk only to the public API (docs/web.md); what a supervisor may read but
+// The admin pages: sign-in for supervisors and admins, the sections' navigation (routing
+// documents, queues, skills, agents' skills, users and roles, entry points, IVR flows,
+// reason codes), and each section. They talk only to the public API (docs/web.md); what a supervisor may read but
 // not change (publishing, rolling back) is shown and refused by the API, not hidden.
 
 import { useState } from '../vendor/hooks.module.js';
@@ -7,11 +8,23 @@ import { html } from '../common/html.js';
 import { useLanguage, useSession } from '../common/session.js';
 import { LanguagePicker, SignIn } from '../common/signin.js';
 import { translator } from './i18n.js';
+import { IvrSection } from './ivr.js';
+import { ReasonsSection } from './reasons.js';
+import { ResourceSection } from './resources.js';
 import { RoutingSection } from './routing.js';
 
 const SESSION_KEY = 'contactd.admin.session';
 const SIGN_IN_ROLES = ['supervisor', 'admin'];
-const SECTIONS = [{ id: 'routing', component: RoutingSection }];
+const SECTIONS = [
+  { id: 'routing', component: RoutingSection },
+  { id: 'queues', component: ResourceSection },
+  { id: 'skills', component: ResourceSection },
+  { id: 'agents', component: ResourceSection },
+  { id: 'users', component: ResourceSection },
+  { id: 'entry_points', component: ResourceSection },
+  { id: 'ivr', component: IvrSection },
+  { id: 'reasons', component: ReasonsSection },
+];
 
 export function App() {
   const [lang, t, chooseLanguage] = useLanguage(translator);
@@ -41,7 +54,8 @@ function Shell({ t, lang, session, onLanguage, onSignOut }) {
       <button type="button" class="secondary" onClick=${onSignOut}>${t('signOut')}</button>
     </header>
     <main class="sections">
-      <${Section} t=${t} lang=${lang} session=${session} onUnauthorized=${onSignOut} />
+      <${Section} key=${current} id=${current} t=${t} lang=${lang} session=${session}
+        onUnauthorized=${onSignOut} />
     </main>
   </div>`;
 }
