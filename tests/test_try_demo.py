@@ -125,6 +125,8 @@ def _check_guide(demo_service: DemoService) -> None:
     guide = demo_service.guide
     assert guide.startswith("demo loaded: 4 queues, 12 agents")  # nothing printed before it
     assert f"contactd serves {demo_service.url}" in guide
+    for page in ("/console", "/wallboard", "/admin", "/demo/shop"):
+        assert f"{demo_service.url}{page}" in guide
     for login in ("admin / admin-demo", "zhou.min / supervisor-demo", "password agent-demo"):
         assert login in guide
     for agent in AGENTS:

@@ -45,6 +45,15 @@ def guide(
     }
     blocks = [
         f"contactd serves {url} (API docs: {url}/docs)",
+        _block(
+            "pages:",
+            [
+                (f"{url}/console", "agent desktop"),
+                (f"{url}/wallboard", "supervisor wallboard"),
+                (f"{url}/admin", "admin pages"),
+                (f"{url}/demo/shop", "demo shop with the chat widget"),
+            ],
+        ),
         _logins(logins),
         _numbers(by_channel["voice"], ivr, credentials),
         _block(

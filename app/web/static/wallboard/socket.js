@@ -4,7 +4,7 @@
 // replaces the whole live view, so nothing of it is missed. Frames go to `onFrame` in
 // order; the status ('connecting', 'online', 'reconnecting', 'stopped') to `onStatus`.
 
-const UNAUTHORIZED = 4401;
+import { afterClose } from '../common/reconnect.js';
 
 export class SupervisorSocket {
   constructor({ token, onFrame, onStatus, onUnauthorized }) {
@@ -45,19 +45,7 @@ export class SupervisorSocket {
 
   closed(ws, code) {
     if (ws !== this.ws) return;
-    if (code === UNAUTHORIZED) {
-      this.stopped = true;
-      this.onUnauthorized();
-      return;
-    }
-    if (this.stopped) {
-      this.onStatus('stopped');
-      return;
-    }
-    this.onStatus('reconnecting');
-    this.attempt += 1;
-    const delay = Math.min(5000, 250 * 2 ** Math.min(this.attempt, 5));
-    setTimeout(() => this.start(), delay);
+    afterClose(this, code, this.onUnauthorized);
   }
 
   stop() {

@@ -1,0 +1,76 @@
+// The widget's words in English and Simplified Chinese; the visitor's language picks them.
+
+import { translatorFor } from '../common/lang.js';
+
+const STRINGS = {
+  en: {
+    title: 'Chat with us',
+    open: 'Chat with us',
+    close: 'Minimize the chat',
+    intro: 'Tell us who you are and we will connect you with an agent.',
+    name: 'Your name',
+    email: 'Email (optional)',
+    language: 'Language',
+    start: 'Start chat',
+    starting: 'Starting…',
+    'conn.connecting': 'Connecting…',
+    'conn.online': 'Connected',
+    'conn.reconnecting': 'Reconnecting…',
+    'conn.stopped': 'Disconnected',
+    waiting: 'Waiting for an agent…',
+    position: 'You are number {position} in line.',
+    positionNext: 'An agent is about to answer.',
+    wait: 'Expected wait: about {minutes} min.',
+    joined: '{name} has joined the chat.',
+    typing: '{name} is typing…',
+    agent: 'Agent',
+    you: 'You',
+    message: 'Your message',
+    send: 'Send',
+    sending: 'sending…',
+    end: 'End chat',
+    ended: 'The chat has ended.',
+    again: 'Start a new chat',
+    closed: 'We are closed at the moment.',
+    problem: 'Something went wrong: {message}',
+    tooMany: 'Too many chats from here right now; please try again in a minute.',
+  },
+  'zh-CN': {
+    title: '在线客服',
+    open: '在线客服',
+    close: '收起聊天窗口',
+    intro: '请留下您的称呼，我们将为您接通客服。',
+    name: '您的称呼',
+    email: '邮箱（选填）',
+    language: '语言',
+    start: '开始咨询',
+    starting: '正在连接…',
+    'conn.connecting': '正在连接…',
+    'conn.online': '已连接',
+    'conn.reconnecting': '正在重新连接…',
+    'conn.stopped': '连接已断开',
+    waiting: '正在为您安排客服…',
+    position: '您目前排在第 {position} 位。',
+    positionNext: '客服马上为您服务。',
+    wait: '预计等待约 {minutes} 分钟。',
+    joined: '客服 {name} 已为您服务。',
+    typing: '{name} 正在输入…',
+    agent: '客服',
+    you: '我',
+    message: '输入消息',
+    send: '发送',
+    sending: '发送中…',
+    end: '结束会话',
+    ended: '会话已结束。',
+    again: '重新咨询',
+    closed: '现在不在服务时间。',
+    problem: '出错了：{message}',
+    tooMany: '当前咨询过多，请一分钟后再试。',
+  },
+};
+
+export const translator = (lang) => translatorFor(STRINGS, lang);
+
+export function keys(lang) {
+  return Object.keys(STRINGS[lang] || STRINGS.en);
+}
