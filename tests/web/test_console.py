@@ -413,3 +413,61 @@ async def test_a_reload_keeps_the_conversation(web_service: Service, browser: Br
         await expect(page.get_by_role("tab")).to_have_count(0)
         await visitor.close()
     await web_service.set_offline("priya.sharma")
+
+
+async def _customer_with_phone(service: Service) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=service.url, timeout=10) as client:
+        answer = await client.get("/api/v1/customers?limit=200", headers=await _admin(service))
+    assert answer.status_code == 200, answer.text
+    with_phone = [c for c in answer.json()["items"] if c["phones"]]
+    assert with_phone, "the demo has customers with phones"
+    found: dict[str, Any] = with_phone[0]
+    return found
+
+
+async def test_an_unknown_visitor_is_found_linked_and_transferred(
+    web_service: Service, browser: Browser
+) -> None:
+    """An anonymous chat pops as unknown; the agent finds the customer by the phone they
+    give, links them (the pop shows them and their history), then transfers the chat to
+    sales: it leaves the desktop and waits in sales."""
+    customer = await _customer_with_phone(web_service)
+    visitor = Visitor(web_service)
+    async with watched_page(browser, web_service.url, "en-US") as watched:
+        page = watched.page
+        await sign_in(page, "emma.wilson")
+        await go_available(page)
+        contact_id = await visitor.start(name="someone", language="en", widget="support")
+        offer = await _offer_arrives(page, contact_id)
+        await offer.get_by_role("button", name="Accept").click()
+        await visitor.connect()
+
+        pane = page.locator(f'.contact[data-contact="{contact_id}"]')
+        find = pane.get_by_role("region", name="Find the customer")
+        await find.get_by_label("Find by").select_option("phone")
+        await find.get_by_label("What the customer tells you").fill(customer["phones"][0]["e164"])
+        await find.get_by_role("button", name="Find").click()
+        await find.get_by_role("button", name=f"Link {customer['name']} to this contact").click()
+        await expect(pane.locator(".customer-name")).to_have_text(customer["name"])
+        await expect(pane.locator(".match")).to_contain_text("Linked by an agent")
+        linked = await _contact(web_service, contact_id)
+        assert linked["customer_id"] == customer["id"]
+
+        transfer = pane.get_by_label("Transfer to queue")
+        await expect(transfer.locator('option[value="billing"]')).to_have_count(0)  # no chat
+        await transfer.select_option("sales")
+        await pane.get_by_role("button", name="Transfer", exact=True).click()
+        await expect(page.get_by_text("Transferred.")).to_be_visible()
+        await expect(page.get_by_role("tab")).to_have_count(0)
+        await visitor.close()
+
+    async with httpx.AsyncClient(base_url=web_service.url, timeout=10) as client:
+        queues = await client.get("/api/v1/queues", headers=await _admin(web_service))
+    sales = next(q["id"] for q in queues.json()["items"] if q["name"] == "sales")
+
+    async def in_sales() -> dict[str, Any] | None:
+        contact = await _contact(web_service, contact_id)
+        return contact if contact["queue_id"] == sales else None
+
+    await eventually(in_sales, seconds=30)
+    await web_service.set_offline("emma.wilson")

@@ -8,6 +8,7 @@ import { duration } from '../common/time.js';
 import { useLanguage, useSession } from '../common/session.js';
 import { LanguagePicker, SignIn } from '../common/signin.js';
 import { translator } from './i18n.js';
+import { ConsultControl, FindCustomer, TransferControl } from './tools.js';
 import { ring, unlock } from './ring.js';
 import { ConsoleSocket } from './socket.js';
 import { addMessage, apply, emptyState, newRef } from './store.js';
@@ -158,7 +159,8 @@ function Desktop({ t, lang, session, onLanguage, onSignOut }) {
       ${state.order.length === 0 ? html`<p class="empty idle">${t('noConversations')}</p>` : html`
         <${Tabs} t=${t} state=${state} now=${now} onSelect=${(id) => { state.active = id; changed(); }} />
         ${active && html`<${ContactPane} key=${active.contactId} t=${t} lang=${lang} contact=${active}
-          state=${state} now=${now} send=${send} changed=${changed} finish=${finish} />`}`}
+          token=${session.token} state=${state} now=${now} send=${send} changed=${changed}
+          finish=${finish} />`}`}
     </main>
     <footer class="shortcuts"><p>${t('shortcuts')}</p></footer>
   </div>`;
@@ -265,7 +267,7 @@ function Tabs({ t, state, now, onSelect }) {
   </div>`;
 }
 
-function ContactPane({ t, lang, contact, state, now, send, changed, finish }) {
+function ContactPane({ t, lang, contact, token, state, now, send, changed, finish }) {
   return html`<section class="contact" role="tabpanel" id=${`panel-${contact.contactId}`}
       aria-labelledby=${`tab-${contact.contactId}`} data-contact=${contact.contactId}>
     <div class="conversation">
@@ -278,6 +280,11 @@ function ContactPane({ t, lang, contact, state, now, send, changed, finish }) {
     <aside class="side" aria-label=${t('customerPanel')}>
       <${ScreenPop} pop=${contact.pop} t=${t} lang=${lang} />
       <${WhyMe} trace=${contact.trace} agentId=${state.agent.id} t=${t} />
+      <${FindCustomer} t=${t} token=${token} contact=${contact} changed=${changed} />
+      <section class="tools" aria-label=${t('tools')}>
+        <${TransferControl} t=${t} token=${token} contact=${contact} send=${send} />
+        <${ConsultControl} t=${t} contact=${contact} send=${send} />
+      </section>
       <${NotesPane} t=${t} contact=${contact} send=${send} changed=${changed} />
       <${WrapUpPane} t=${t} contact=${contact} state=${state} now=${now} changed=${changed} finish=${finish} />
     </aside>

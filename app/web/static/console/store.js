@@ -129,6 +129,13 @@ function applyResult(state, frame, t) {
     case 'add_note':
       if (contact) contact.notes = [...contact.notes, { id: frame.data.note_id, text: asked.text }];
       break;
+    case 'transfer':
+      removeContact(state, asked.contactId);
+      notice(state, t('transferred'));
+      break;
+    case 'consult':
+      notice(state, t('consultSent'));
+      break;
     default:
       break;
   }
