@@ -18,6 +18,7 @@ from app.agents.console_router import router as console_router
 from app.agents.router import router as agents_router
 from app.audit.router import router as audit_router
 from app.auth.router import router as auth_router
+from app.canned.router import router as canned_router
 from app.cases import timers as case_timers
 from app.cases.reports import router as case_reports_router
 from app.cases.router import router as cases_router
@@ -205,6 +206,7 @@ def create_app(
         *CHANNEL_ROUTERS,
         ivr_router,
         console_router,
+        canned_router,
         audit_router,
         supervisor_router,
     ):

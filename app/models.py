@@ -3,6 +3,7 @@
 from app.agents.models import AgentSkill
 from app.audit.models import AuditEntry
 from app.auth.models import SignInThrottle
+from app.canned.models import CannedReply
 from app.cases.models import (
     Case,
     CaseContact,
@@ -44,6 +45,7 @@ __all__ = [
     "Attachment",
     "AuditEntry",
     "Base",
+    "CannedReply",
     "Case",
     "CaseContact",
     "CaseEvent",

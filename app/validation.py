@@ -18,6 +18,9 @@ Version = Annotated[int, Field(ge=1, le=INT4_MAX)]
 """A document's version number (``integer`` columns)."""
 VersionPath = Annotated[int, Path(ge=1, le=INT4_MAX)]
 """The same, as a path parameter."""
+INT8_MAX = 2**63 - 1
+IdPath = Annotated[int, Path(ge=1, le=INT8_MAX)]
+"""A row's id (``bigint`` identity keys) as a path parameter."""
 
 LocalTime = Annotated[
     time,

@@ -34,6 +34,7 @@ from app.customers.identity import InvalidPhone, Phone, normalize_email, normali
 from app.customers.models import Customer, CustomerEmail, CustomerPhone
 from app.customers.value.models import CustomerValue
 from app.demo import names
+from app.demo.canned import add_demo_canned_replies
 from app.demo.cases import add_demo_cases
 from app.demo.history import ContactDraft, HistoryRun, agent_shifts, run_history
 from app.demo.names import NumberPlan
@@ -221,6 +222,7 @@ async def load_demo(
     routing = await _publish_routing(session)
     await _add_entry_points(session, region)
     agents = await _add_staff(session, skill_ids, setup_at)
+    await add_demo_canned_replies(session, ADMIN.username)
     phone_book = PhoneBook(rng, region)
     people = PeopleFactory(rng, now, phone_book).people(CUSTOMER_COUNT)
     customers = await _add_customers(session, people)

@@ -169,7 +169,8 @@ async def test_the_lists_create_and_edit_through_the_api(
     admin_service: Service, browser: Browser
 ) -> None:
     """A skill, a queue needing it (then its target changed), an agent given it, a user, a
-    chat entry point; a queue naming an unknown skill is refused and nothing stored."""
+    canned reply added and removed, a chat entry point; a queue naming an unknown skill is
+    refused and nothing stored."""
     async with watched_page(browser, admin_service.url, "en-US") as watched:
         watched.allow("422")  # the refused queue
         page = watched.page
@@ -218,6 +219,19 @@ async def test_the_lists_create_and_edit_through_the_api(
         await page.get_by_label("Capacity (channel:count)").fill("chat:2, voice:1")
         await _button(page, "Create").click()
         await expect(page.locator("table.rows tr", has_text="he.xin")).to_contain_text("何欣")
+
+        await _section(page, "Canned replies")
+        await _button(page, "New").click()
+        await page.get_by_label("Shortcut").fill("returns")
+        await page.get_by_label("Team").fill("support-cn")
+        await page.get_by_label("Title").fill("退货 Returns")
+        await page.get_by_label("Text").fill("七天无理由退货，请保留吊牌。")
+        await _button(page, "Create").click()
+        await expect(page.locator("table.rows")).to_contain_text("七天无理由退货")
+        await page.get_by_role("button", name="Remove returns").click()
+        await page.get_by_role("button", name="Confirm: remove returns").click()
+        await expect(page.locator(".message.ok")).to_have_text("Removed.")
+        await expect(page.locator("table.rows")).not_to_contain_text("七天无理由退货")
 
         await _section(page, "Entry points")
         await _button(page, "New").click()

@@ -429,8 +429,9 @@ async def test_an_unknown_visitor_is_found_linked_and_transferred(
     web_service: Service, browser: Browser
 ) -> None:
     """An anonymous chat pops as unknown; the agent finds the customer by the phone they
-    give, links them (the pop shows them and their history), then transfers the chat to
-    sales: it leaves the desktop and waits in sales."""
+    give, links them (the pop shows them and their history), greets them with a canned
+    reply (Alt+C, filtered, Enter), then transfers the chat to sales: it leaves the desktop
+    and waits in sales."""
     customer = await _customer_with_phone(web_service)
     visitor = Visitor(web_service)
     async with watched_page(browser, web_service.url, "en-US") as watched:
@@ -452,6 +453,15 @@ async def test_an_unknown_visitor_is_found_linked_and_transferred(
         await expect(pane.locator(".match")).to_contain_text("Linked by an agent")
         linked = await _contact(web_service, contact_id)
         assert linked["customer_id"] == customer["id"]
+
+        box = pane.get_by_label("Message", exact=True)
+        await box.focus()
+        await page.keyboard.press("Alt+KeyC")
+        await pane.get_by_label("Filter replies").fill("hello")
+        await pane.get_by_label("Filter replies").press("Enter")
+        await expect(box).to_have_value("Hello, thank you for contacting us. How can I help?")
+        await box.press("Enter")
+        await visitor.heard("Hello, thank you for contacting us. How can I help?")
 
         transfer = pane.get_by_label("Transfer to queue")
         await expect(transfer.locator('option[value="billing"]')).to_have_count(0)  # no chat

@@ -1,5 +1,6 @@
 // The admin pages: sign-in for supervisors and admins, the sections' navigation (routing
-// documents, queues, skills, agents' skills, users and roles, entry points, IVR flows,
+// documents, queues, skills, agents' skills, users and roles, canned replies, entry points,
+// IVR flows,
 // reason codes), and each section. They talk only to the public API (docs/web.md); what a supervisor may read but
 // not change (publishing, rolling back) is shown and refused by the API, not hidden.
 
@@ -21,6 +22,7 @@ const SECTIONS = [
   { id: 'skills', component: ResourceSection },
   { id: 'agents', component: ResourceSection },
   { id: 'users', component: ResourceSection },
+  { id: 'canned_replies', component: ResourceSection },
   { id: 'entry_points', component: ResourceSection },
   { id: 'ivr', component: IvrSection },
   { id: 'reasons', component: ReasonsSection },

@@ -1,5 +1,5 @@
 // The admin sections that are lists of things (queues, skills, users and roles, agents'
-// skills, entry points): one component driven by a spec each, so every section lists,
+// skills, canned replies, entry points): one component driven by a spec each, so every section lists,
 // creates and edits the same way and shows the API's errors the same way.
 
 import { useEffect, useState } from '../vendor/hooks.module.js';
@@ -75,6 +75,22 @@ export const RESOURCES = {
     save: (row) => ['PUT', `/api/v1/agents/${row.id}/skills`],
     body: (values) => values.skills, // the agent's whole list of skills
   },
+  canned_replies: {
+    list: '/api/v1/canned-replies',
+    create: '/api/v1/canned-replies',
+    columns: [
+      { key: 'shortcut' }, { key: 'language' }, { key: 'team' }, { key: 'title' }, { key: 'body' },
+    ],
+    fields: [
+      { key: 'shortcut', required: true },
+      { key: 'language', type: 'select', options: ['zh-CN', 'en'], edit: false, default: 'zh-CN' },
+      { key: 'team', edit: false },
+      { key: 'title', required: true },
+      { key: 'body', type: 'long', required: true },
+    ],
+    save: (row) => ['PATCH', `/api/v1/canned-replies/${row.id}`],
+    remove: (row) => ['DELETE', `/api/v1/canned-replies/${row.id}`],
+  },
   entry_points: {
     list: '/api/v1/entry-points?limit=200',
     create: '/api/v1/entry-points',
@@ -101,6 +117,7 @@ export function ResourceSection({ t, session, id, onUnauthorized }) {
   const spec = RESOURCES[id];
   const [rows, setRows] = useState(null);
   const [editing, setEditing] = useState(null); // a row, 'new' or null
+  const [removing, setRemoving] = useState(null); // the row whose removal awaits a second click
   const [message, setMessage] = useState(null);
   const load = async () => {
     try {
@@ -117,6 +134,17 @@ export function ResourceSection({ t, session, id, onUnauthorized }) {
     await load();
   };
   const label = (key) => t(`field.${key}`);
+  const remove = async (row) => {
+    setRemoving(null);
+    try {
+      const [method, path] = spec.remove(row);
+      await send(session.token, method, path);
+      await saved(t('resource.removed'));
+    } catch (error) {
+      setMessage({ kind: 'bad', text: error.message });
+    }
+  };
+  const nameOf = (row) => row.name || row.username || row.shortcut || row.address || row.id;
   return html`<section class="panel resource" data-resource=${id} aria-labelledby="resource-title">
     <h2 id="resource-title">${t(`nav.${id}`)}</h2>
     ${message && html`<p class=${`message ${message.kind}`} role=${message.kind === 'bad' ? 'alert' : 'status'}>${message.text}</p>`}
@@ -131,8 +159,12 @@ export function ResourceSection({ t, session, id, onUnauthorized }) {
       </tr></thead>
       <tbody>${rows.map((row) => html`<tr key=${row.id} data-id=${row.id}>
         ${spec.columns.map((c) => html`<td key=${c.key}>${cellText(c, row)}</td>`)}
-        <td><button type="button" class="secondary" onClick=${() => setEditing(row)}
-          aria-label=${t('resource.editOne', { name: row.name || row.username || row.address || row.id })}>${t('resource.edit')}</button></td>
+        <td class="actions"><button type="button" class="secondary" onClick=${() => setEditing(row)}
+          aria-label=${t('resource.editOne', { name: nameOf(row) })}>${t('resource.edit')}</button>
+          ${spec.remove && (removing === row.id
+            ? html`<button type="button" onClick=${() => remove(row)}>${t('resource.confirmRemove', { name: nameOf(row) })}</button>`
+            : html`<button type="button" class="secondary" onClick=${() => setRemoving(row.id)}
+                aria-label=${t('resource.removeOne', { name: nameOf(row) })}>${t('resource.remove')}</button>`)}</td>
       </tr>`)}</tbody>
     </table>`}
   </section>`;
@@ -204,6 +236,11 @@ function Field({ t, field, value, required, onChange }) {
       <select id=${id} value=${value} onChange=${(e) => onChange(e.target.value)}>
         ${field.options.map((o) => html`<option key=${o} value=${o}>${o}</option>`)}
       </select></div>`;
+  }
+  if (field.type === 'long') {
+    return html`<div class="field wide"><label for=${id}>${label}</label>
+      <textarea id=${id} rows="3" value=${value} required=${required}
+        onInput=${(e) => onChange(e.target.value)}></textarea></div>`;
   }
   const hint = field.type === 'skills' ? 'support:2, mandarin:3'
     : field.type === 'capacity' ? 'voice:1, chat:3' : undefined;

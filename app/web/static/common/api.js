@@ -26,12 +26,13 @@ export async function get(token, path) {
   return answer(response);
 }
 
-/** A JSON request with a body (PUT, POST, PATCH); the answer's JSON, or null for 204. */
+/** A JSON request (PUT, POST, PATCH with a body; DELETE without); the answer's JSON, or
+ *  null for 204. */
 export async function send(token, method, path, body) {
   const response = await fetch(path, {
     method,
     headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
   return answer(response);
 }

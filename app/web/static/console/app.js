@@ -9,6 +9,7 @@ import { useLanguage, useSession } from '../common/session.js';
 import { LanguagePicker, SignIn } from '../common/signin.js';
 import { translator } from './i18n.js';
 import { ConsultControl, FindCustomer, TransferControl } from './tools.js';
+import { CannedPicker, useCannedReplies } from './canned.js';
 import { ring, unlock } from './ring.js';
 import { ConsoleSocket } from './socket.js';
 import { addMessage, apply, emptyState, newRef } from './store.js';
@@ -130,6 +131,7 @@ function useClock() {
 function Desktop({ t, lang, session, onLanguage, onSignOut }) {
   const { state, send, changed } = useDesktop(session, t, onSignOut);
   useTranscripts(state, session.token, changed);
+  const replies = useCannedReplies(session.token);
   const offers = Object.values(state.offers);
   const now = useClock();
   useEffect(() => ring(offers.length > 0), [offers.length]);
@@ -160,7 +162,7 @@ function Desktop({ t, lang, session, onLanguage, onSignOut }) {
         <${Tabs} t=${t} state=${state} now=${now} onSelect=${(id) => { state.active = id; changed(); }} />
         ${active && html`<${ContactPane} key=${active.contactId} t=${t} lang=${lang} contact=${active}
           token=${session.token} state=${state} now=${now} send=${send} changed=${changed}
-          finish=${finish} />`}`}
+          finish=${finish} replies=${replies} />`}`}
     </main>
     <footer class="shortcuts"><p>${t('shortcuts')}</p></footer>
   </div>`;
@@ -267,15 +269,16 @@ function Tabs({ t, state, now, onSelect }) {
   </div>`;
 }
 
-function ContactPane({ t, lang, contact, token, state, now, send, changed, finish }) {
+function ContactPane({ t, lang, contact, token, state, now, send, changed, finish, replies }) {
+  const canned = { replies, language: contact.pop?.language ?? lang };
   return html`<section class="contact" role="tabpanel" id=${`panel-${contact.contactId}`}
       aria-labelledby=${`tab-${contact.contactId}`} data-contact=${contact.contactId}>
     <div class="conversation">
       ${contact.channel === 'email'
-        ? html`<${EmailPane} t=${t} lang=${lang} contact=${contact} send=${send} changed=${changed} />`
+        ? html`<${EmailPane} t=${t} lang=${lang} contact=${contact} send=${send} changed=${changed} canned=${canned} />`
         : contact.channel === 'voice'
           ? html`<${CallPane} t=${t} contact=${contact} now=${now} />`
-          : html`<${ChatPane} t=${t} contact=${contact} now=${now} send=${send} changed=${changed} />`}
+          : html`<${ChatPane} t=${t} contact=${contact} now=${now} send=${send} changed=${changed} canned=${canned} />`}
     </div>
     <aside class="side" aria-label=${t('customerPanel')}>
       <${ScreenPop} pop=${contact.pop} t=${t} lang=${lang} />
@@ -291,7 +294,15 @@ function ContactPane({ t, lang, contact, token, state, now, send, changed, finis
   </section>`;
 }
 
-function ChatPane({ t, contact, now, send, changed }) {
+/** Add a canned reply's text to the contact's draft. */
+function inserter(contact, changed) {
+  return (text) => {
+    contact.draft = contact.draft ? `${contact.draft.trimEnd()} ${text}` : text;
+    changed();
+  };
+}
+
+function ChatPane({ t, contact, now, send, changed, canned }) {
   const log = useRef(null);
   const typing = useRef({ sentAt: 0, idle: null });
   useEffect(() => {
@@ -347,6 +358,8 @@ function ChatPane({ t, contact, now, send, changed }) {
       <textarea id=${inputId} rows="2" value=${contact.draft ?? ''} onInput=${onInput} onKeyDown=${onKeyDown}
         aria-keyshortcuts="Enter"></textarea>
       <button type="submit">${t('send')}</button>
+      <${CannedPicker} t=${t} replies=${canned.replies} language=${canned.language}
+        inputId=${inputId} onInsert=${inserter(contact, changed)} />
     </form>`}
   </div>`;
 }
@@ -371,7 +384,7 @@ function quoted(message, t, lang) {
   return `\n\n${header}\n${message.body.split('\n').map((line) => `> ${line}`).join('\n')}`;
 }
 
-function EmailPane({ t, lang, contact, send, changed }) {
+function EmailPane({ t, lang, contact, send, changed, canned }) {
   const inbound = contact.emails.filter((m) => m.direction === 'inbound');
   const last = inbound[inbound.length - 1];
   const submit = (event) => {
@@ -401,6 +414,8 @@ function EmailPane({ t, lang, contact, send, changed }) {
       <textarea id=${inputId} rows="6" value=${contact.draft ?? ''}
         onInput=${(e) => { contact.draft = e.target.value; changed(); }}></textarea>
       <button type="submit">${t('sendReply')}</button>
+      <${CannedPicker} t=${t} replies=${canned.replies} language=${canned.language}
+        inputId=${inputId} onInsert=${inserter(contact, changed)} />
     </form>
   </div>`;
 }

@@ -6,6 +6,9 @@ const STRINGS = {
   en: {
     title: 'Agent desktop',
     ...SIGN_IN_WORDS.en,
+    cannedReplies: 'Canned replies',
+    cannedFilter: 'Filter replies',
+    cannedNone: 'No reply matches.',
     findCustomer: 'Find the customer',
     findBy: 'Find by',
     findValue: 'What the customer tells you',
@@ -122,7 +125,7 @@ const STRINGS = {
     'disposition.no_answer': 'No answer',
     'disposition.other': 'Other',
     'disposition.do_not_call': 'Do not call again',
-    shortcuts: 'Keyboard: Alt+A accept · Alt+R reject · Enter send (Shift+Enter new line) · Alt+W finish wrap-up · Alt+1…9 conversations',
+    shortcuts: 'Keyboard: Alt+A accept · Alt+R reject · Enter send (Shift+Enter new line) · Alt+C canned replies · Alt+W finish wrap-up · Alt+1…9 conversations',
     error: 'Refused: {message}',
     offerGone: 'The offer was withdrawn ({reason}).',
     consultAnswer: '{name} answered: {text}',
@@ -135,6 +138,9 @@ const STRINGS = {
   'zh-CN': {
     title: '坐席工作台',
     ...SIGN_IN_WORDS['zh-CN'],
+    cannedReplies: '快捷回复',
+    cannedFilter: '筛选快捷回复',
+    cannedNone: '没有匹配的快捷回复。',
     findCustomer: '查找客户',
     findBy: '查找方式',
     findValue: '客户提供的信息',

@@ -1,0 +1,1 @@
+"""Canned replies: bilingual snippets agents insert into chats and emails, per team."""
