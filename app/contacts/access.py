@@ -4,7 +4,8 @@ in line, ending or transferring it.
 * An **agent**: a contact they are the agent of (``contacts.agent_id``: offered to them,
   assigned, in their wrap-up, or handled by them and since ended). Queues do not widen
   this: serving a queue shows the contacts the router offers, not the others in it.
-* A **supervisor** or an **admin**: every contact.
+* A **supervisor** or an **admin**: every contact. An offer, though, is answered only by
+  the agent it is offered to (``authorize_offer``).
 
 A refusal is a 403 (``forbidden``), recorded in the audit log (``app.audit``) in a
 transaction of its own, so the rollback of the request's does not erase it. A contact that
@@ -18,8 +19,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.service import groundless, refuse
+from app.audit.service import groundless, record_refusal, refuse
 from app.contacts.models import Contact
+from app.errors import Conflict
 from app.users.models import Role, User
 
 
@@ -67,3 +69,19 @@ async def authorize_contact(
         customer_id=contact.customer_id,
         detail=detail,
     )
+
+
+async def authorize_offer(session: AsyncSession, agent: User, contact: Contact) -> None:
+    """An offer is answered by the agent it is offered to, or by nobody: a 409
+    ``no_such_offer`` otherwise (an offer that timed out a moment ago is not an attack). For
+    a contact that is not the agent's at all the attempt is audited and its state not told."""
+    if contact.agent_id != agent.id:
+        view = groundless(agent.id, "offer", customer_id=contact.customer_id, contact_id=contact.id)
+        await record_refusal(session, view)
+        raise Conflict(f"Contact {contact.id} is not offered to you.", code="no_such_offer")
+    if contact.state != "offered":
+        raise Conflict(
+            f"Contact {contact.id} is not offered to you.",
+            details={"state": contact.state},
+            code="no_such_offer",
+        )

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import fastjson
 from app.agents.service import skills_of
 from app.consent.service import apply_disposition
-from app.contacts.access import authorize_contact, authorize_contact_ref
+from app.contacts.access import authorize_contact, authorize_contact_ref, authorize_offer
 from app.contacts.events import record
 from app.contacts.models import Contact, ContactEvent
 from app.customers.history import check_disposition
@@ -403,12 +403,7 @@ async def answer_offer(
     session: AsyncSession, contact_id: int, agent: User, *, accept: bool
 ) -> RoutingInbox:
     contact = await _live_contact(session, contact_id)
-    if contact.state != "offered" or contact.agent_id != agent.id:
-        raise Conflict(
-            f"Contact {contact_id} is not offered to you.",
-            details={"state": contact.state},
-            code="no_such_offer",
-        )
+    await authorize_offer(session, agent, contact)
     kind = "offer.accept" if accept else "offer.reject"
     return await inbox.submit(
         session, kind, {"contact_id": contact_id, "agent_id": agent.id}, actor_id=agent.id

@@ -74,19 +74,88 @@ SHARED: set[str] = {"/api/v1/skills/{skill_id}", "/api/v1/queues/{queue_id}"}
 NO_DATA: set[str] = {"/api/v1/ivr/demo/order-status/{order_no}"}
 
 
-def _reads_with_an_id(document: dict[str, Any]) -> set[str]:
-    return {path for path, ops in document["paths"].items() if "{" in path and "get" in ops}
+# Changes an agent makes to what they hold: (method, path) -> a valid body (validation
+# comes after authorization only for the role, so the body must pass for the object check).
+OWNED_WRITES: dict[tuple[str, str], dict[str, Any] | None] = {
+    ("POST", "/api/v1/contacts/{contact_id}/messages"): {"text": "hello from another team"},
+    ("POST", "/api/v1/contacts/{contact_id}/typing"): {"is_typing": True},
+    ("POST", "/api/v1/contacts/{contact_id}/chat/end"): None,
+    ("POST", "/api/v1/contacts/{contact_id}/email-replies"): {"body": "hello"},
+    ("POST", "/api/v1/contacts/{contact_id}/accept"): None,
+    ("POST", "/api/v1/contacts/{contact_id}/reject"): None,
+    ("POST", "/api/v1/contacts/{contact_id}/end"): None,
+    ("POST", "/api/v1/contacts/{contact_id}/transfer"): {"to_queue": "support"},
+    ("POST", "/api/v1/customers/links/{contact_id}"): {"customer_id": 1},
+    ("POST", "/api/v1/customers/from-contact/{contact_id}"): {},
+    ("PUT", "/api/v1/customers/{customer_id}/consent"): {
+        "channel": "email",
+        "purpose": "marketing",
+        "status": "refused",
+        "source": "agent",
+    },
+    ("PUT", "/api/v1/customers/{customer_id}/contact-preferences"): {
+        "do_not_contact": True,
+        "source": "agent",
+    },
+    ("PATCH", "/api/v1/cases/{case_id}"): {"priority": "high"},
+    ("POST", "/api/v1/cases/{case_id}/notes"): {"body": "noted"},
+    ("POST", "/api/v1/cases/{case_id}/contacts"): {"contact_id": 1},
+}
+# Changes only a supervisor or an admin makes: 403 for the role, audited.
+STAFF_WRITES: set[tuple[str, str]] = {
+    ("PATCH", "/api/v1/users/{user_id}"),
+    ("PUT", "/api/v1/agents/{agent_id}/skills"),
+    ("PUT", "/api/v1/agents/{agent_id}/state"),
+    ("PATCH", "/api/v1/skills/{skill_id}"),
+    ("PATCH", "/api/v1/queues/{queue_id}"),
+    ("PATCH", "/api/v1/customers/{customer_id}"),
+    ("POST", "/api/v1/customers/{customer_id}/merge"),
+    ("POST", "/api/v1/customers/{customer_id}/erase"),
+    ("PUT", "/api/v1/customers/{customer_id}/block"),
+    ("DELETE", "/api/v1/customers/{customer_id}/block"),
+    ("POST", "/api/v1/customers/{customer_id}/orders"),
+    ("PATCH", "/api/v1/contacts/{contact_id}/routing"),
+    ("POST", "/api/v1/contacts/{contact_id}/abandon"),
+    ("POST", "/api/v1/contacts/{contact_id}/callback"),
+    ("POST", "/api/v1/contacts/{contact_id}/assign"),
+    ("POST", "/api/v1/routing/config/versions/{version}/rollback"),
+    ("PATCH", "/api/v1/entry-points/{entry_point_id}"),
+    ("DELETE", "/api/v1/entry-points/{entry_point_id}"),
+    ("POST", "/api/v1/ivr/flows/{flow_id}/versions"),
+    ("POST", "/api/v1/ivr/flows/{flow_id}/publish"),
+    ("POST", "/api/v1/ivr/flows/{flow_id}/rollback"),
+    ("POST", "/api/v1/ivr/flows/{flow_id}/dry-run"),
+    ("PUT", "/api/v1/ivr/numbers/{number}"),
+    ("DELETE", "/api/v1/ivr/numbers/{number}"),
+}
+
+
+def _operations_with_an_id(document: dict[str, Any]) -> set[tuple[str, str]]:
+    return {
+        (method.upper(), path)
+        for path, ops in document["paths"].items()
+        if "{" in path
+        for method in ops
+    }
 
 
 @pytest.fixture(scope="module")
-def read_paths() -> set[str]:
-    return _reads_with_an_id(create_app(make_settings()).openapi())
+def operations() -> set[tuple[str, str]]:
+    return _operations_with_an_id(create_app(make_settings()).openapi())
 
 
-def test_every_read_endpoint_with_an_id_is_classified(read_paths: set[str]) -> None:
+def test_every_read_endpoint_with_an_id_is_classified(operations: set[tuple[str, str]]) -> None:
+    reads = {path for method, path in operations if method == "GET"}
     classified = set(OWNED) | STAFF_ONLY | SHARED | NO_DATA
-    assert read_paths - classified == set(), "classify these reads in tests/hardening/test_bola.py"
-    assert classified - read_paths == set(), "these classified reads no longer exist"
+    assert reads - classified == set(), "classify these reads in tests/hardening/test_bola.py"
+    assert classified - reads == set(), "these classified reads no longer exist"
+
+
+def test_every_change_with_an_id_is_classified(operations: set[tuple[str, str]]) -> None:
+    writes = {op for op in operations if op[0] != "GET"}
+    classified = set(OWNED_WRITES) | STAFF_WRITES
+    assert writes - classified == set(), "classify these in tests/hardening/test_bola.py"
+    assert classified - writes == set(), "these classified operations no longer exist"
 
 
 @dataclass
@@ -115,10 +184,14 @@ class Team:
             "version": 1,
             "entry_point_id": 1,
             "flow_id": 1,
+            "skill_id": 1,
+            "queue_id": 1,
         }
 
     def url(self, path: str) -> str:
         ids = self.ids()
+        if "{number}" in path:
+            ids["number"] = "+8610"
         if path.startswith("/api/v1/contacts/{contact_id}/email"):
             ids["contact_id"] = self.email_id
         return path.format(**ids)
@@ -297,6 +370,46 @@ async def test_reads_for_supervisors_are_refused_to_agents_and_audited(
         north.url("/api/v1/customers/{customer_id}"), headers=desk.admin
     )
     assert customer.status_code == 200, customer.text
+
+
+async def _evidence(desk: Desk, team: Team) -> list[Any]:
+    """What an intruder's change would alter, as an admin reads it."""
+    reads = (
+        f"/api/v1/contacts/{team.chat_id}",
+        f"/api/v1/contacts/{team.chat_id}/messages",
+        f"/api/v1/contacts/{team.email_id}/email-messages",
+        f"/api/v1/customers/{team.customer_id}/consent",
+        f"/api/v1/cases/{team.case_id}",
+        f"/api/v1/cases/{team.case_id}/timeline",
+    )
+    return [await _ok(await desk.client.get(url, headers=desk.admin)) for url in reads]
+
+
+async def test_no_agent_changes_another_teams_objects_and_each_refusal_is_audited(
+    desk: Desk, teams: tuple[Team, Team]
+) -> None:
+    north, south = teams
+    before_all = await _evidence(desk, north)
+    problems: list[str] = []
+    for (method, path), body in OWNED_WRITES.items():
+        url = north.url(path)
+        before = len(await _refusals(desk, south.agent_id))
+        refused = await desk.client.request(method, url, json=body, headers=south.headers)
+        if refused.status_code not in (403, 404, 409):
+            problems.append(f"{method} {url}: {refused.status_code}, not refused")
+            continue
+        entries = await _refusals(desk, south.agent_id)
+        newest = entries[0] if len(entries) == before + 1 else None
+        if newest is None or not _names_object(newest, north, path):
+            problems.append(f"{method} {url}: refusal not audited ({newest})")
+    for method, path in sorted(STAFF_WRITES):
+        url = north.url(path)
+        refused = await desk.client.request(method, url, json={}, headers=south.headers)
+        newest = (await _refusals(desk, south.agent_id))[0]
+        if refused.status_code != 403 or newest["detail"].get("route") != path:
+            problems.append(f"{method} {url}: {refused.status_code}, audited as {newest}")
+    assert problems == []
+    assert await _evidence(desk, north) == before_all
 
 
 async def test_a_recording_reaches_only_the_team_that_handled_the_call(
