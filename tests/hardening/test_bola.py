@@ -429,7 +429,8 @@ async def test_another_teams_contact_opens_no_customer_by_query(
     desk: Desk, teams: tuple[Team, Team]
 ) -> None:
     """Ids in the query are objects too: team A's contact as ``via_contact`` or as the
-    ground of a lookup gives team B's agent nothing, and is audited."""
+    ground of a lookup, team A's customer or agent as the filter of a list of cases, give
+    team B's agent nothing, and are audited."""
     north, south = teams
     history = await desk.client.get(
         f"/api/v1/customers/{north.customer_id}/history",
@@ -443,8 +444,13 @@ async def test_another_teams_contact_opens_no_customer_by_query(
         headers=south.headers,
     )
     assert lookup.status_code in (403, 404), lookup.text
-    actions = [e["action"] for e in await _refusals(desk, south.agent_id)]
-    assert actions[:2] == ["lookup", "history"]
+    for params in ({"customer_id": north.customer_id}, {"owner": north.agent_id}):
+        cases = await desk.client.get("/api/v1/cases", params=params, headers=south.headers)
+        assert cases.status_code == 403, cases.text
+    refusals = await _refusals(desk, south.agent_id)
+    assert [e["action"] for e in refusals[:4]] == ["cases", "cases", "lookup", "history"]
+    assert refusals[0]["detail"] == {"owner": north.agent_id}
+    assert refusals[1]["customer_id"] == north.customer_id
 
 
 async def test_shared_configuration_is_read_by_every_agent(
