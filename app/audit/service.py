@@ -26,8 +26,9 @@ class View:
 
     actor_id: int
     # screen_pop | history | profile | search | lookup | link | create_from_contact
-    # | export | erase (app.privacy) | transcript | email | attachment | position
-    # | contact_action (app.contacts.access) | role (app.auth.dependencies)
+    # | export | erase (app.privacy) | cases | case | case_timeline (app.cases)
+    # | transcript | email | attachment | position | contact_action | offer
+    # (app.contacts.access) | role (app.auth.dependencies)
     action: str
     customer_id: int | None
     via: str  # contact | team | search | admin | none
