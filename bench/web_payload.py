@@ -3,8 +3,8 @@ the target (≤ 300 KB compressed, issue 17), and its whole payload (page, scrip
 stylesheets, icon).
 
 Follows the static ``import ... from './x.js'`` graph from each page's only script
-(``console/main.js``, ``wallboard/main.js``) through ``app/web/static``: exactly what the
-browser fetches before the first render. Sizes do not depend on the machine.
+(``console/main.js``, ``wallboard/main.js``, ``admin/main.js``) through ``app/web/static``:
+exactly what the browser fetches before the first render. Sizes do not depend on the machine.
 
     .venv/bin/python bench/web_payload.py
 """
@@ -21,6 +21,7 @@ STATIC = WEB / "static"
 PAGES = {  # page -> (its HTML, its entry module)
     "desktop": (WEB / "pages" / "console.html", STATIC / "console" / "main.js"),
     "wallboard": (WEB / "pages" / "wallboard.html", STATIC / "wallboard" / "main.js"),
+    "admin": (WEB / "pages" / "admin.html", STATIC / "admin" / "main.js"),
 }
 ASSET = re.compile(r"""\{\{assets\}\}/([^"']+)""")
 TARGET_COMPRESSED = 300 * 1024

@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import ScalarSelect
 
-from app.errors import InvalidInput, NotFound
+from app.errors import Conflict, InvalidInput, NotFound
 from app.queues.models import Queue, QueueSkill
 from app.routing.config_schemas import QueuePolicy, RoutingDocument
 from app.routing.inbox import submit
@@ -102,7 +102,9 @@ async def list_versions(session: AsyncSession, limit: int = 100) -> list[Routing
     return list(await session.scalars(query))
 
 
-async def _validate_references(session: AsyncSession, document: RoutingDocument) -> dict[str, int]:
+async def validate_references(session: AsyncSession, document: RoutingDocument) -> dict[str, int]:
+    """The ids of the queues ``document`` names; ``InvalidInput`` (422 ``unknown_reference``)
+    if it names a queue or skill that does not exist."""
     queue_names = document.queue_references()
     queues = dict(
         (
@@ -147,11 +149,19 @@ async def publish(
     author_id: int | None,
     comment: str = "",
     rolled_back_from: int | None = None,
+    based_on: int | None = None,
 ) -> RoutingConfigVersion:
-    """Validate, store as the next version, and tell the router. Nothing is stored if invalid."""
-    queue_ids = await _validate_references(session, document)
+    """Validate, store as the next version, and tell the router. Nothing is stored if invalid,
+    nor if ``based_on`` is given and is no longer the latest version (409)."""
+    queue_ids = await validate_references(session, document)
     await session.execute(select(func.pg_advisory_xact_lock(_PUBLISH_LOCK)))
     latest = await session.scalar(select(func.max(RoutingConfigVersion.version)))
+    if based_on is not None and based_on != (latest or 0):
+        raise Conflict(
+            f"Version {latest} has been published since version {based_on}: review it first.",
+            code="version_conflict",
+            details={"based_on": based_on, "latest": latest},
+        )
     row = RoutingConfigVersion(
         version=(latest or 0) + 1,
         document=document.model_dump(mode="json"),

@@ -11,13 +11,14 @@ work is in ``app.routing.replay_core``; approximations are listed in docs/routin
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,9 +28,10 @@ from app.contacts.models import Contact, ContactEvent
 from app.customers.value.core.rules import ValueRules
 from app.customers.value.service import rules_in_force
 from app.database import Database, create_engine
+from app.errors import InvalidInput, TooManyRequests
 from app.queues.models import Queue
 from app.routing.config_schemas import RoutingDocument, to_core
-from app.routing.config_service import routing_document
+from app.routing.config_service import routing_document, validate_references
 from app.routing.core.model import AgentState
 from app.routing.replay_core import (
     DEFAULT_SEEDS,
@@ -40,6 +42,7 @@ from app.routing.replay_core import (
     AgentAttribute,
     AgentUpdateRecord,
     Candidate,
+    CustomerOrders,
     Figures,
     Journey,
     RecordedContact,
@@ -372,6 +375,81 @@ class WhatIf:
         return self.routing is not None or bool(self.agents_delta) or self.value_rules is not None
 
 
+@dataclass(frozen=True, slots=True)
+class ReplayInputs:
+    """Everything a replay reads from the database, read in one unit of work."""
+
+    period: RecordedPeriod
+    version: int
+    in_force: RoutingDocument
+    value_in_force: ValueRules
+    customers: dict[int, CustomerOrders] | None = None  # read only for tried value rules
+
+
+async def inbound_contacts_in(session: AsyncSession, start: datetime, end: datetime) -> int:
+    """How many inbound contacts arrived in [start, end): what a replay of it would read."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Contact)
+        .where(
+            Contact.created_at >= start,
+            Contact.created_at < end,
+            Contact.direction == "inbound",
+        )
+    )
+    return int(count or 0)
+
+
+async def read_replay_inputs(
+    session: AsyncSession, start: datetime, end: datetime, what_if: WhatIf, zone: tzinfo
+) -> ReplayInputs:
+    """The recording of [start, end), the configuration in force and, when value rules are
+    tried, the customers' orders. ``zone``: the shop's time zone, whose calendar months
+    value rules count."""
+    period = await read_period(session, start, end)
+    version, in_force = await routing_document(session)
+    value_in_force = ValueRules()
+    customers = None
+    if what_if.value_rules is not None:
+        value_in_force = await rules_in_force(session)
+        customers = await period_customers(
+            session, start, end, what_if.value_rules, value_in_force, zone
+        )
+    return ReplayInputs(period, version, in_force, value_in_force, customers)
+
+
+def replay_report(
+    inputs: ReplayInputs,
+    start: datetime,
+    end: datetime,
+    what_if: WhatIf,
+    *,
+    seeds: int = DEFAULT_SEEDS,
+    zone: tzinfo = UTC,
+) -> dict[str, Any]:
+    """The fidelity check, then ``what_if`` if anything is given, as ``report_document``.
+    Pure and CPU-bound (seconds for a large period): callers on an event loop run it in a
+    worker thread."""
+    period = inputs.period
+    routing = to_core(inputs.in_force, inputs.version)
+    candidate = None
+    if what_if.given:
+        document = what_if.routing
+        tried = (
+            None
+            if document is None
+            else to_core(_with_missing_queues(document, inputs.in_force), inputs.version)
+        )
+        tags = None
+        if what_if.value_rules is not None and inputs.customers is not None:
+            tags = regraded_tags(
+                period, inputs.customers, what_if.value_rules, inputs.value_in_force, start, zone
+            )
+        candidate = Candidate(tried, what_if.agents_delta, tags)
+    report = replay(period, routing, candidate, tuple(range(1, seeds + 1)))
+    return report_document(report, start, end, period, inputs.version, what_if)
+
+
 async def replay_period(
     url: str,
     start: datetime,
@@ -381,37 +459,100 @@ async def replay_period(
     seeds: int = DEFAULT_SEEDS,
     zone: tzinfo = UTC,
 ) -> dict[str, Any]:
-    """Replay [start, end): the fidelity check, then ``what_if`` if anything is given.
-    ``zone``: the shop's time zone, whose calendar months value rules count."""
+    """``--replay``'s job: read [start, end) on a connection of its own, then replay it."""
     db = Database(create_engine(url, pool_size=1, max_overflow=0))
-    customers = None
-    value_in_force = ValueRules()
     try:
         async with db.sessionmaker() as session:
-            period = await read_period(session, start, end)
-            version, in_force = await routing_document(session)
-            if what_if.value_rules is not None:
-                value_in_force = await rules_in_force(session)
-                customers = await period_customers(
-                    session, start, end, what_if.value_rules, value_in_force, zone
-                )
+            inputs = await read_replay_inputs(session, start, end, what_if, zone)
     finally:
         await db.dispose()
-    routing = to_core(in_force, version)
-    candidate = None
-    if what_if.given:
-        document = what_if.routing
-        tried = (
-            None if document is None else to_core(_with_missing_queues(document, in_force), version)
-        )
-        tags = None
-        if what_if.value_rules is not None and customers is not None:
-            tags = regraded_tags(
-                period, customers, what_if.value_rules, value_in_force, start, zone
+    return replay_report(inputs, start, end, what_if, seeds=seeds, zone=zone)
+
+
+REPLAY_DEFAULT_DAYS = 7
+REPLAY_MAX_CONTACTS = 200_000  # larger periods are for ``contactd simulate --replay``
+
+
+class ReplayGate:
+    """One replay at a time per instance: each holds a core for seconds."""
+
+    def __init__(self) -> None:
+        self._busy = False
+
+    def __enter__(self) -> None:
+        if self._busy:
+            raise TooManyRequests(
+                "Another replay is running on this instance; try again shortly.",
+                retry_after=5,
+                code="replay_busy",
             )
-        candidate = Candidate(tried, what_if.agents_delta, tags)
-    report = replay(period, routing, candidate, tuple(range(1, seeds + 1)))
-    return report_document(report, start, end, period, version, what_if)
+        self._busy = True
+
+    def __exit__(self, *_: object) -> None:
+        self._busy = False
+
+
+def replay_period_bounds(
+    start: datetime | None, end: datetime | None, now: datetime, *, max_days: int
+) -> tuple[datetime, datetime]:
+    """[start, end) of a requested replay: by default the seven days before ``end`` (now).
+    A time without a zone is UTC. Raises ``InvalidInput`` for an empty, future or too long
+    period."""
+    end = now if end is None else _aware(end)
+    start = end - timedelta(days=REPLAY_DEFAULT_DAYS) if start is None else _aware(start)
+    if start >= end:
+        raise InvalidInput("start must be before end.", code="invalid_period")
+    if end > now + timedelta(minutes=1):
+        raise InvalidInput("end is in the future: nothing is recorded yet.", code="invalid_period")
+    if end - start > timedelta(days=max_days):
+        raise InvalidInput(
+            f"A replay covers at most {max_days} days here; use contactd simulate --replay.",
+            code="period_too_long",
+            details={"max_days": max_days},
+        )
+    return start, end
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+async def replay_before_publishing(
+    session: AsyncSession,
+    start: datetime,
+    end: datetime,
+    what_if: WhatIf,
+    *,
+    seeds: int,
+    zone: tzinfo,
+) -> dict[str, Any]:
+    """The report ``--replay --json`` prints, for the admin pages: the candidate's
+    references are checked as publishing checks them, the recording read in the request's
+    unit of work, and the replay run in a worker thread so the event loop keeps serving."""
+    if what_if.routing is not None:
+        await validate_references(session, what_if.routing)
+    unknown = sorted(set(what_if.agents_delta) - set(await session.scalars(select(Queue.name))))
+    if unknown:
+        raise InvalidInput(
+            f"agents_delta names unknown queues: {', '.join(unknown)}.",
+            code="unknown_reference",
+            details={"unknown_queues": unknown},
+        )
+    contacts = await inbound_contacts_in(session, start, end)
+    if contacts > REPLAY_MAX_CONTACTS:
+        raise InvalidInput(
+            f"{contacts} contacts in the period; a replay here covers at most"
+            f" {REPLAY_MAX_CONTACTS}: use contactd simulate --replay.",
+            code="period_too_large",
+            details={"contacts": contacts, "max_contacts": REPLAY_MAX_CONTACTS},
+        )
+    inputs = await read_replay_inputs(session, start, end, what_if, zone)
+    try:
+        return await asyncio.to_thread(
+            replay_report, inputs, start, end, what_if, seeds=seeds, zone=zone
+        )
+    except ValueError as error:  # an agents delta for a queue no recorded agent serves
+        raise InvalidInput(str(error), code="invalid_agents_delta") from error
 
 
 def report_document(
@@ -440,9 +581,9 @@ def report_document(
     if what_if.given:
         rules = what_if.value_rules
         document["candidate"] = {
-            "routing_config": "in force" if what_if.routing is None else "file",
+            "routing_config": "in force" if what_if.routing is None else "candidate",
             "agents_delta": dict(what_if.agents_delta),
-            "value_rules": "in force" if rules is None else "file",
+            "value_rules": "in force" if rules is None else "candidate",
             "regraded": sum(change.contacts for change in report.regrades),
             "regrades": [change.as_dict() for change in report.regrades],
         }
@@ -566,4 +707,14 @@ def _fmt(metric: str, value: object, *, signed: bool = False) -> str:
     return f"{value:{sign}.1f}"
 
 
-__all__ = ["Figures", "WhatIf", "read_period", "render_replay", "replay_period"]
+__all__ = [
+    "Figures",
+    "ReplayInputs",
+    "WhatIf",
+    "inbound_contacts_in",
+    "read_period",
+    "read_replay_inputs",
+    "render_replay",
+    "replay_period",
+    "replay_report",
+]

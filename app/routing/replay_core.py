@@ -744,7 +744,9 @@ def with_agents_delta(
         queue = routing.queues.get(queue_name)
         if queue is None:
             raise ValueError(f"--agents-delta names an unknown queue {queue_name!r}")
-        pool = sorted((a for a in agents if serves(a, queue)), key=lambda a: a.agent_id)
+        pool = sorted(
+            (a for a in agents if _ever_serves(a, queue, changes)), key=lambda a: a.agent_id
+        )
         if not pool:
             raise ValueError(f"no recorded agent serves {queue_name!r} to copy")
         if delta < 0:
@@ -763,6 +765,18 @@ def with_agents_delta(
     changes.sort(key=lambda change: change.time)
     return replace(
         period, agents=tuple(agents), presence=tuple(presence), agent_changes=tuple(changes)
+    )
+
+
+def _ever_serves(agent: SimulatedAgent, queue: QueueConfig, changes: Iterable[AgentChange]) -> bool:
+    """Whether ``agent`` serves ``queue`` at the start or after one of its recorded skill
+    changes (an agent given the queue's skills during the period is a model for a copy)."""
+    if serves(agent, queue):
+        return True
+    return any(
+        serves(replace(agent, skills=change.skills), queue)
+        for change in changes
+        if change.agent_id == agent.agent_id and change.skills is not None
     )
 
 
@@ -810,7 +824,7 @@ class StaffingComparison:
 
 def ready_agents_per_interval(period: RecordedPeriod, queue: QueueConfig) -> dict[int, float]:
     """Mean ready agents able to serve ``queue`` in each hour of the period."""
-    able = {a.agent_id for a in period.agents if serves(a, queue)}
+    able = {a.agent_id for a in period.agents if _ever_serves(a, queue, period.agent_changes)}
     seconds: dict[int, float] = defaultdict(float)
     since: dict[str, float] = {}
     for change in sorted(period.presence, key=lambda c: c.time):

@@ -16,13 +16,14 @@ from app.contacts.service import get_contact
 from app.customers.identity import InvalidPhone, normalize_phone
 from app.dependencies import OneStatementSessionDep, SessionDep, SettingsDep, get_database
 from app.errors import AppError, Conflict, InvalidInput, NotFound
-from app.routing import config_service, service
+from app.routing import config_service, replay, service
 from app.routing.config_schemas import RoutingDocument
 from app.routing.core.engine import RoutingError
 from app.routing.core.model import rounded_wait
 from app.routing.distributor import Distributor
 from app.routing.models import RoutingInbox
 from app.routing.schemas import (
+    REPLAY_MAX_DAYS,
     AgentPresenceOut,
     AgentStateRequest,
     CallbackRequest,
@@ -33,6 +34,8 @@ from app.routing.schemas import (
     ContactCreate,
     EndRequest,
     PositionOut,
+    ReplayReportOut,
+    ReplayRequest,
     RoutingEventOut,
     RoutingUpdate,
     TransferRequest,
@@ -432,9 +435,43 @@ async def publish_config(
     session: SessionDep, admin: AdminUser, data: ConfigPublish
 ) -> ConfigVersionOut:
     row = await config_service.publish(
-        session, data.document, author_id=admin.id, comment=data.comment
+        session, data.document, author_id=admin.id, comment=data.comment, based_on=data.based_on
     )
     return ConfigVersionOut.model_validate(row)
+
+
+@router.post(
+    "/routing/config/replay",
+    response_model=ReplayReportOut,
+    response_model_exclude_unset=True,
+    summary="Replay a recorded period: the configuration in force, then a candidate",
+    description="What `contactd simulate --replay --json` prints, for a period of at most"
+    f" {REPLAY_MAX_DAYS} days (default: the last seven): fidelity first (recorded vs the"
+    " faithful replay), then the candidate document and/or agents delta as a difference"
+    " from the faithful replay. One replay at a time per instance (429 `replay_busy`).",
+)
+async def replay_candidate(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    _: SupervisorUser,
+    data: ReplayRequest,
+) -> dict[str, Any]:
+    start, end = replay.replay_period_bounds(
+        data.start, data.end, datetime.now(UTC), max_days=REPLAY_MAX_DAYS
+    )
+    what_if = replay.WhatIf(data.document, dict(data.agents_delta))
+    with _replay_gate(request):
+        return await replay.replay_before_publishing(
+            session, start, end, what_if, seeds=data.seeds, zone=settings.zone
+        )
+
+
+def _replay_gate(request: Request) -> replay.ReplayGate:
+    gate: replay.ReplayGate | None = getattr(request.app.state, "replay_gate", None)
+    if gate is None:
+        gate = request.app.state.replay_gate = replay.ReplayGate()
+    return gate
 
 
 @router.get(

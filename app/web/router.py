@@ -6,6 +6,9 @@ revalidated on every load; everything they load comes from ``/assets/<build>/``.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
 
@@ -13,30 +16,46 @@ from app.web.assets import PAGE_HEADERS, PAGES_DIR, STATIC_DIR, ImmutableStaticF
 
 router = APIRouter(include_in_schema=False)
 
-PAGES = {"/console": "console.html", "/wallboard": "wallboard.html"}
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    path: str
+    file: str
+    summary: str
+
+
+PAGES = (
+    Page("/console", "console.html", "The agent desktop (docs/web.md)."),
+    Page("/wallboard", "wallboard.html", "The supervisor wallboard (docs/web.md)."),
+    Page("/admin", "admin.html", "The admin pages: routing documents replayed before publishing."),
+)
 
 
 def _render(name: str, assets: str) -> str:
     return (PAGES_DIR / name).read_text(encoding="utf-8").replace("{{assets}}", assets)
 
 
-@router.get("/console", response_class=HTMLResponse)
-async def console(request: Request) -> HTMLResponse:
-    """The agent desktop (docs/web.md)."""
-    html: str = request.app.state.web_pages["/console"]
-    return HTMLResponse(html, headers=PAGE_HEADERS)
+def _serve(page: Page) -> Callable[[Request], Awaitable[HTMLResponse]]:
+    async def serve_page(request: Request) -> HTMLResponse:
+        html: str = request.app.state.web_pages[page.path]
+        return HTMLResponse(html, headers=PAGE_HEADERS)
+
+    return serve_page
 
 
-@router.get("/wallboard", response_class=HTMLResponse)
-async def wallboard(request: Request) -> HTMLResponse:
-    """The supervisor wallboard (docs/web.md)."""
-    html: str = request.app.state.web_pages["/wallboard"]
-    return HTMLResponse(html, headers=PAGE_HEADERS)
+for _page in PAGES:
+    router.add_api_route(
+        _page.path,
+        _serve(_page),
+        methods=["GET"],
+        response_class=HTMLResponse,
+        summary=_page.summary,
+    )
 
 
 def install_web(app: FastAPI) -> None:
     """Mount the assets under their build's prefix and render the pages once."""
     assets = f"/assets/{build_id()}"
     app.mount(assets, ImmutableStaticFiles(directory=STATIC_DIR), name="assets")
-    app.state.web_pages = {path: _render(name, assets) for path, name in PAGES.items()}
+    app.state.web_pages = {page.path: _render(page.file, assets) for page in PAGES}
     app.include_router(router)

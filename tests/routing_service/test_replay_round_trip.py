@@ -252,7 +252,7 @@ async def test_candidate_value_rules_regrade_the_callers_of_the_period(
     )
 
     assert report["faithful"] is True, report
-    assert report["candidate"]["value_rules"] == "file"
+    assert report["candidate"]["value_rules"] == "candidate"
     assert report["candidate"]["regraded"] == 1
     (change,) = report["candidate"]["regrades"]
     assert change["added"] == ["vip"]

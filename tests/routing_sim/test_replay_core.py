@@ -32,6 +32,7 @@ from app.routing.replay_core import (
     regraded_tags,
     replay,
     staffing_comparison,
+    with_agents_delta,
 )
 from app.routing.simulator import (
     AgentChange,
@@ -165,6 +166,30 @@ def test_erlang_c_beside_a_staffing_what_if() -> None:
     assert (comparison.intervals, comparison.erlang_c_peak) == (1, 3)
     assert (comparison.ready_mean, comparison.ready_mean_with_delta) == (1.0, 3.0)
     assert (comparison.short_intervals, comparison.short_intervals_with_delta) == (1, 0)
+
+
+def test_an_agent_given_the_skills_during_the_period_is_a_model_for_more() -> None:
+    """Ann has no billing skill at the start and gets it at 100 s: she serves billing, so
+    ``billing=+1`` copies her (shifts and changes), and she counts as ready for billing."""
+    queue = QueueConfig("billing", skills=(SkillRequirement("billing", 1),))
+    period = RecordedPeriod(
+        seconds=7200.0,
+        contacts=(),
+        agents=(SimulatedAgent("ann", {"support": 3}),),
+        presence=(PresenceChange(0, "ann", A.AVAILABLE),),
+        states=(),
+        sl_seconds={"billing": 20.0},
+        sl_percent={"billing": 80.0},
+        agent_changes=(AgentChange(100, "ann", skills={"billing": 2}),),
+    )
+    grown = with_agents_delta(period, RoutingConfig({"billing": queue}), {"billing": 1})
+    assert [a.agent_id for a in grown.agents] == ["ann", "extra-billing-1"]
+    assert [c.agent_id for c in grown.agent_changes] == ["ann", "extra-billing-1"]
+    assert ready_agents_per_interval(period, queue) == {0: 1.0, 1: 1.0}
+    with pytest.raises(ValueError, match="no recorded agent serves"):
+        with_agents_delta(
+            replace(period, agent_changes=()), RoutingConfig({"billing": queue}), {"billing": 1}
+        )
 
 
 def test_an_agent_signing_in_not_ready_takes_nothing_until_ready() -> None:

@@ -100,6 +100,13 @@ class Service:
         token: str = answer.json()["access_token"]
         return token
 
+    async def client(self, username: str, password: str) -> httpx.AsyncClient:
+        """An HTTP client of the service signed in as ``username``."""
+        token = await self.token(username, password)
+        return httpx.AsyncClient(
+            base_url=self.url, timeout=30, headers={"Authorization": f"Bearer {token}"}
+        )
+
     async def set_offline(self, username: str) -> None:
         """Take the agent out of routing (a console login of its own takes over)."""
         token = await self.token(username)
@@ -249,14 +256,19 @@ class Visitor:
 
 
 async def sign_in(
-    page: Page, username: str, password: str = AGENT_PASSWORD, path: str = "/console"
+    page: Page,
+    username: str,
+    password: str = AGENT_PASSWORD,
+    path: str = "/console",
+    ready: str = '.conn[data-conn="online"]',
 ) -> None:
-    """Sign in on the page at ``path`` and wait for its socket to be connected."""
+    """Sign in on the page at ``path`` and wait for ``ready`` (by default: its socket is
+    connected)."""
     await page.goto(path)
     await page.get_by_label(re.compile("Username|用户名")).fill(username)
     await page.get_by_label(re.compile("Password|密码")).fill(password)
     await page.get_by_role("button", name=re.compile("Sign in|登录")).click()
-    await page.locator('.conn[data-conn="online"]').wait_for()
+    await page.locator(ready).wait_for()
 
 
 async def go_available(page: Page) -> None:

@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import httpx
 from playwright.async_api import Browser, Page, expect
 
 from app.demo.loader import QUEUES, SUPERVISOR
@@ -18,22 +17,15 @@ SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "wallboard.p
 VIP_AGENTS = ("wang.wei", "huang.li", "grace.lin")  # everyone with vip_care ≥ 3
 
 
-async def _api(service: Service) -> httpx.AsyncClient:
-    token = await service.token(SUPERVISOR.username, SUPERVISOR.password)
-    return httpx.AsyncClient(
-        base_url=service.url, timeout=10, headers={"Authorization": f"Bearer {token}"}
-    )
-
-
 async def _agent_ids(service: Service) -> dict[str, int]:
-    async with await _api(service) as client:
+    async with await service.client(SUPERVISOR.username, SUPERVISOR.password) as client:
         answer = await client.get("/api/v1/agents?limit=200")
     assert answer.status_code == 200, answer.text
     return {a["username"]: a["id"] for a in answer.json()["items"]}
 
 
 async def _force(service: Service, agent_id: int, state: str) -> None:
-    async with await _api(service) as client:
+    async with await service.client(SUPERVISOR.username, SUPERVISOR.password) as client:
         answer = await client.put(f"/api/v1/agents/{agent_id}/state", json={"state": state})
     assert answer.status_code in (200, 202), answer.text
 
@@ -138,7 +130,7 @@ async def test_a_waiting_contact_is_reassigned(web_service: Service, browser: Br
         await expect(page.locator(".notice")).to_have_text(
             f"Contact {contact_id} offered to Carlos Mendes."
         )
-    async with await _api(web_service) as client:
+    async with await web_service.client(SUPERVISOR.username, SUPERVISOR.password) as client:
         contact = (await client.get(f"/api/v1/contacts/{contact_id}")).json()
     kinds = [e["kind"] for e in contact["events"]]
     assert "contact.assign_requested" in kinds

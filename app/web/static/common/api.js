@@ -5,6 +5,7 @@ export class ApiError extends Error {
     super(body?.error?.message || `HTTP ${status}`);
     this.status = status;
     this.code = body?.error?.code;
+    this.details = body?.error?.details;
   }
 }
 

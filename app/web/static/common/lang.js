@@ -6,6 +6,30 @@ export const LANGUAGES = [
   { code: 'en', name: 'English' },
 ];
 
+/** The sign-in form's and the top bar's words, shared by every app's table. */
+export const SIGN_IN_WORDS = {
+  en: {
+    signIn: 'Sign in',
+    signingIn: 'Signing in…',
+    username: 'Username',
+    password: 'Password',
+    language: 'Language',
+    signOut: 'Sign out',
+    badLogin: 'Wrong username or password.',
+    locked: 'Too many failed sign-ins: try again later.',
+  },
+  'zh-CN': {
+    signIn: '登录',
+    signingIn: '正在登录…',
+    username: '用户名',
+    password: '密码',
+    language: '语言',
+    signOut: '退出',
+    badLogin: '用户名或密码错误。',
+    locked: '登录失败次数过多，请稍后再试。',
+  },
+};
+
 export function initialLanguage() {
   const saved = localStorage.getItem('contactd.lang');
   if (saved && LANGUAGES.some((l) => l.code === saved)) return saved;

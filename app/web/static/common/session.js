@@ -16,7 +16,7 @@ function saved(key) {
 export function useSession(key) {
   const [session, setSession] = useState(() => saved(key));
   const signedIn = (answer) => {
-    const value = { token: answer.access_token, userId: answer.user_id };
+    const value = { token: answer.access_token, userId: answer.user_id, role: answer.role };
     sessionStorage.setItem(key, JSON.stringify(value));
     setSession(value);
   };

@@ -1,18 +1,11 @@
 // The desktop's words in English and Simplified Chinese (common/lang.js looks them up).
 
-import { translatorFor } from '../common/lang.js';
+import { SIGN_IN_WORDS, translatorFor } from '../common/lang.js';
 
 const STRINGS = {
   en: {
     title: 'Agent desktop',
-    signIn: 'Sign in',
-    signingIn: 'Signing in…',
-    username: 'Username',
-    password: 'Password',
-    language: 'Language',
-    signOut: 'Sign out',
-    badLogin: 'Wrong username or password.',
-    locked: 'Too many failed sign-ins: try again later.',
+    ...SIGN_IN_WORDS.en,
     notAgent: 'This desktop is for agents.',
     state: 'My state',
     'state.available': 'Available',
@@ -121,14 +114,7 @@ const STRINGS = {
   },
   'zh-CN': {
     title: '坐席工作台',
-    signIn: '登录',
-    signingIn: '正在登录…',
-    username: '用户名',
-    password: '密码',
-    language: '语言',
-    signOut: '退出',
-    badLogin: '用户名或密码错误。',
-    locked: '登录失败次数过多，请稍后再试。',
+    ...SIGN_IN_WORDS['zh-CN'],
     notAgent: '此工作台供坐席使用。',
     state: '我的状态',
     'state.available': '就绪',

@@ -1,18 +1,11 @@
 // The wallboard's words in English and Simplified Chinese (common/lang.js looks them up).
 
-import { translatorFor } from '../common/lang.js';
+import { SIGN_IN_WORDS, translatorFor } from '../common/lang.js';
 
 const STRINGS = {
   en: {
     title: 'Wallboard',
-    signIn: 'Sign in',
-    signingIn: 'Signing in…',
-    username: 'Username',
-    password: 'Password',
-    language: 'Language',
-    signOut: 'Sign out',
-    badLogin: 'Wrong username or password.',
-    locked: 'Too many failed sign-ins: try again later.',
+    ...SIGN_IN_WORDS.en,
     notSupervisor: 'The wallboard is for supervisors and admins.',
     'conn.connecting': 'Connecting…',
     'conn.online': 'Live',
@@ -95,14 +88,7 @@ const STRINGS = {
   },
   'zh-CN': {
     title: '监控大屏',
-    signIn: '登录',
-    signingIn: '正在登录…',
-    username: '用户名',
-    password: '密码',
-    language: '语言',
-    signOut: '退出',
-    badLogin: '用户名或密码错误。',
-    locked: '登录失败次数过多，请稍后再试。',
+    ...SIGN_IN_WORDS['zh-CN'],
     notSupervisor: '监控大屏仅供主管和管理员使用。',
     'conn.connecting': '正在连接…',
     'conn.online': '实时',
