@@ -33,8 +33,10 @@ import pytest
 from fastapi import FastAPI
 
 from app.channels.models import Attachment, Message
+from app.contacts.access import holds_contact
 from app.contacts.models import Contact
 from app.main import create_app
+from app.users.models import User
 from tests.channels.chat.conftest import Desk
 from tests.conftest import make_settings
 
@@ -156,6 +158,20 @@ def test_every_change_with_an_id_is_classified(operations: set[tuple[str, str]])
     classified = set(OWNED_WRITES) | STAFF_WRITES
     assert writes - classified == set(), "classify these in tests/hardening/test_bola.py"
     assert classified - writes == set(), "these classified operations no longer exist"
+
+
+@pytest.mark.parametrize(
+    ("role", "agent_id", "holds"),
+    [
+        ("agent", 7, True),
+        ("agent", 8, False),
+        ("agent", None, False),  # in line: nobody's yet
+        ("supervisor", 8, True),
+        ("admin", None, True),
+    ],
+)
+def test_the_contact_rule(role: str, agent_id: int | None, holds: bool) -> None:
+    assert holds_contact(User(id=7, role=role), agent_id) is holds
 
 
 @dataclass
