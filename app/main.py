@@ -51,6 +51,7 @@ from app.openapi_errors import install_error_responses
 from app.orders.router import router as orders_router
 from app.privacy.router import router as privacy_router
 from app.queues.router import router as queues_router
+from app.ratelimit import runtime as ratelimit_runtime
 from app.routing.distributor import Distributor
 from app.routing.inbox import DOORBELL_KEY
 from app.routing.router import router as routing_router
@@ -170,6 +171,7 @@ def create_app(
                 console_runtime.running(app),
                 supervisor_runtime.running(app),
                 value_runtime.running(app),
+                ratelimit_runtime.running(app),
                 case_timers.running(app),
                 _collector_tuned() if tune_gc else contextlib.nullcontext(),
             ):

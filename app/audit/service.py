@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEntry
 from app.database import Database
+from app.errors import Forbidden
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,12 +26,33 @@ class View:
 
     actor_id: int
     # screen_pop | history | profile | search | lookup | link | create_from_contact
-    # | export | erase (app.privacy)
+    # | export | erase (app.privacy) | cases | case | case_timeline (app.cases)
+    # | transcript | email | attachment | position | contact_action | offer
+    # (app.contacts.access) | role (app.auth.dependencies)
     action: str
     customer_id: int | None
     via: str  # contact | team | search | admin | none
     contact_id: int | None = None
     detail: dict[str, Any] | None = None
+
+
+def groundless(
+    actor_id: int,
+    action: str,
+    *,
+    customer_id: int | None,
+    contact_id: int | None,
+    detail: dict[str, Any] | None = None,
+) -> View:
+    """The view a refused attempt asked for: on no grounds (``via="none"``)."""
+    return View(
+        actor_id=actor_id,
+        action=action,
+        customer_id=customer_id,
+        via="none",
+        contact_id=contact_id,
+        detail=detail,
+    )
 
 
 def _entry(view: View, allowed: bool) -> AuditEntry:
@@ -49,9 +71,29 @@ def record_view(session: AsyncSession, view: View) -> None:
     session.add(_entry(view, allowed=True))
 
 
-async def record_refusal(db: Database, view: View) -> None:
+async def record_refusal(db: Database | AsyncSession, view: View) -> None:
+    """Record a refused attempt apart from any request's transaction. ``db`` is the
+    database, or a session of it: the entry is then written in a session of its own on
+    the same engine, committed before this returns."""
+    if isinstance(db, AsyncSession):
+        async with AsyncSession(db.bind) as session, session.begin():
+            session.add(_entry(view, allowed=False))
+        return
     async with db.unit_of_work() as session:
         session.add(_entry(view, allowed=False))
+
+
+async def refuse(
+    db: Database | AsyncSession,
+    view: View,
+    message: str,
+    *,
+    details: dict[str, Any] | None = None,
+    code: str = "forbidden",
+) -> Forbidden:
+    """Record the refused attempt (``record_refusal``); the 403 for the caller to raise."""
+    await record_refusal(db, view)
+    return Forbidden(message, details=details, code=code)
 
 
 async def list_entries(

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit.service import View, record_view
 from app.auth.dependencies import AgentUser, SupervisorUser
 from app.cases import service
-from app.cases.access import authorize_case, manages_cases
+from app.cases.access import authorize_case, case_list_owner, manages_cases
 from app.cases.core.states import State
 from app.cases.models import Case
 from app.cases.schemas import (
@@ -32,7 +32,7 @@ from app.cases.settings_schemas import CasesSettings
 from app.cases.settings_service import current_settings, publish_settings, settings_in_force
 from app.customers.views import authorize_view
 from app.dependencies import SessionDep, get_database
-from app.errors import Forbidden, InvalidInput
+from app.errors import InvalidInput
 from app.pagination import Page, PageParams, cursor_id, page_by_id, page_params
 from app.users.models import User
 
@@ -145,12 +145,7 @@ async def list_cases(
 ) -> Page[CaseOut]:
     """Agents list a customer's cases (``customer_id``, seen through a contact of theirs)
     or their own (``owner`` = their id, the default without ``customer_id``)."""
-    if customer_id is not None and not manages_cases(user):
-        await authorize_view(session, get_database(request), user, customer_id, "cases")
-    elif not manages_cases(user):
-        if owner not in (None, user.id):
-            raise Forbidden("Agents list their own cases or a customer's.", code="no_access")
-        owner = user.id
+    owner = await case_list_owner(session, get_database(request), user, customer_id, owner)
     found = service.CaseFilter(customer_id, type, state, owner, queue, breached)
     rows = await service.list_cases(session, found, cursor_id(page), page.limit)
     cases, next_cursor = page_by_id(rows, page.limit, lambda c: c.id)

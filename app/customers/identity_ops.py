@@ -25,7 +25,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.service import View, record_refusal
+from app.audit.service import groundless, refuse
 from app.cases.models import Case
 from app.consent.service import move_consent
 from app.contacts.events import record
@@ -71,20 +71,11 @@ async def _refuse(
     detail: dict[str, Any],
 ) -> Forbidden:
     """Audit the refused attempt (it survives the caller's rollback); the error to raise."""
-    await record_refusal(
-        db,
-        View(
-            actor_id=user.id,
-            action=action,
-            customer_id=customer_id,
-            via="none",
-            contact_id=contact_id,
-            detail=detail,
-        ),
+    view = groundless(
+        user.id, action, customer_id=customer_id, contact_id=contact_id, detail=detail
     )
-    return Forbidden(
-        message, details={"contact_id": contact_id, "customer_id": customer_id}, code=code
-    )
+    details = {"contact_id": contact_id, "customer_id": customer_id}
+    return await refuse(db, view, message, details=details, code=code)
 
 
 async def held_contact(

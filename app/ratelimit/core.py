@@ -9,6 +9,7 @@ applies the same rule in one SQL statement, so that instances share the counts.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,3 +36,10 @@ def retry_after(window: Window, limit: Limit, now: float) -> float | None:
     if window.count <= limit.limit:
         return None
     return max(0.0, window.started + limit.window_seconds - now)
+
+
+def expired_before(now: datetime, longest_window_seconds: float) -> datetime:
+    """The cutoff for purging: a window that started before it has ended for every limit
+    whose window is at most ``longest_window_seconds`` long, so its row counts for nothing
+    (the key's next request would open a new window anyway)."""
+    return now - timedelta(seconds=longest_window_seconds)

@@ -68,3 +68,33 @@ async def take(db: Database, kind: str, key: str, limit: Limit, now: datetime) -
             code="rate_limited",
         )
     return window
+
+
+# One batch: the oldest rows first, by key, skipping any row a request is counting right
+# now, so a purge never waits for a request nor a request for the purge.
+_PURGE_SQL = text(
+    """
+    DELETE FROM request_counters AS c
+    USING (
+        SELECT kind, key FROM request_counters
+        WHERE window_started_at < :cutoff
+        LIMIT :batch
+        FOR UPDATE SKIP LOCKED
+    ) AS expired
+    WHERE c.kind = expired.kind AND c.key = expired.key
+    """
+)
+PURGE_BATCH = 1000
+
+
+async def purge_expired(db: Database, cutoff: datetime, batch: int = PURGE_BATCH) -> int:
+    """Delete every counter whose window started before ``cutoff``, ``batch`` rows per
+    transaction (each short, its locks released at once); the number deleted."""
+    deleted = 0
+    while True:
+        async with db.unit_of_work() as session:
+            result = await session.execute(_PURGE_SQL, {"cutoff": cutoff, "batch": batch})
+        count = int(getattr(result, "rowcount", 0) or 0)
+        deleted += count
+        if count < batch:
+            return deleted

@@ -268,10 +268,12 @@ async def routing_history(
     summary="Place in line and expected wait",
     tags=["contacts"],
 )
-async def position(request: Request, user: AgentUser, contact_id: int) -> PositionOut:
+async def position(
+    request: Request, session: SessionDep, user: AgentUser, contact_id: int
+) -> PositionOut:
     engine = leader_engine(request).engine
     assert engine is not None
-    found = service.contact_position(engine, contact_id, user, time.time())
+    found = await service.contact_position(session, engine, contact_id, user, time.time())
     return PositionOut(
         contact_id=contact_id,
         queue=found.queue,

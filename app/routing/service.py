@@ -15,12 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import fastjson
 from app.agents.service import skills_of
 from app.consent.service import apply_disposition
+from app.contacts.access import authorize_contact, authorize_contact_ref, authorize_offer
 from app.contacts.events import record
 from app.contacts.models import Contact, ContactEvent
 from app.customers.history import check_disposition
 from app.customers.models import Customer
 from app.database import driver_connection
-from app.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.errors import Conflict, InvalidInput, NotFound
 from app.queues.models import Queue
 from app.routing import inbox
 from app.routing.config_schemas import QueuePolicy
@@ -398,21 +399,11 @@ async def abandon(
     )
 
 
-def _must_be_theirs(contact: Contact, user: User) -> None:
-    if contact.agent_id != user.id and not Role(user.role).at_least(Role.SUPERVISOR):
-        raise Forbidden(f"Contact {contact.id} is not yours.", details={"contact_id": contact.id})
-
-
 async def answer_offer(
     session: AsyncSession, contact_id: int, agent: User, *, accept: bool
 ) -> RoutingInbox:
     contact = await _live_contact(session, contact_id)
-    if contact.state != "offered" or contact.agent_id != agent.id:
-        raise Conflict(
-            f"Contact {contact_id} is not offered to you.",
-            details={"state": contact.state},
-            code="no_such_offer",
-        )
+    await authorize_offer(session, agent, contact)
     kind = "offer.accept" if accept else "offer.reject"
     return await inbox.submit(
         session, kind, {"contact_id": contact_id, "agent_id": agent.id}, actor_id=agent.id
@@ -423,7 +414,7 @@ async def end_contact(
     session: AsyncSession, contact_id: int, user: User, disposition: str | None
 ) -> RoutingInbox:
     contact = await _live_contact(session, contact_id)
-    _must_be_theirs(contact, user)
+    await authorize_contact(session, user, contact, "contact_action")
     if contact.state != "assigned":
         raise Conflict(
             f"Contact {contact_id} is {contact.state}, not assigned.",
@@ -450,7 +441,7 @@ async def transfer(
             "Transfer to a queue or to an agent: give exactly one.", code="invalid_transfer"
         )
     contact = await _live_contact(session, contact_id)
-    _must_be_theirs(contact, user)
+    await authorize_contact(session, user, contact, "contact_action")
     payload: dict[str, Any] = {"contact_id": contact_id}
     if to_queue is not None:
         target = await queue_by_name(session, to_queue)
@@ -534,17 +525,20 @@ async def routing_history(session: AsyncSession, contact_id: int) -> list[Contac
     return list(await session.scalars(query))
 
 
-def contact_position(
-    engine: RoutingEngine, contact_id: int, user: User, now: float
+async def contact_position(
+    session: AsyncSession, engine: RoutingEngine, contact_id: int, user: User, now: float
 ) -> QueuePosition:
     """The contact's place in line, for a supervisor or the agent it is offered or assigned
-    to (as every other read of a contact); NotFound when it is not being routed."""
+    to (``app.contacts.access``, with the router's view of whose it is); NotFound when it
+    is not being routed."""
     view = engine.contact_view(str(contact_id))
     if view is None:
         raise NotFound(
             f"Contact {contact_id} is not being routed.", details={"contact_id": contact_id}
         )
-    if not Role(user.role).at_least(Role.SUPERVISOR) and view.agent_id != str(user.id):
-        raise Forbidden(f"Contact {contact_id} is not yours.", details={"contact_id": contact_id})
+    agent_id = None if view.agent_id is None else int(view.agent_id)
+    await authorize_contact_ref(
+        session, user, "position", contact_id=contact_id, agent_id=agent_id, customer_id=None
+    )
     position: QueuePosition = engine.position(str(contact_id), now)
     return position

@@ -26,11 +26,12 @@ from app.channels.chat.schemas import SessionCreate
 from app.channels.entry_points import entry_point
 from app.channels.models import ChatSession, Message
 from app.config import Settings
+from app.contacts.access import authorize_contact
 from app.contacts.events import record
 from app.contacts.models import Contact
 from app.customers.matching import match_customer
 from app.database import after_commit
-from app.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
+from app.errors import AppError, Conflict, InvalidInput, NotFound
 from app.events.bus import EventBus
 from app.routing import inbox
 from app.routing import service as routing
@@ -364,20 +365,15 @@ def _is_supervisor(user: User) -> bool:
     return Role(user.role).at_least(Role.SUPERVISOR)
 
 
-def _may_read(contact: Contact, user: User) -> None:
-    if contact.agent_id != user.id and not _is_supervisor(user):
-        raise Forbidden(f"Contact {contact.id} is not yours.", details={"contact_id": contact.id})
-
-
-def _may_see_chat(contact: Contact, user: User) -> None:
+async def _may_see_chat(session: AsyncSession, contact: Contact, user: User, action: str) -> None:
     if contact.channel != "chat":
         raise Conflict(f"Contact {contact.id} is not a chat.", code="not_a_chat")
-    _may_read(contact, user)
+    await authorize_contact(session, user, contact, action)
 
 
-def _may_act(contact: Contact, user: User) -> None:
+async def _may_act(session: AsyncSession, contact: Contact, user: User) -> None:
     """The agent assigned to the chat, or a supervisor, may write to it and end it."""
-    _may_see_chat(contact, user)
+    await _may_see_chat(session, contact, user, "contact_action")
     if not _is_supervisor(user) and contact.state != "assigned":
         raise Conflict(
             f"Contact {contact.id} is {contact.state}, not assigned.",
@@ -392,7 +388,7 @@ async def transcript(
     contact = await session.get(Contact, contact_id)
     if contact is None:
         raise NotFound(f"No contact {contact_id}.", details={"contact_id": contact_id})
-    _may_read(contact, user)
+    await authorize_contact(session, user, contact, "transcript")
     return await messages_after(session, contact_id, after_seq, limit)
 
 
@@ -408,7 +404,7 @@ async def post_agent_message(
     """The agent's message, pushed to the visitor once stored; (message, was a duplicate)."""
     check_length(text, max_chars)
     contact = await _lock_contact(session, contact_id)
-    _may_see_chat(contact, user)
+    await _may_see_chat(session, contact, user, "contact_action")
     if client_id is not None:
         earlier = await _by_client_id(session, contact_id, "agent", client_id)
         if earlier is not None:
@@ -416,7 +412,7 @@ async def post_agent_message(
     chat = await _chat_of(session, contact_id)
     if chat is None or chat.ended_at is not None or contact.state not in LIVE_STATES:
         raise ChatEnded("This chat has ended.")
-    _may_act(contact, user)
+    await _may_act(session, contact, user)
     meta: dict[str, Any] = {"agent_name": user.display_name}
     if client_id is not None:
         meta["client_id"] = client_id
@@ -434,7 +430,7 @@ async def agent_typing(
     contact = await session.get(Contact, contact_id)
     if contact is None:
         raise NotFound(f"No contact {contact_id}.", details={"contact_id": contact_id})
-    _may_act(contact, user)
+    await _may_act(session, contact, user)
     await bus.publish(chat_topic(contact_id), AgentTyping(is_typing=is_typing).frame())
 
 
@@ -478,14 +474,14 @@ async def end_chat(
     """
     contact = await _lock_contact(session, contact_id)
     if user is not None:
-        _may_see_chat(contact, user)
+        await _may_see_chat(session, contact, user, "contact_action")
     chat = await _chat_of(session, contact_id)
     if chat is None:
         raise Conflict(f"Contact {contact_id} is not a web chat.", code="not_a_chat")
     if chat.ended_at is not None:
         return EndOutcome(contact_id, chat.ended_at, _ended_by(chat), "none", already=True)
     if user is not None:
-        _may_act(contact, user)
+        await _may_act(session, contact, user)
     if only_while_waiting and contact.state not in WAITING_STATES:
         return None
     routed = await _leave_routing(session, contact, None if user is None else user.id)

@@ -3,8 +3,6 @@ listener (when ``smtp_port`` is set) and the sender of replies (when a relay is 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -14,6 +12,7 @@ from fastapi import FastAPI
 from app.channels.email.sender import EmailSender, RelayTransport
 from app.channels.email.smtp_server import listening
 from app.config import Settings
+from app.runtime import background
 
 log = structlog.get_logger(__name__)
 
@@ -22,13 +21,10 @@ log = structlog.get_logger(__name__)
 async def _sending(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     sender = EmailSender(app.state.db, settings, RelayTransport(settings))
     app.state.email_sender = sender
-    task = asyncio.create_task(sender.run(), name="email-sender")
     try:
-        yield
+        async with background(sender.run(), "email-sender"):
+            yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         app.state.email_sender = None
 
 

@@ -25,19 +25,20 @@ from app.channels.email.mime import ParsedEmail
 from app.channels.email.schemas import EmailReplyIn, Outcome
 from app.channels.models import Attachment, EntryPoint, Message, OutboundEmail, WebhookReceipt
 from app.config import Settings
+from app.contacts.access import authorize_contact
 from app.contacts.events import record
 from app.contacts.models import Contact
 from app.customers.identity import InvalidEmail, normalize_email
 from app.customers.matching import match_customer
 from app.customers.value.models import CustomerValue
 from app.database import after_commit
-from app.errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
+from app.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from app.events.bus import EventBus
 from app.queues.models import Queue
 from app.routing import inbox
 from app.routing.models import RoutingInbox
 from app.routing.service import NewContact, enqueue
-from app.users.models import Role, User
+from app.users.models import User
 
 PROVIDER = "email"
 CHANNEL = "email"
@@ -552,17 +553,12 @@ async def _new_conversation(
 # ---------------------------------------------------------------- agents' side
 
 
-def may_see(contact: Contact, user: User) -> bool:
-    return contact.agent_id == user.id or Role(user.role).at_least(Role.SUPERVISOR)
-
-
 async def conversation(session: AsyncSession, contact_id: int, user: User) -> Contact:
     """The email contact, if ``user`` is its agent or a supervisor."""
     contact = await session.get(Contact, contact_id)
     if contact is None or contact.channel != CHANNEL:
         raise NotFound(f"No email contact {contact_id}.", details={"contact_id": contact_id})
-    if not may_see(contact, user):
-        raise Forbidden(f"Contact {contact_id} is not yours.", details={"contact_id": contact_id})
+    await authorize_contact(session, user, contact, "email")
     return contact
 
 
@@ -777,9 +773,7 @@ async def attachment_for(session: AsyncSession, attachment_id: int, user: User) 
     contact = None if message is None else await session.get(Contact, message.contact_id)
     if contact is None:
         raise NotFound(f"No attachment {attachment_id}.", details={"attachment_id": attachment_id})
-    if not may_see(contact, user):
-        raise Forbidden(
-            f"Attachment {attachment_id} belongs to a contact that is not yours.",
-            details={"attachment_id": attachment_id},
-        )
+    await authorize_contact(
+        session, user, contact, "attachment", detail={"attachment_id": attachment_id}
+    )
     return attachment

@@ -9,9 +9,7 @@ find the day taken. A day missed by every instance is covered by the next day's 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 
 import structlog
@@ -21,6 +19,7 @@ from app.config import Settings
 from app.customers.value.schedule import next_run
 from app.customers.value.service import run_full_evaluation
 from app.database import Database
+from app.runtime import background
 
 log = structlog.get_logger(__name__)
 
@@ -40,12 +39,5 @@ async def evaluate_daily(db: Database, settings: Settings) -> None:
             log.info("value_evaluation_done", customers=report.customers, changes=report.changes)
 
 
-@asynccontextmanager
-async def running(app: FastAPI) -> AsyncIterator[None]:
-    task = asyncio.create_task(evaluate_daily(app.state.db, app.state.settings))
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+def running(app: FastAPI) -> AbstractAsyncContextManager[None]:
+    return background(evaluate_daily(app.state.db, app.state.settings), "value-evaluation")
