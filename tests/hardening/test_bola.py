@@ -129,6 +129,8 @@ STAFF_WRITES: set[tuple[str, str]] = {
     ("POST", "/api/v1/ivr/flows/{flow_id}/dry-run"),
     ("PUT", "/api/v1/ivr/numbers/{number}"),
     ("DELETE", "/api/v1/ivr/numbers/{number}"),
+    ("PATCH", "/api/v1/canned-replies/{reply_id}"),
+    ("DELETE", "/api/v1/canned-replies/{reply_id}"),
 }
 
 
