@@ -204,6 +204,7 @@ class Team:
             "flow_id": 1,
             "skill_id": 1,
             "queue_id": 1,
+            "reply_id": 1,
         }
 
     def url(self, path: str) -> str:
