@@ -224,6 +224,8 @@ function OfferBanner({ offer, t, lang, now, agentId, onAccept, onReject }) {
   const channel = offer.pop?.channel ?? 'chat';
   const left = offer.deadline == null ? null : Math.max(0, Math.ceil((offer.deadline - now) / 1000));
   const titleId = `offer-title-${offer.contactId}`;
+  // When the banner is first on screen (bench/desktop_offers.py reads it).
+  useEffect(() => { performance.mark(`offer-shown:${offer.contactId}`); }, [offer.contactId]);
   // A region, not a dialog: focus stays where the agent is typing; the heading is announced
   // (aria-live) and Alt+A / Alt+R answer from anywhere.
   return html`<section class="offer" role="region" aria-labelledby=${titleId} data-contact=${offer.contactId}>
