@@ -1,0 +1,93 @@
+"""PostgreSQL away for a while: every webhook is answered 503 with ``Retry-After`` and
+nothing is stored; once it is back, the same webhooks (as their senders retry them) are
+stored, each once."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+
+from tests.channels.email.conftest import SUPPORT as SUPPORT_ADDRESS
+from tests.channels.email.conftest import build_raw
+from tests.channels.voice.conftest import CtiSide, TwilioSide
+from tests.faults.conftest import EMAIL_SECRET, WIDGET
+from tests.helpers import TcpRelay, count_rows, eventually
+from tests.routing_service.conftest import Center
+
+STORED_TABLES = ("contacts", "contact_events", "webhook_receipts", "messages", "routing_inbox")
+
+
+def _cti_offered(n: int) -> dict[str, object]:
+    return {
+        "id": f"e-offered-{n}",
+        "type": "call.offered",
+        "call_id": f"pbx-call-{n}",
+        "timestamp": "2025-01-06T09:00:00+00:00",
+        "from": "+8613800138000",
+        "to": "+864008001234",
+    }
+
+
+def _webhooks(client: httpx.AsyncClient, n: int) -> list[tuple[str, object]]:
+    """One of each webhook, as its sender would (re)send it: same ids every time."""
+    twilio, pbx = TwilioSide(client), CtiSide(client)
+    raw = build_raw(to=SUPPORT_ADDRESS, message_id=f"<outage.{n}@mail.example.cn>")
+    return [
+        ("twilio", twilio.call(f"CA{n:032d}")),
+        ("cti", pbx.send(_cti_offered(n))),
+        (
+            "email",
+            client.post(
+                "/webhooks/email/inbound",
+                content=raw,
+                headers={
+                    "Content-Type": "message/rfc822",
+                    "Authorization": f"Bearer {EMAIL_SECRET}",
+                },
+            ),
+        ),
+        (
+            "chat",
+            client.post(
+                "/api/v1/chat/sessions",
+                json={"name": f"Visitor {n}", "widget": WIDGET, "language": "zh-CN"},
+            ),
+        ),
+    ]
+
+
+async def _send_all(client: httpx.AsyncClient, n: int) -> dict[str, httpx.Response]:
+    return {name: await call for name, call in _webhooks(client, n)}  # type: ignore[misc]
+
+
+async def _stored(database_url: str) -> dict[str, int]:
+    return {table: await count_rows(database_url, table) for table in STORED_TABLES}
+
+
+async def test_webhooks_during_an_outage_get_503_and_are_stored_once_it_is_over(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    support: Center,
+    relay: TcpRelay,
+    clean_db: str,
+) -> None:
+    before = await _stored(clean_db)
+    await relay.cut()
+    for n in range(3):
+        for name, response in (await _send_all(client, n)).items():
+            assert response.status_code == 503, (name, response.text)
+            assert response.headers["Retry-After"].isdigit(), name
+            assert response.json()["error"]["code"] == "database_unavailable", name
+    assert await _stored(clean_db) == before  # nothing half-written
+
+    await relay.restore()
+
+    async def ready() -> bool:
+        return (await client.get("/readyz")).status_code == 200
+
+    await eventually(ready)
+    for n in range(3):
+        for name, response in (await _send_all(client, n)).items():
+            assert response.status_code in (200, 201), (name, response.text)
+    after = await _stored(clean_db)
+    assert after["contacts"] - before["contacts"] == 3 * 4  # one per webhook, none twice
