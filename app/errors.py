@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.resilience.faults import RETRY_AFTER_SECONDS, database_unavailable
+from app.resilience.faults import RETRY_AFTER_SECONDS, UNAVAILABLE_CODE, database_unavailable
 
 log = structlog.get_logger(__name__)
 
@@ -167,7 +167,7 @@ def database_unavailable_response(request: Request, exc: BaseException) -> JSONR
     log.warning("database_unavailable", path=request.url.path, error_type=type(exc).__name__)
     return error_response(
         503,
-        "database_unavailable",
+        UNAVAILABLE_CODE,
         "The database does not answer for now; try again later.",
         {"retry_after": RETRY_AFTER_SECONDS},
         {"Retry-After": str(RETRY_AFTER_SECONDS)},

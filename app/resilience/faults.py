@@ -36,6 +36,10 @@ RETRY_AFTER_SECONDS = 2
 """What a 503 for an unavailable database tells the client to wait before trying again: a
 terminated connection is replaced at once, and a restarting server takes a few seconds."""
 
+UNAVAILABLE_CODE = "database_unavailable"
+"""The error code of whatever the database could not store or read for now: an HTTP 503,
+or an ``error`` frame on a socket (nothing stored; send it again, the same way)."""
+
 NETWORK_ERRNOS = frozenset(
     {
         errno.ECONNREFUSED,

@@ -33,6 +33,14 @@ Prepare = Callable[[asyncpg.Connection], Awaitable[None]]
 CatchUp = Callable[[], Awaitable[None]]
 
 
+def report_failure(event: str, error: BaseException, **fields: object) -> None:
+    """Log a failed round of a loop on a long-lived connection, by the error's type only: a
+    warning while the database is unavailable (the connection reopens by itself), an error
+    otherwise. The loop goes on either way."""
+    level = log.warning if database_unavailable(error) else log.error
+    level(event, error_type=type(error).__name__, **fields)
+
+
 class ConnectionHealth:
     """The long-lived connections by name, each up or down. A name is known from its first
     report on; ``forget`` drops it (a connection closed on purpose is not down)."""
@@ -75,13 +83,13 @@ class ReconnectPolicy:
 
         def failed(state: RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome is not None else None
-            level = log.warning if error is None or database_unavailable(error) else log.error
-            level(
-                "long_lived_connection_retry",
-                connection=name,
-                attempt=state.attempt_number,
-                error_type=type(error).__name__,
-            )
+            if error is not None:
+                report_failure(
+                    "long_lived_connection_retry",
+                    error,
+                    connection=name,
+                    attempt=state.attempt_number,
+                )
 
         return AsyncRetrying(
             wait=wait_random_exponential(multiplier=self.first_seconds, max=self.max_seconds),

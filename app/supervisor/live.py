@@ -32,7 +32,7 @@ import structlog
 from app import fastjson
 from app.database import connect_long_lived
 from app.events.bus import EventBus
-from app.resilience.reconnect import ConnectionHealth, KeptConnection
+from app.resilience.reconnect import ConnectionHealth, KeptConnection, report_failure
 from app.routing.core.engine import RoutingEngine
 from app.supervisor import alarms, metrics, prom
 from app.supervisor.metrics import DAY, Aggregator, Buckets, Event, Target
@@ -257,8 +257,8 @@ class Hub:
             try:
                 while await self.poll() >= self.batch:
                     pass
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                log.warning("supervisor_tail_failed")  # an ended connection reopens itself
+            except Exception as exc:  # the loop outlives a failed round: an ended connection
+                report_failure("supervisor_tail_failed", exc)  # reopens by itself
 
     async def _poll_now(self) -> None:
         self._wake.set()
@@ -301,11 +301,14 @@ class Hub:
     async def _config_loop(self) -> None:
         while True:
             await asyncio.sleep(self.config_seconds)
-            with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                before = (dict(self.agg.targets), {q: set(a) for q, a in self.members.items()})
+            before = (dict(self.agg.targets), {q: set(a) for q, a in self.members.items()})
+            try:
                 await self.refresh_config()
-                if before != (self.agg.targets, self.members):
-                    self.agg.dirty_queues.update(self.queue_names())
+            except Exception as exc:
+                report_failure("supervisor_config_failed", exc)
+                continue
+            if before != (self.agg.targets, self.members):
+                self.agg.dirty_queues.update(self.queue_names())
 
     # ------------------------------------------------------------------ fan-out
 

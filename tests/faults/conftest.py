@@ -17,13 +17,14 @@ from sqlalchemy.engine import make_url
 from app.channels.entry_points import add_entry_point
 from app.database import libpq_url
 from app.main import create_app
+from tests.channels.chat.conftest import desk, live_desk, live_url
 from tests.channels.email.conftest import center
 from tests.channels.voice.conftest import ACCOUNT_SID, CTI_SECRET, NUMBER, PUBLIC, TOKEN
 from tests.conftest import make_settings
 from tests.helpers import TcpRelay
 from tests.routing_service.conftest import Center
 
-__all__ = ["center"]  # the email suite's, on this app
+__all__ = ["center", "desk", "live_desk", "live_url"]  # the email and chat suites', on this app
 
 EMAIL_SECRET = "faults-email-secret"
 WIDGET = "shop"
