@@ -4,9 +4,13 @@ stored, each once."""
 
 from __future__ import annotations
 
+import asyncio
+
+import asyncpg
 import httpx
 from fastapi import FastAPI
 
+from app.database import libpq_url
 from tests.channels.email.conftest import SUPPORT as SUPPORT_ADDRESS
 from tests.channels.email.conftest import build_raw
 from tests.channels.voice.conftest import CtiSide, TwilioSide
@@ -82,12 +86,68 @@ async def test_webhooks_during_an_outage_get_503_and_are_stored_once_it_is_over(
 
     await relay.restore()
 
-    async def ready() -> bool:
-        return (await client.get("/readyz")).status_code == 200
-
-    await eventually(ready)
+    await eventually(lambda: _ready(client))
     for n in range(3):
         for name, response in (await _send_all(client, n)).items():
             assert response.status_code in (200, 201), (name, response.text)
     after = await _stored(clean_db)
     assert after["contacts"] - before["contacts"] == 3 * 4  # one per webhook, none twice
+
+
+async def test_an_outage_in_the_middle_of_a_burst_answers_only_200_or_503_and_loses_nothing(
+    app: FastAPI, client: httpx.AsyncClient, support: Center, relay: TcpRelay, clean_db: str
+) -> None:
+    twilio, calls = TwilioSide(client), [f"CA{n:032d}" for n in range(40)]
+    answered = 0
+    some_answered = asyncio.Event()
+
+    async def call(call_sid: str) -> int:
+        nonlocal answered
+        response = await twilio.call(call_sid)
+        assert response.status_code in (200, 503), response.text
+        answered += 1
+        if answered == 5:
+            some_answered.set()
+        return response.status_code
+
+    burst = asyncio.gather(*(call(sid) for sid in calls))
+    await some_answered.wait()
+    await relay.cut()
+    statuses = dict(zip(calls, await burst, strict=True))
+    assert 503 in statuses.values()
+
+    await relay.restore()
+    await eventually(lambda: _ready(client))
+    for call_sid, status in statuses.items():
+        if status == 503:  # as Twilio's retry (or the caller calling back) would
+            assert (await twilio.call(call_sid)).status_code == 200
+    assert await _contacts_by_call(clean_db) == dict.fromkeys(calls, 1)
+    assert await _contacts_without_events(clean_db) == 0
+
+
+async def _ready(client: httpx.AsyncClient) -> bool:
+    return (await client.get("/readyz")).status_code == 200
+
+
+async def _contacts_by_call(database_url: str) -> dict[str, int]:
+    conn = await asyncpg.connect(libpq_url(database_url))
+    try:
+        rows = await conn.fetch(
+            "SELECT provider_ref, count(*) FROM contacts WHERE channel = 'voice'"
+            " GROUP BY provider_ref"
+        )
+    finally:
+        await conn.close()
+    return {row[0]: row[1] for row in rows}
+
+
+async def _contacts_without_events(database_url: str) -> int:
+    conn = await asyncpg.connect(libpq_url(database_url))
+    try:
+        found: int = await conn.fetchval(
+            "SELECT count(*) FROM contacts c"
+            " WHERE NOT EXISTS (SELECT 1 FROM contact_events e WHERE e.contact_id = c.id)"
+        )
+    finally:
+        await conn.close()
+    return found
