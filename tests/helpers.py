@@ -48,13 +48,20 @@ async def fresh_database(test_url: str, suffix: str) -> str:
     return parsed.set(database=name).render_as_string(False)
 
 
-async def count_rows(database_url: str, table: str) -> int:
-    """How many rows ``table`` holds, read on a connection of its own."""
+async def query(database_url: str, sql: str, *args: object) -> list[asyncpg.Record]:
+    """The rows of one statement, run on a connection of its own."""
     conn = await asyncpg.connect(libpq_url(database_url))
     try:
-        count: int = await conn.fetchval(f'SELECT count(*) FROM "{table}"')  # noqa: S608
+        rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
     finally:
         await conn.close()
+    return rows
+
+
+async def count_rows(database_url: str, table: str) -> int:
+    """How many rows ``table`` holds, read on a connection of its own."""
+    rows = await query(database_url, f'SELECT count(*) FROM "{table}"')  # noqa: S608
+    count: int = rows[0][0]
     return count
 
 

@@ -140,6 +140,10 @@ class KeptConnection:
     ``close``, it is down in ``health`` and reopened in the background (``reopen``); once
     prepared again, ``caught_up`` runs: the owner reads what it may have missed meanwhile
     (a NOTIFY is lost while nobody listens). ``connection`` is None while it is down.
+
+    asyncpg does not always tell a connection's termination listeners: a statement sent
+    while the server's FATAL message is being read aborts the connection without them. So
+    ``connection`` also looks: one it finds closed has ended, and is reopened the same way.
     """
 
     def __init__(
@@ -158,9 +162,18 @@ class KeptConnection:
         self._prepare = prepare
         self._caught_up = caught_up
         self._policy = policy
-        self.connection: asyncpg.Connection | None = None
+        self._connection: asyncpg.Connection | None = None
         self._reopening: asyncio.Task[None] | None = None
         self._closed = False
+
+    @property
+    def connection(self) -> asyncpg.Connection | None:
+        """The connection while it is up; None while it is down (being reopened)."""
+        connection = self._connection
+        if connection is not None and connection.is_closed():
+            self._ended(connection)
+            return None
+        return connection
 
     async def open(self) -> asyncpg.Connection:
         connection = await self._connect()
@@ -179,7 +192,7 @@ class KeptConnection:
             self._reopening.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reopening
-        connection, self.connection = self.connection, None
+        connection, self._connection = self._connection, None
         if connection is not None:
             connection.remove_termination_listener(self._ended)
             with contextlib.suppress(Exception):
@@ -187,16 +200,16 @@ class KeptConnection:
         self.health.forget(self.name)
 
     def _adopt(self, connection: asyncpg.Connection) -> None:
-        self.connection = connection
+        self._connection = connection
         connection.add_termination_listener(self._ended)
         self.health.up(self.name)
         if connection.is_closed():  # ended before it had a listener
             self._ended(connection)
 
     def _ended(self, connection: object) -> None:
-        if self._closed or connection is not self.connection:
+        if self._closed or connection is not self._connection:
             return
-        self.connection = None
+        self._connection = None
         self.health.down(self.name)
         self._reopening = asyncio.create_task(self._reopen(), name=f"reconnect:{self.name}")
 

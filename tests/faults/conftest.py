@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
@@ -21,7 +20,7 @@ from tests.channels.chat.conftest import desk, live_desk, live_url
 from tests.channels.email.conftest import center
 from tests.channels.voice.conftest import ACCOUNT_SID, CTI_SECRET, NUMBER, PUBLIC, TOKEN
 from tests.conftest import make_settings
-from tests.helpers import TcpRelay
+from tests.helpers import TcpRelay, query
 from tests.routing_service.conftest import Center
 
 __all__ = ["center", "desk", "live_desk", "live_url"]  # the email and chat suites', on this app
@@ -69,14 +68,11 @@ async def support(app: FastAPI, center: Center) -> Center:
 async def terminate_backends(database_url: str, application_name: str | None = None) -> int:
     """Kill the other connections to the database (those of one application name, if
     given) as an operator's ``pg_terminate_backend`` does; return how many."""
-    conn = await asyncpg.connect(libpq_url(database_url))
-    try:
-        killed = await conn.fetch(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            " AND ($1::text IS NULL OR application_name = $1)",
-            application_name,
-        )
-    finally:
-        await conn.close()
+    killed = await query(
+        database_url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        " AND ($1::text IS NULL OR application_name = $1)",
+        application_name,
+    )
     return len(killed)

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import asyncio
 
-import asyncpg
 import httpx
 from fastapi import FastAPI
 
-from app.database import libpq_url
 from tests.channels.email.conftest import SUPPORT as SUPPORT_ADDRESS
 from tests.channels.email.conftest import build_raw
 from tests.channels.voice.conftest import CtiSide, TwilioSide
 from tests.faults.conftest import EMAIL_SECRET, WIDGET
-from tests.helpers import TcpRelay, count_rows, eventually
+from tests.helpers import TcpRelay, count_rows, eventually, query
 from tests.routing_service.conftest import Center
 
 STORED_TABLES = ("contacts", "contact_events", "webhook_receipts", "messages", "routing_inbox")
@@ -130,24 +128,18 @@ async def _ready(client: httpx.AsyncClient) -> bool:
 
 
 async def _contacts_by_call(database_url: str) -> dict[str, int]:
-    conn = await asyncpg.connect(libpq_url(database_url))
-    try:
-        rows = await conn.fetch(
-            "SELECT provider_ref, count(*) FROM contacts WHERE channel = 'voice'"
-            " GROUP BY provider_ref"
-        )
-    finally:
-        await conn.close()
+    rows = await query(
+        database_url,
+        "SELECT provider_ref, count(*) FROM contacts WHERE channel = 'voice' GROUP BY provider_ref",
+    )
     return {row[0]: row[1] for row in rows}
 
 
 async def _contacts_without_events(database_url: str) -> int:
-    conn = await asyncpg.connect(libpq_url(database_url))
-    try:
-        found: int = await conn.fetchval(
-            "SELECT count(*) FROM contacts c"
-            " WHERE NOT EXISTS (SELECT 1 FROM contact_events e WHERE e.contact_id = c.id)"
-        )
-    finally:
-        await conn.close()
+    rows = await query(
+        database_url,
+        "SELECT count(*) FROM contacts c"
+        " WHERE NOT EXISTS (SELECT 1 FROM contact_events e WHERE e.contact_id = c.id)",
+    )
+    found: int = rows[0][0]
     return found

@@ -7,16 +7,14 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.database import libpq_url
 from app.main import create_app
 from tests.conftest import make_settings
 from tests.faults.conftest import terminate_backends
-from tests.helpers import TcpRelay, eventually
+from tests.helpers import TcpRelay, eventually, query
 from tests.routing_service.conftest import Center
 
 OFFER_WAIT_SECONDS = 10.0
@@ -145,13 +143,10 @@ async def test_a_router_whose_lock_connection_is_killed_leads_again(
 
 
 async def _last_event_id(database_url: str, contact_id: int) -> int:
-    conn = await asyncpg.connect(libpq_url(database_url))
-    try:
-        found: int = await conn.fetchval(
-            "SELECT max(id) FROM contact_events WHERE contact_id = $1", contact_id
-        )
-    finally:
-        await conn.close()
+    rows = await query(
+        database_url, "SELECT max(id) FROM contact_events WHERE contact_id = $1", contact_id
+    )
+    found: int = rows[0][0]
     return found
 
 
