@@ -34,11 +34,13 @@ CatchUp = Callable[[], Awaitable[None]]
 
 
 def report_failure(event: str, error: BaseException, **fields: object) -> None:
-    """Log a failed round of a loop on a long-lived connection, by the error's type only: a
-    warning while the database is unavailable (the connection reopens by itself), an error
-    otherwise. The loop goes on either way."""
-    level = log.warning if database_unavailable(error) else log.error
-    level(event, error_type=type(error).__name__, **fields)
+    """Log a failed round of a background loop (it goes on): a warning with the error's
+    type while the database is unavailable (it passes by itself), an error with its
+    traceback otherwise (a bug)."""
+    if database_unavailable(error):
+        log.warning(event, error_type=type(error).__name__, **fields)
+    else:
+        log.error(event, error_type=type(error).__name__, exc_info=error, **fields)
 
 
 class ConnectionHealth:

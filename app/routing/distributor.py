@@ -195,6 +195,7 @@ class Distributor:
         self._task: asyncio.Task[None] | None = None
         self._last_now = 0.0
         self._rebuild_after_batch = False
+        self._stopping = False
         self._ringing = asyncio.Lock()
         self._ring_again = False
         # The requests the last batch statement read for the next step; None: read them.
@@ -213,6 +214,7 @@ class Distributor:
             self._task = asyncio.create_task(self._run(), name=f"distributor:{self.instance}")
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -288,6 +290,8 @@ class Distributor:
     def _lock_connection_ended(self, conn: object) -> None:
         """The lock connection ended without ``_release_lease``: the lease is lost (the
         router notices at its next step and reconnects, see ``_run``)."""
+        if self._stopping:
+            return
         self.health.down(LEASE_CONNECTION)
         self._wake.set()
 
@@ -545,8 +549,8 @@ class Distributor:
                 self._ring_again = False
                 try:
                     await doorbell.execute(f"NOTIFY {inbox.INBOX_CHANNEL}")
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                    log.warning("router_doorbell_failed")  # the router still polls
+                except Exception as exc:  # the router still polls
+                    log.warning("router_doorbell_failed", error_type=type(exc).__name__)
                     return
 
     async def _listen_on(self, connection: asyncpg.Connection) -> None:
