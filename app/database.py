@@ -43,7 +43,7 @@ def libpq_url(url: str) -> str:
 
 
 async def connect_long_lived(
-    url: str, settings: Mapping[str, str] | None = None
+    url: str, settings: Mapping[str, str] | None = None, *, name: str | None = None
 ) -> asyncpg.Connection:
     """A connection of its own for a loop that runs the same statements for hours (the
     router's batches, the supervisor's tail).
@@ -58,8 +58,13 @@ async def connect_long_lived(
     ``settings`` adds or overrides server settings. The router's connection overrides the
     planning: its statements all find rows by key, so it keeps one generic plan made with
     sequential and bitmap scans off (``ROUTER_CONNECTION_SETTINGS`` in the distributor).
+
+    ``name`` (``router_listen``, ``supervisor_tail``, ...) is its ``application_name``,
+    ``contactd:<name>``, as ``pg_stat_activity`` shows it.
     """
     server_settings = {"plan_cache_mode": "force_custom_plan", **(settings or {})}
+    if name is not None:
+        server_settings["application_name"] = f"contactd:{name}"
     return await asyncpg.connect(url, server_settings=server_settings)
 
 

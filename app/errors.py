@@ -16,7 +16,10 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.resilience.faults import RETRY_AFTER_SECONDS, UNAVAILABLE_CODE, database_unavailable
 
 log = structlog.get_logger(__name__)
 
@@ -142,9 +145,15 @@ def _data_exception(exc: BaseException) -> asyncpg.DataError | None:
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
-    """A value the database cannot take came from the request (every bound value does):
-    the client's to fix, 422. Any other database error is unexpected."""
-    assert isinstance(exc, DBAPIError)
+    """The database is unavailable for now (``app.resilience.faults``): 503 with
+    ``Retry-After``, nothing stored (the unit of work rolled back). A value the database
+    cannot take came from the request (every bound value does): the client's to fix, 422.
+    Any other database error is unexpected.
+
+    Registered for SQLAlchemy's errors, asyncpg's (the hot paths use the driver directly)
+    and ``OSError`` (a connection refused before any driver wrapped it)."""
+    if database_unavailable(exc):
+        return database_unavailable_response(request, exc)
     if _data_exception(exc) is None:
         return await _unexpected_error(request, exc)
     log.warning("value_refused_by_database", path=request.url.path)  # never the value
@@ -153,7 +162,22 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+def database_unavailable_response(request: Request, exc: BaseException) -> JSONResponse:
+    """503 ``database_unavailable`` with ``Retry-After``: try again in a few seconds."""
+    log.warning("database_unavailable", path=request.url.path, error_type=type(exc).__name__)
+    return error_response(
+        503,
+        UNAVAILABLE_CODE,
+        "The database does not answer for now; try again later.",
+        {"retry_after": RETRY_AFTER_SECONDS},
+        {"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    """500, logged; unless the database was unavailable underneath (503, see above)."""
+    if database_unavailable(exc):
+        return database_unavailable_response(request, exc)
     log.exception("unhandled_error", error_type=type(exc).__name__)
     return error_response(500, "internal_error", "Something went wrong on our side.")
 
@@ -162,5 +186,12 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(DBAPIError, _database_error)
+    for database_error in (
+        DBAPIError,
+        PoolTimeout,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        OSError,
+    ):
+        app.add_exception_handler(database_error, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)

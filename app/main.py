@@ -52,6 +52,7 @@ from app.orders.router import router as orders_router
 from app.privacy.router import router as privacy_router
 from app.queues.router import router as queues_router
 from app.ratelimit import runtime as ratelimit_runtime
+from app.resilience.reconnect import ConnectionHealth
 from app.routing.distributor import Distributor
 from app.routing.inbox import DOORBELL_KEY
 from app.routing.router import router as routing_router
@@ -152,6 +153,7 @@ def create_app(
         await app.state.bus.start()
         app.state.migration_head = head_revision()
         app.state.database_url = url
+        app.state.connections = ConnectionHealth()
         distributor = Distributor(
             db,
             app.state.bus,
@@ -160,6 +162,7 @@ def create_app(
             telemetry=app.state.telemetry,
             may_lead=settings.router_enabled,
             consoles_here=lambda: _consoles_here(app),
+            health=app.state.connections,
         )
         await distributor.start()
         app.state.distributor = distributor

@@ -1,8 +1,10 @@
-"""Helpers shared by test packages: a real HTTP server, and waiting for asynchronous work."""
+"""Helpers shared by test packages: a real HTTP server, waiting for asynchronous work, and a
+TCP relay a test can cut to take a server (PostgreSQL, Redis) away without touching it."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -44,6 +46,23 @@ async def fresh_database(test_url: str, suffix: str) -> str:
     finally:
         await admin.close()
     return parsed.set(database=name).render_as_string(False)
+
+
+async def query(database_url: str, sql: str, *args: object) -> list[asyncpg.Record]:
+    """The rows of one statement, run on a connection of its own."""
+    conn = await asyncpg.connect(libpq_url(database_url))
+    try:
+        rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
+    finally:
+        await conn.close()
+    return rows
+
+
+async def count_rows(database_url: str, table: str) -> int:
+    """How many rows ``table`` holds, read on a connection of its own."""
+    rows = await query(database_url, f'SELECT count(*) FROM "{table}"')  # noqa: S608
+    count: int = rows[0][0]
+    return count
 
 
 def free_port() -> int:
@@ -122,3 +141,64 @@ def invoke_cli(database_url: str, *args: str) -> tuple[int, str]:
         env={"CONTACTD_DATABASE_URL": database_url, "CONTACTD_LOG_LEVEL": "WARNING"},
     )
     return result.exit_code, result.output
+
+
+class TcpRelay:
+    """A TCP relay from a port of its own on 127.0.0.1 to ``host:port``.
+
+    ``cut`` closes it and every connection through it, as a server going away would (each
+    side sees its connection end); ``restore`` listens again on the same port. Connections
+    opened while it is cut are refused.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    def database_url(self, url: str) -> str:
+        """``url`` (a PostgreSQL URL of the target) through the relay."""
+        parsed = make_url(url)
+        return parsed.set(host="127.0.0.1", port=self.port).render_as_string(False)
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(
+            self._relay, "127.0.0.1", self.port, reuse_address=True
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def cut(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in list(self._writers):
+            writer.close()
+        await self._server.wait_closed()
+        self._server = None
+
+    async def restore(self) -> None:
+        await self.start()
+
+    async def close(self) -> None:
+        if self._server is not None:
+            await self.cut()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.close()
+            return
+        self._writers.update((writer, up_writer))
+        try:
+            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+        finally:
+            self._writers.difference_update((writer, up_writer))
+
+    @staticmethod
+    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError, ConnectionError):
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        writer.close()

@@ -23,6 +23,7 @@ from app.auth.security import InvalidToken, read_token
 from app.errors import AppError
 from app.events.frames import ref_of
 from app.middleware import authenticated
+from app.resilience.faults import RETRY_AFTER_SECONDS, UNAVAILABLE_CODE, database_unavailable
 from app.users.models import User
 from app.validation import NUL_CODE, NUL_MESSAGE, json_has_nul
 
@@ -74,6 +75,18 @@ class SocketSink:
 
 def _error(code: str, message: str, ref: str | None = None, details: Any = None) -> Any:
     return lambda seq: p.Error(seq=seq, ref=ref, code=code, message=message, details=details)
+
+
+def _command_failed(exc: Exception, request: str, ref: str | None) -> Any:
+    """The ``error`` for a command the service failed on: ``database_unavailable`` (nothing
+    stored, ``details.retry_after`` seconds) while the database does not answer, else
+    ``internal_error`` (logged with its traceback)."""
+    if database_unavailable(exc):
+        log.warning("console_command_failed", request=request, error=type(exc).__name__)
+        message = "Not done: the database does not answer for now; send it again."
+        return _error(UNAVAILABLE_CODE, message, ref, {"retry_after": RETRY_AFTER_SECONDS})
+    log.exception("console_command_failed", request=request)
+    return _error("internal_error", "The request failed.", ref)
 
 
 def _parse(raw: str) -> Any:
@@ -195,9 +208,8 @@ async def _handle(raw: str, line: AgentLine, commands: Commands) -> None:
     except AppError as exc:
         await line.emit(_error(exc.code, exc.message, frame.ref, exc.details))
         return
-    except Exception:
-        log.exception("console_command_failed", request=frame.type)
-        await line.emit(_error("internal_error", "The request failed.", frame.ref))
+    except Exception as exc:
+        await line.emit(_command_failed(exc, frame.type, frame.ref))
         return
     if reply is not None:
         await line.emit(reply)

@@ -38,6 +38,7 @@ from app.cases.settings_service import current_settings
 from app.database import Database, after_commit
 from app.errors import InvalidInput
 from app.events.bus import EventBus
+from app.resilience.reconnect import report_failure
 from app.supervisor.consult import consult_topics
 from app.users.models import User
 
@@ -249,8 +250,8 @@ class TimerRunner:
                     pass
                 await renotify(self.db, self.bus)
                 await close_resolved(self.db)
-            except Exception:  # a failed round must not end the runner
-                log.exception("case_timers_failed")
+            except Exception as exc:  # a failed round must not end the runner
+                report_failure("case_timers_failed", exc)
             await asyncio.sleep(self.poll_seconds)
 
     def start(self) -> None:

@@ -19,6 +19,7 @@ from app.config import Settings
 from app.database import Database
 from app.ratelimit.core import expired_before
 from app.ratelimit.service import purge_expired
+from app.resilience.reconnect import report_failure
 from app.runtime import background
 
 log = structlog.get_logger(__name__)
@@ -36,8 +37,8 @@ async def purge_periodically(db: Database, settings: Settings) -> None:
         cutoff = expired_before(datetime.now(UTC), longest_window_seconds(settings))
         try:
             deleted = await purge_expired(db, cutoff)
-        except Exception:  # a failed purge must not end the schedule
-            log.exception("request_counters_purge_failed")
+        except Exception as exc:  # a failed purge must not end the schedule
+            report_failure("request_counters_purge_failed", exc)
         else:
             if deleted:
                 log.info("request_counters_purged", deleted=deleted)

@@ -17,6 +17,15 @@ transaction was as large as the batch's statements.
 
 If a transaction fails, the in-memory engine may be ahead of the database, so it is thrown
 away and rebuilt from the database: the database is the truth, the engine a fast index.
+
+Three connections of its own live as long as the instance, each reopening by itself
+(``app.resilience.reconnect``) and reported by ``/readyz``. ``router_listen`` hears the
+doorbell and the answers of a router elsewhere; after reopening, the router reads the inbox
+and the waiters read their results (a NOTIFY sent meanwhile is lost). ``router_doorbell``
+rings a router elsewhere, and rings once after reopening (a ring may have failed).
+``router_lease`` (when the instance may lead) waits for or holds the lease's lock; a router
+whose lock connection ends stops leading, reconnects and takes the lease again if it is
+free, rebuilding from the database as any new router does.
 """
 
 from __future__ import annotations
@@ -37,6 +46,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import fastjson
 from app.database import Database, connect_long_lived, driver_connection, libpq_url
 from app.events.bus import EventBus
+from app.resilience.faults import database_unavailable
+from app.resilience.reconnect import ConnectionHealth, KeptConnection, reopen
 from app.routing import inbox
 from app.routing.config_schemas import to_core
 from app.routing.config_service import routing_document
@@ -51,6 +62,9 @@ from app.telemetry import Telemetry
 log = structlog.get_logger(__name__)
 
 LEASE_LOCK_KEY = 0x726F75746572  # "router"
+LISTEN_CONNECTION = "router_listen"
+DOORBELL_CONNECTION = "router_doorbell"
+LEASE_CONNECTION = "router_lease"
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +149,8 @@ class Distributor:
         telemetry: Telemetry | None = None,
         may_lead: bool = True,
         consoles_here: Callable[[], Iterable[int]] | None = None,
+        health: ConnectionHealth | None = None,
+        idle_poll_seconds: float = 1.0,
     ) -> None:
         self.db = db
         self.bus = bus
@@ -151,19 +167,35 @@ class Distributor:
         # the lease withdraws (and re-offers at once) the offers out to every other agent:
         # their consoles may have been on the instance that died (``OffersReclaimed``).
         self.consoles_here = consoles_here
+        self.health = health or ConnectionHealth()
+        # How long an idle router waits for a ring before reading the inbox anyway; also how
+        # often it notices a lost lock connection when idle.
+        self.idle_poll_seconds = idle_poll_seconds
         self.engine: RoutingEngine | None = None
         self.epoch: int | None = None
         self.config_version = 0
         self.queue_ids: dict[str, int] = {}
         self._presence: dict[str, tuple[str, str | None]] = {}
         self._lock_conn: asyncpg.Connection | None = None
-        self._listen_conn: asyncpg.Connection | None = None
+        self._listen = KeptConnection(
+            LISTEN_CONNECTION,
+            lambda: connect_long_lived(self.url, name=LISTEN_CONNECTION),
+            self.health,
+            prepare=self._listen_on,
+            caught_up=self._caught_up,
+        )
+        self._doorbell = KeptConnection(
+            DOORBELL_CONNECTION,
+            lambda: connect_long_lived(self.url, name=DOORBELL_CONNECTION),
+            self.health,
+            caught_up=self.ring,  # a ring may have been dropped while it was down
+        )
         self._wake = asyncio.Event()
         self.waiters = RequestWaiters(db)
         self._task: asyncio.Task[None] | None = None
         self._last_now = 0.0
         self._rebuild_after_batch = False
-        self._notify_conn: asyncpg.Connection | None = None
+        self._stopping = False
         self._ringing = asyncio.Lock()
         self._ring_again = False
         # The requests the last batch statement read for the next step; None: read them.
@@ -176,22 +208,21 @@ class Distributor:
         return self.engine is not None
 
     async def start(self) -> None:
-        self._notify_conn = await asyncpg.connect(self.url)
-        self._listen_conn = await asyncpg.connect(self.url)
-        await self._listen_conn.add_listener(inbox.INBOX_CHANNEL, self._on_inbox_notify)
-        await self._listen_conn.add_listener(inbox.DONE_CHANNEL, self._on_done_notify)
+        await self._doorbell.open()
+        await self._listen.open()
         if self.may_lead:
             self._task = asyncio.create_task(self._run(), name=f"distributor:{self.instance}")
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self._release_lease()
-        for conn in (self._listen_conn, self._notify_conn):
-            if conn is not None:
-                await conn.close()
+        self.health.forget(LEASE_CONNECTION)
+        await self._listen.close()
+        await self._doorbell.close()
         await self.waiters.close()
 
     async def _run(self) -> None:
@@ -203,8 +234,11 @@ class Distributor:
                 raise
             except LeaseLost:
                 log.warning("router_lease_lost", instance=self.instance, epoch=self.epoch)
-            except Exception:
-                log.exception("router_failed", instance=self.instance, epoch=self.epoch)
+            except Exception as exc:
+                if not database_unavailable(exc):
+                    log.exception("router_failed", instance=self.instance, epoch=self.epoch)
+                else:
+                    log.warning("router_database_unavailable", instance=self.instance)
             self.engine = None
             await self._release_lease()
             await asyncio.sleep(self.lease_retry_seconds / 2)
@@ -217,7 +251,12 @@ class Distributor:
     # ------------------------------------------------------------------ the lease
 
     async def _acquire_lease(self) -> None:
-        conn = await connect_long_lived(self.url, ROUTER_CONNECTION_SETTINGS)
+        conn = await reopen(
+            LEASE_CONNECTION,
+            lambda: connect_long_lived(self.url, ROUTER_CONNECTION_SETTINGS, name=LEASE_CONNECTION),
+            self.health,
+        )
+        conn.add_termination_listener(self._lock_connection_ended)
         try:
             while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LEASE_LOCK_KEY):  # noqa: ASYNC110
                 await asyncio.sleep(self.lease_retry_seconds)
@@ -244,8 +283,17 @@ class Distributor:
     async def _release_lease(self) -> None:
         conn, self._lock_conn = self._lock_conn, None
         if conn is not None and not conn.is_closed():
+            conn.remove_termination_listener(self._lock_connection_ended)
             with contextlib.suppress(Exception):
                 await conn.close()
+
+    def _lock_connection_ended(self, conn: object) -> None:
+        """The lock connection ended without ``_release_lease``: the lease is lost (the
+        router notices at its next step and reconnects, see ``_run``)."""
+        if self._stopping:
+            return
+        self.health.down(LEASE_CONNECTION)
+        self._wake.set()
 
     async def _check_epoch(self, session: AsyncSession) -> None:
         """Lock the lease row and refuse to write under a stale epoch."""
@@ -278,7 +326,7 @@ class Distributor:
 
     async def _sleep_until_needed(self) -> None:
         assert self.engine is not None
-        timeout = 1.0  # also how often a lost lock connection is noticed when idle
+        timeout = self.idle_poll_seconds
         due = self.engine.next_timer()
         if due is not None:
             timeout = min(timeout, max(0.0, due - self.clock()))
@@ -489,7 +537,8 @@ class Distributor:
         so it costs no disk flush), coalesced: a burst of rings sends a few NOTIFYs.
         """
         self._wake.set()
-        if self.engine is not None or self._notify_conn is None:
+        doorbell = self._doorbell.connection
+        if self.engine is not None or doorbell is None:  # none: the router still polls
             return
         if self._ringing.locked():
             self._ring_again = True
@@ -499,10 +548,19 @@ class Distributor:
             while self._ring_again:
                 self._ring_again = False
                 try:
-                    await self._notify_conn.execute(f"NOTIFY {inbox.INBOX_CHANNEL}")
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                    log.warning("router_doorbell_failed")  # the router still polls
+                    await doorbell.execute(f"NOTIFY {inbox.INBOX_CHANNEL}")
+                except Exception as exc:  # the router still polls
+                    log.warning("router_doorbell_failed", error_type=type(exc).__name__)
                     return
+
+    async def _listen_on(self, connection: asyncpg.Connection) -> None:
+        await connection.add_listener(inbox.INBOX_CHANNEL, self._on_inbox_notify)
+        await connection.add_listener(inbox.DONE_CHANNEL, self._on_done_notify)
+
+    async def _caught_up(self) -> None:
+        """The LISTEN connection is back: what it may have missed is read at once."""
+        self._wake.set()
+        self.waiters.applied_elsewhere()
 
     def _on_inbox_notify(self, *_: object) -> None:
         self._wake.set()

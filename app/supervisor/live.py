@@ -9,6 +9,10 @@ merged into one message, never a backlog.
 Ids are drawn at insert, so a row can commit after a row with a higher id: ids skipped by
 a poll are kept as gaps and asked for again (``id = ANY(gaps)``) until they show up or
 ``gap_seconds`` pass (a rolled-back insert leaves a permanent gap).
+
+The tail's connection (``supervisor_tail``) reopens by itself when it ends
+(``app.resilience.reconnect``); the next poll reads on from the last id seen, so nothing
+committed meanwhile is missed.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import structlog
 from app import fastjson
 from app.database import connect_long_lived
 from app.events.bus import EventBus
+from app.resilience.reconnect import ConnectionHealth, KeptConnection, report_failure
 from app.routing.core.engine import RoutingEngine
 from app.supervisor import alarms, metrics, prom
 from app.supervisor.metrics import DAY, Aggregator, Buckets, Event, Target
@@ -35,6 +40,7 @@ from app.supervisor.views import agent_view, queue_view
 
 log = structlog.get_logger(__name__)
 
+TAIL_CONNECTION = "supervisor_tail"
 LOOKBACK_SECONDS = DAY  # events read before the day starts, to know who waits and who works
 
 # New rows after the last id seen, and rows that were still uncommitted gaps below it. Two
@@ -165,6 +171,7 @@ class Hub:
         config_seconds: float = 2.0,
         batch: int = 5000,
         clock: Callable[[], float] = time.time,
+        health: ConnectionHealth | None = None,
     ) -> None:
         self.url = database_url
         self.bus = bus
@@ -183,8 +190,13 @@ class Hub:
         self.bucket = 0
         self.alarms: list[dict[str, Any]] = []
         self.metrics = prom.SupervisorMetrics()
-        self._conn: asyncpg.Connection | None = None
         self._wake = asyncio.Event()
+        self._tail = KeptConnection(
+            TAIL_CONNECTION,
+            lambda: connect_long_lived(self.url, name=TAIL_CONNECTION),
+            health or ConnectionHealth(),
+            caught_up=self._poll_now,
+        )
         self._lock = asyncio.Lock()  # one connection, one query at a time
         self._tasks: list[asyncio.Task[None]] = []
         self.ready = asyncio.Event()
@@ -192,7 +204,7 @@ class Hub:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        self._conn = await connect_long_lived(self.url)
+        await self._tail.open()
         await self.refresh_config()
         await self._load_today()
         self.ready.set()
@@ -209,22 +221,25 @@ class Hub:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if self._conn is not None:
-            await self._conn.close()
+        await self._tail.close()
 
     async def refresh_config(self) -> None:
+        """Reread the targets and the queues' members; nothing while the tail is down."""
         async with self._lock:
-            assert self._conn is not None
-            self.agg.targets = await load_targets(self._conn)
-            self.members = await load_members(self._conn)
+            conn = self._tail.connection
+            if conn is None:
+                return
+            self.agg.targets = await load_targets(conn)
+            self.members = await load_members(conn)
 
     async def _load_today(self) -> None:
-        assert self._conn is not None
+        conn = self._tail.connection
+        assert conn is not None
         now = self.clock()
         self.bucket = self.agg.buckets.of(now) or 0
         since = self.bucket * DAY - LOOKBACK_SECONDS
         while True:
-            rows = await self._conn.fetch(_SINCE, since, self.last_id, self.batch)
+            rows = await conn.fetch(_SINCE, since, self.last_id, self.batch)
             self.agg.apply_all(to_event(r) for r in rows)
             if rows:
                 self.last_id = rows[-1][0]
@@ -242,23 +257,20 @@ class Hub:
             try:
                 while await self.poll() >= self.batch:
                     pass
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                log.warning("supervisor_tail_failed")
-                await self._reconnect()
+            except Exception as exc:  # the loop outlives a failed round: an ended connection
+                report_failure("supervisor_tail_failed", exc)  # reopens by itself
 
-    async def _reconnect(self) -> None:
-        with contextlib.suppress(Exception):
-            if self._conn is not None:
-                await self._conn.close()
-        await asyncio.sleep(1.0)
-        with contextlib.suppress(OSError, asyncpg.PostgresError):
-            self._conn = await connect_long_lived(self.url)
+    async def _poll_now(self) -> None:
+        self._wake.set()
 
     async def poll(self) -> int:
-        """Read and apply the rows committed since the last poll; return how many."""
+        """Read and apply the rows committed since the last poll; return how many (none
+        while the tail's connection is down)."""
         async with self._lock:
-            assert self._conn is not None
-            rows = await self._conn.fetch(_TAIL, self.last_id, list(self.gaps), self.batch)
+            conn = self._tail.connection
+            if conn is None:
+                return 0
+            rows = await conn.fetch(_TAIL, self.last_id, list(self.gaps), self.batch)
         self.absorb([to_event(r) for r in rows])
         return len(rows)
 
@@ -289,11 +301,14 @@ class Hub:
     async def _config_loop(self) -> None:
         while True:
             await asyncio.sleep(self.config_seconds)
-            with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                before = (dict(self.agg.targets), {q: set(a) for q, a in self.members.items()})
+            before = (dict(self.agg.targets), {q: set(a) for q, a in self.members.items()})
+            try:
                 await self.refresh_config()
-                if before != (self.agg.targets, self.members):
-                    self.agg.dirty_queues.update(self.queue_names())
+            except Exception as exc:
+                report_failure("supervisor_config_failed", exc)
+                continue
+            if before != (self.agg.targets, self.members):
+                self.agg.dirty_queues.update(self.queue_names())
 
     # ------------------------------------------------------------------ fan-out
 

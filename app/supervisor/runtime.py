@@ -18,7 +18,9 @@ async def running(app: FastAPI) -> AsyncIterator[None]:
         distributor = getattr(app.state, "distributor", None)
         return None if distributor is None else distributor.engine
 
-    hub = Hub(libpq_url(app.state.database_url), app.state.bus, engine)
+    hub = Hub(
+        libpq_url(app.state.database_url), app.state.bus, engine, health=app.state.connections
+    )
     await hub.start()
     app.state.supervisor_hub = hub
     try:

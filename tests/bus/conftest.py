@@ -7,7 +7,6 @@ a TCP relay the test can cut and restore to take the bus down without touching t
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import uuid
@@ -24,61 +23,21 @@ from app.users.schemas import UserCreate
 from app.users.service import create_user
 from tests.channels.chat.conftest import Desk
 from tests.conftest import UserFactory, make_settings
-from tests.helpers import live_server
+from tests.helpers import TcpRelay, live_server
 
 REDIS_HOST = "127.0.0.1"
 REDIS_PORT = int(os.environ.get("CONTACTD_TEST_REDIS_PORT", "6379"))
 
 
-class RedisProxy:
-    """A TCP relay to the test Redis on a port of its own; ``cut`` closes it and every
-    connection through it, ``restore`` listens again on the same port."""
+class RedisProxy(TcpRelay):
+    """A ``TcpRelay`` to the test Redis."""
 
     def __init__(self) -> None:
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
+        super().__init__(REDIS_HOST, REDIS_PORT)
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(
-            self._relay, "127.0.0.1", self.port, reuse_address=True
-        )
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def cut(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        for writer in list(self._writers):
-            writer.close()
-        await self._server.wait_closed()
-        self._server = None
-
-    async def restore(self) -> None:
-        await self.start()
-
-    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            up_reader, up_writer = await asyncio.open_connection(REDIS_HOST, REDIS_PORT)
-        except OSError:
-            writer.close()
-            return
-        self._writers.update((writer, up_writer))
-        try:
-            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
-        finally:
-            self._writers.difference_update((writer, up_writer))
-
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(OSError, ConnectionError):
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        writer.close()
 
 
 @dataclass

@@ -3,7 +3,6 @@ data in errors or logs."""
 
 from __future__ import annotations
 
-import asyncpg
 import httpx
 import pytest
 import structlog
@@ -14,22 +13,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from websockets.asyncio.client import connect
 
-from app.database import libpq_url
 from app.supervisor import reports
 from app.supervisor.metrics import Aggregator, Buckets, QueueTally
 from app.supervisor.views import DEFAULT_AHT_SECONDS
 from app.validation import json_has_nul
 from tests.channels.chat.conftest import Desk
-from tests.helpers import eventually, live_server
-
-
-async def _count(database_url: str, table: str) -> int:
-    conn = await asyncpg.connect(libpq_url(database_url))
-    try:
-        count: int = await conn.fetchval(f"SELECT count(*) FROM {table}")  # noqa: S608
-    finally:
-        await conn.close()
-    return count
+from tests.helpers import count_rows, eventually, live_server
 
 
 @pytest.mark.parametrize("field", ["name", "page_url"])
@@ -41,7 +30,7 @@ async def test_a_nul_in_a_chat_session_is_refused_and_nothing_stored(
     response = await desk.client.post("/api/v1/chat/sessions", json=body)
     assert response.status_code == 422, response.text
     assert response.json()["error"]["code"] == "invalid_text"
-    assert await _count(clean_db, "contacts") == 0
+    assert await count_rows(clean_db, "contacts") == 0
 
 
 async def test_an_escaped_backslash_before_u0000_is_text_not_a_nul(desk: Desk) -> None:
@@ -160,7 +149,7 @@ async def test_a_contact_with_a_customer_id_that_is_no_integer_is_422(
     body = {"channel": "voice", "queue": "support", "customer_id": customer_id}
     response = await client.post("/api/v1/contacts", json=body, headers=admin)
     assert response.status_code == 422, response.text
-    assert await _count(clean_db, "contacts") == 0
+    assert await count_rows(clean_db, "contacts") == 0
 
 
 async def test_a_contacts_place_in_line_is_for_its_agent_and_supervisors(desk: Desk) -> None:

@@ -44,6 +44,7 @@ from app.channels.chat.runtime import ChatRuntime
 from app.config import Settings
 from app.errors import AppError
 from app.middleware import authenticated
+from app.resilience.faults import UNAVAILABLE_CODE, database_unavailable
 from app.routing.core.model import ContactStatus, QueuePosition, rounded_wait
 
 log = structlog.get_logger(__name__)
@@ -211,9 +212,19 @@ class VisitorSocket:
         except Exception as exc:
             if _is_disconnect(exc):
                 raise
-            log.error("chat_frame_failed", contact_id=self.contact_id, error=type(exc).__name__)
-            await self._send(ErrorFrame(code="internal_error", message="Try again.").frame())
+            await self._send(self._failed("chat_frame_failed", exc, "Try again."))
         return None
+
+    def _failed(
+        self, event: str, exc: Exception, message: str, client_id: str | None = None
+    ) -> dict[str, Any]:
+        """The ``error`` frame for a frame the service failed on: ``database_unavailable``
+        while the database does not answer (logged as a warning), else ``internal_error``."""
+        if database_unavailable(exc):
+            log.warning(event, contact_id=self.contact_id, error=type(exc).__name__)
+            return error_frame(ProtocolError(UNAVAILABLE_CODE, message, client_id))
+        log.error(event, contact_id=self.contact_id, error=type(exc).__name__)
+        return error_frame(ProtocolError("internal_error", message, client_id))
 
     async def _dispatch(self, frame: Hello | SendMessage | Typing | End | Ping) -> int | None:
         match frame:
@@ -245,9 +256,8 @@ class VisitorSocket:
             await self._send(error_frame(ProtocolError(exc.code, exc.message, frame.client_id)))
             return await self._close_if_over() if isinstance(exc, service.ChatEnded) else None
         except Exception as exc:  # the database failed: say so, keep the socket
-            log.error("chat_message_failed", contact_id=self.contact_id, error=type(exc).__name__)
-            failed = ProtocolError("internal_error", "Not stored; send it again.", frame.client_id)
-            await self._send(error_frame(failed))
+            message = "Not stored; send it again."
+            await self._send(self._failed("chat_message_failed", exc, message, frame.client_id))
             return None
         # After the commit: an ack always means the message is stored.
         await self._send(

@@ -26,6 +26,7 @@ from app.channels.models import Message, OutboundEmail
 from app.config import Settings
 from app.contacts.events import record
 from app.database import Database
+from app.resilience.reconnect import report_failure
 
 log = structlog.get_logger(__name__)
 
@@ -111,8 +112,8 @@ class EmailSender:
             self._wake.clear()
             try:
                 handled = await self.send_due()
-            except Exception:  # the database may be away for a while: keep trying
-                log.exception("email_sender_failed")
+            except Exception as exc:  # the database may be away for a while: keep trying
+                report_failure("email_sender_failed", exc)
                 handled = 0
             if handled < self.batch_size:
                 with contextlib.suppress(TimeoutError):

@@ -19,6 +19,7 @@ from app.config import Settings
 from app.customers.value.schedule import next_run
 from app.customers.value.service import run_full_evaluation
 from app.database import Database
+from app.resilience.reconnect import report_failure
 from app.runtime import background
 
 log = structlog.get_logger(__name__)
@@ -32,8 +33,8 @@ async def evaluate_daily(db: Database, settings: Settings) -> None:
         try:
             async with db.unit_of_work() as session:
                 report = await run_full_evaluation(session, as_of=due, once_per_day=True)
-        except Exception:  # a failed run must not end the schedule
-            log.exception("value_evaluation_failed")
+        except Exception as exc:  # a failed run must not end the schedule
+            report_failure("value_evaluation_failed", exc)
             continue
         if report is not None:
             log.info("value_evaluation_done", customers=report.customers, changes=report.changes)
