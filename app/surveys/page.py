@@ -32,6 +32,7 @@ NOTICES = {
         "You have rated this contact already. Thank you.",
     ),
     "survey_expired": ("此评价链接已过期。", "This survey link has expired."),
+    "token_expired": ("此评价链接已过期。", "This survey link has expired."),
     "invalid_token": ("此评价链接无效。", "This survey link is not valid."),
     "no_survey": ("此评价链接无效。", "This survey link is not valid."),
     "invalid_input": ("请选择 1 到 5 分。", "Please choose a score from 1 to 5."),

@@ -89,7 +89,7 @@ class InvalidLink(NotFound):
     code = "invalid_token"
 
 
-def _now() -> datetime:
+def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
@@ -144,12 +144,12 @@ async def offer_chat(session: AsyncSession, contact: Contact) -> CsatSurvey | No
     if context is None or context.settings.csat_chat_survey_seconds == 0:
         return None
     lifetime = timedelta(seconds=context.settings.csat_chat_survey_seconds)
-    return await offer(session, contact, _now(), lifetime)
+    return await offer(session, contact, utc_now(), lifetime)
 
 
 async def offer_voice(session: AsyncSession, contact: Contact) -> CsatSurvey | None:
     """The agent's leg of the call ended with the caller still on the line."""
-    return await offer(session, contact, _now(), VOICE_SURVEY_LIFETIME)
+    return await offer(session, contact, utc_now(), VOICE_SURVEY_LIFETIME)
 
 
 def survey_url(settings: Settings, token: str) -> str:
@@ -173,7 +173,7 @@ async def offer_email(session: AsyncSession, contact_id: int) -> CsatSurvey | No
     contact = await session.get(Contact, contact_id)
     if context is None or contact is None or contact.channel != "email":
         return None
-    now = _now()
+    now = utc_now()
     if await session.scalar(select(CsatSurvey.id).where(CsatSurvey.contact_id == contact_id)):
         return None
     token = link_token(contact.id, now, context.secret)
@@ -204,7 +204,7 @@ def link_contact(session: AsyncSession, token: str, now: datetime | None = None)
     if context is None:
         raise InvalidLink("This survey link is not valid.")
     try:
-        return verify(token, context.secret, now or _now()).contact_id
+        return verify(token, context.secret, now or utc_now()).contact_id
     except TokenError as exc:
         if exc.code == "token_expired":
             raise SurveyExpired(str(exc), code="token_expired") from exc
@@ -240,7 +240,7 @@ async def _answerable(
 
 async def check_open(session: AsyncSession, contact_id: int) -> None:
     """Raise what ``answer`` would refuse with (404, 409, 410), storing nothing."""
-    await _answerable(session, contact_id, _now(), lock=False)
+    await _answerable(session, contact_id, utc_now(), lock=False)
 
 
 async def answer(
@@ -254,7 +254,7 @@ async def answer(
     """Record the customer's one answer. 404 ``no_survey`` (none offered), 409
     ``already_rated``, 410 ``survey_expired``: nothing is stored then. A score of 1 or 2
     opens or reopens a complaint case and alerts supervisors after the commit."""
-    now = now or _now()
+    now = now or utc_now()
     survey = await _answerable(session, contact_id, now, lock=True)
     survey.score = score
     survey.comment = (comment.strip() or None) if comment is not None else None
