@@ -175,6 +175,18 @@ async def _call_of(session: AsyncSession, contact_id: int, call_sid: str) -> Con
     return contact
 
 
+async def _locked_call(session: AsyncSession, contact_id: int, call_sid: str) -> Contact:
+    """The contact of the call, locked; 404 ``unknown_call`` when they do not match."""
+    contact = await find_call(session, PROVIDER, call_sid, lock=True)
+    if contact is None or contact.id != contact_id:
+        raise NotFound(
+            f"No call {call_sid} on contact {contact_id}.",
+            details={"contact_id": contact_id},
+            code="unknown_call",
+        )
+    return contact
+
+
 async def hold_turn(
     session: AsyncSession,
     contact_id: int,
@@ -210,13 +222,7 @@ async def hold_choice(
     session: AsyncSession, contact_id: int, choice: TwilioHoldChoice, urls: Urls
 ) -> str:
     """The key the caller pressed on the hold loop's offer (callback or voicemail)."""
-    contact = await find_call(session, PROVIDER, choice.call_sid, lock=True)
-    if contact is None or contact.id != contact_id:
-        raise NotFound(
-            f"No call {choice.call_sid} on contact {contact_id}.",
-            details={"contact_id": contact_id},
-            code="unknown_call",
-        )
+    contact = await _locked_call(session, contact_id, choice.call_sid)
     language = str(call_info(contact).get("language", "zh-CN"))
     if is_callback(contact):  # Twilio retried, or the caller pressed twice
         return _taken(contact, language, urls)
@@ -317,13 +323,7 @@ async def survey_offer(
 ) -> str:
     """The agent hung up: end the contact for them and ask the caller to rate the call.
     A dial that never connected (no answer, busy), or a survey already answered, hangs up."""
-    contact = await find_call(session, PROVIDER, dial.call_sid, lock=True)
-    if contact is None or contact.id != contact_id:
-        raise NotFound(
-            f"No call {dial.call_sid} on contact {contact_id}.",
-            details={"contact_id": contact_id},
-            code="unknown_call",
-        )
+    contact = await _locked_call(session, contact_id, dial.call_sid)
     language = str(call_info(contact).get("language", "zh-CN"))
     if dial.dial_call_status != "completed" or contact.agent_id is None:
         return twiml.goodbye()
