@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases import service as cases
-from app.cases.core.states import OPEN_STATES, on_customer_wrote
+from app.cases.core.states import OPEN_STATES, State, on_customer_wrote
 from app.cases.models import Case
 from app.cases.schemas import CaseCreate, CaseUpdate
 from app.cases.settings_service import current_settings
@@ -292,8 +292,9 @@ async def _complaint_case(session: AsyncSession, survey: CsatSurvey, now: dateti
         return None
     latest = await _latest_complaint(session, survey.customer_id)
     if latest is not None and latest.state != "closed":
-        reopen = on_customer_wrote(latest.state, latest.resolved_at, now, settings.reopen_within)  # type: ignore[arg-type]
-        if latest.state in OPEN_STATES or reopen.state == "reopened":
+        state: State = latest.state  # type: ignore[assignment]
+        reopen = on_customer_wrote(state, latest.resolved_at, now, settings.reopen_within)
+        if state in OPEN_STATES or reopen.state == "reopened":
             if latest.state == "resolved":
                 change = CaseUpdate(state="reopened", reason="csat_low")
                 await cases.update_case(session, latest.id, change, None, now)

@@ -135,3 +135,38 @@ async def test_a_low_rating_opens_a_complaint_and_alerts_supervisors(
     assert (body["type"], body["origin"], body["state"]) == ("complaint", "csat", "new")
     assert body["customer_id"] == alert["customer_id"]
     assert contact_id in body["contact_ids"]
+
+
+async def test_a_low_rating_reopens_the_customers_recently_resolved_complaint(
+    live_desk: Desk, supervisor: dict[str, str]
+) -> None:
+    await live_desk.agent("li.na")
+    async with live_desk.visitor() as visitor:
+        contact_id = await assigned_chat(
+            live_desk, visitor, "li.na", name="王小明", email="wang.xm@example.cn"
+        )
+        customer_id = (await live_desk.contact(contact_id))["customer_id"]
+        opened = await live_desk.client.post(
+            "/api/v1/cases",
+            json={"customer_id": customer_id, "type": "complaint", "subject": "包裹破损"},
+            headers=supervisor,
+        )
+        assert opened.status_code == 201, opened.text
+        case_id = opened.json()["id"]
+        resolved = await live_desk.client.patch(
+            f"/api/v1/cases/{case_id}", json={"state": "resolved"}, headers=supervisor
+        )
+        assert resolved.status_code == 200, resolved.text
+        await end_by_agent(live_desk, visitor, "li.na", contact_id)
+        await visitor.send({"type": "csat", "score": 1})
+        await visitor.next_of("csat_recorded")
+
+    survey = await live_desk.client.get(f"/api/v1/contacts/{contact_id}/csat", headers=supervisor)
+    assert survey.json()["case_id"] == case_id
+    case = (await live_desk.client.get(f"/api/v1/cases/{case_id}", headers=supervisor)).json()
+    assert case["state"] == "reopened"
+    assert case["contact_ids"] == [contact_id]
+    listed = await live_desk.client.get(
+        "/api/v1/cases", params={"customer_id": customer_id}, headers=supervisor
+    )
+    assert [c["id"] for c in listed.json()["items"]] == [case_id]  # no second case
