@@ -137,6 +137,17 @@ class Settings(BaseSettings):
     chat_max_anonymous_waiting: int = Field(
         default=50, ge=1, description="Waiting chats without an email one widget may hold."
     )
+    csat_chat_survey_seconds: int = Field(
+        default=120,
+        ge=0,
+        le=3600,
+        description="How long a chat visitor may rate the chat after the agent ends it (0: no"
+        " chat survey).",
+    )
+    csat_secret: SecretStr | None = Field(
+        default=None,
+        description="Key that signs CSAT survey links; unset: derived from CONTACTD_JWT_SECRET.",
+    )
     forwarded_for_header: str | None = Field(
         default=None,
         description="Header a trusted proxy puts the client address in (its last entry).",

@@ -60,6 +60,8 @@ from app.runtime import resolve_database_url
 from app.skills.router import router as skills_router
 from app.supervisor import runtime as supervisor_runtime
 from app.supervisor.router import router as supervisor_router
+from app.surveys.router import router as surveys_router
+from app.surveys.service import SURVEYS_KEY, SurveyContext, link_secret
 from app.telemetry import Telemetry
 from app.users.router import router as users_router
 from app.web.router import install_web
@@ -166,7 +168,8 @@ def create_app(
         )
         await distributor.start()
         app.state.distributor = distributor
-        db.share_with_every_session({DOORBELL_KEY: _CurrentRouter(app)})
+        surveys = SurveyContext(settings, link_secret(settings, app.state.jwt_secret))
+        db.share_with_every_session({DOORBELL_KEY: _CurrentRouter(app), SURVEYS_KEY: surveys})
         try:
             async with (
                 channels_running(app),
@@ -207,6 +210,7 @@ def create_app(
         contacts_router,
         cases_router,
         case_reports_router,
+        surveys_router,
         entry_points_router,
         *CHANNEL_ROUTERS,
         ivr_router,

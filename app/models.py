@@ -37,6 +37,7 @@ from app.queues.models import Queue, QueueSkill
 from app.ratelimit.models import RequestCounter
 from app.routing.models import AgentPresence, RouterLease, RoutingConfigVersion, RoutingInbox
 from app.skills.models import Skill
+from app.surveys.models import CsatSurvey
 from app.users.models import User
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "ContactEventText",
     "ContactNote",
     "ContactPreferences",
+    "CsatSurvey",
     "Customer",
     "CustomerConsent",
     "CustomerEmail",

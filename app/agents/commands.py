@@ -28,6 +28,7 @@ from app.errors import Conflict, Forbidden, NotFound, Unauthorized
 from app.routing import service as routing
 from app.routing.models import RoutingInbox
 from app.supervisor.consult import consult_topics
+from app.surveys import service as surveys
 from app.users.models import Role, User
 
 Reply = p.Result | p.HistoryPage
@@ -112,7 +113,7 @@ class Commands:
     async def _end_contact(self, frame: p.EndContact) -> Callable[[int], Reply]:
         check_disposition(frame.disposition)
         status = await self._router(
-            lambda s, u: routing.end_contact(s, frame.contact_id, u, frame.disposition)
+            lambda s, u: surveys.end_contact(s, frame.contact_id, u, frame.disposition)
         )
         return self._done(frame, status, contact_id=frame.contact_id)
 
@@ -131,7 +132,7 @@ class Commands:
             contact = await self._own_contact(session, frame.contact_id, user)
             row = None
             if contact.state == "assigned":
-                row = await routing.end_contact(session, contact.id, user, frame.disposition)
+                row = await surveys.end_contact(session, contact.id, user, frame.disposition)
             elif contact.state in ("wrap_up", "ended"):
                 contact.disposition = frame.disposition
                 await apply_disposition(session, contact, frame.disposition, user.id)

@@ -6,6 +6,7 @@ columns listed in ``WITHHELD`` left out (binary content, secrets) and decimals a
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -23,7 +24,7 @@ WITHHELD: Mapping[str, frozenset[str]] = {
 
 
 def _default(value: Any) -> Any:
-    if isinstance(value, Decimal):
+    if isinstance(value, Decimal | uuid.UUID):  # asyncpg's UUID subclass is not orjson's
         return str(value)
     if isinstance(value, bytes | memoryview):
         raise TypeError("binary columns are withheld or referenced, never inlined")

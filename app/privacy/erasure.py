@@ -31,6 +31,7 @@ from app.customers.value.models import CustomerValue
 from app.errors import Conflict, NotFound
 from app.ivr.models import IvrRun
 from app.orders.models import Order
+from app.surveys.models import CsatSurvey
 
 LEGACY_TEXT_KEYS = ("text", "digits", "error")
 """Payload keys that events written before ``contact_event_texts`` existed used for what a
@@ -149,6 +150,13 @@ PLAN: tuple[Redaction, ...] = (
         lambda c: ConsentHistory.customer_id == c,
         {"note": None, "form": None},
         lambda: ConsentHistory.note.is_not(None) | ConsentHistory.form.is_not(None),
+    ),
+    Redaction(
+        "csat_comments",
+        CsatSurvey,
+        lambda c: (CsatSurvey.customer_id == c) | CsatSurvey.contact_id.in_(_contacts_of(c)),
+        {"comment": None, "comment_erased_at": NOW},
+        lambda: CsatSurvey.comment.is_not(None),
     ),
     Redaction(
         "value_block_reasons",

@@ -26,6 +26,7 @@ from app.database import Database
 from app.ivr.models import IvrRun
 from app.orders.models import Order
 from app.privacy import document
+from app.surveys.models import CsatSurvey
 
 PAGE = 200
 
@@ -128,6 +129,14 @@ async def _cases(session: AsyncSession, customer_id: int) -> AsyncIterator[dict[
         )
 
 
+async def _csat(session: AsyncSession, customer_id: int) -> AsyncIterator[dict[str, Any]]:
+    """The customer's surveys: by the customer at the time, or on one of their contacts."""
+    mine = CsatSurvey.customer_id == customer_id
+    theirs = CsatSurvey.contact_id.in_(select(Contact.id).where(Contact.customer_id == customer_id))
+    async for row in _rows(session, CsatSurvey, mine | theirs):
+        yield row
+
+
 async def _one(session: AsyncSession, model: Any, where: ColumnElement[bool]) -> Any:
     found = await session.scalar(select(model).where(where))
     return None if found is None else document.row(found)
@@ -163,6 +172,8 @@ async def _sections(session: AsyncSession, customer: Customer) -> AsyncIterator[
     async for chunk in document.array_field("contacts", _contacts(session, cid)):
         yield chunk
     async for chunk in document.array_field("cases", _cases(session, cid)):
+        yield chunk
+    async for chunk in document.array_field("csat", _csat(session, cid)):
         yield chunk
     async for chunk in document.array_field(
         "audit", _rows(session, AuditEntry, AuditEntry.customer_id == cid)

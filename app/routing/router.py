@@ -41,6 +41,7 @@ from app.routing.schemas import (
     TransferRequest,
     WaitingOut,
 )
+from app.surveys import service as surveys
 from app.validation import VersionPath
 
 router = APIRouter(prefix="/api/v1", tags=["routing"])
@@ -226,7 +227,7 @@ async def end(
 ) -> CommandResult:
     disposition = data.disposition if data else None
     return await run_command(
-        request, response, lambda s: service.end_contact(s, contact_id, user, disposition)
+        request, response, lambda s: surveys.end_contact(s, contact_id, user, disposition)
     )
 
 

@@ -93,6 +93,22 @@ class CaseSlaAlarm(CaseSlaNotice):
     owner_id: int | None
 
 
+class CsatLow(BaseModel):
+    """A customer rated a contact 1 or 2: sent to the supervisors of the agent's team
+    (agent without a team: supervisors without a team and admins). ``case_id``: the
+    complaint case opened or reopened for it, null when the contact has no customer."""
+
+    type: Literal["csat_low"] = "csat_low"
+    contact_id: int
+    score: int
+    channel: str
+    agent_id: int | None
+    queue: str | None
+    customer_id: int | None
+    case_id: int | None
+    answered_at: str  # ISO 8601
+
+
 class Result(BaseModel):
     """A client frame was carried out; ``ref`` echoes the frame's."""
 

@@ -120,11 +120,13 @@ def _push(connection: Connection, frame: BaseModel) -> None:
 
 
 async def _forward_consults(requests: asyncio.Queue[Any], connection: Connection) -> None:
-    """What the bus says about consults and case SLAs, as frames of this socket."""
+    """What the bus says about consults, case SLAs and low CSAT scores, as frames of this
+    socket."""
     kinds: dict[str, type[BaseModel]] = {
         "consult": sp.ConsultRequest,
         "consult_answered": sp.ConsultAnswered,
         "case_sla": sp.CaseSlaAlarm,
+        "csat_low": sp.CsatLow,
     }
     while True:
         message = await requests.get()

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from tests.channels.voice.conftest import (  # noqa: F401  (fixtures)
     CALLER,
+    PUBLIC,
     CtiSide,
     FakeProvider,
     TwilioSide,
@@ -76,7 +77,8 @@ async def test_twilio_bridge_records_only_when_configured_and_not_refused(
     assert (await center.act("li.na", contact_id, "accept")).status_code == 200
     bridge = await eventually(lambda: _bridged(fake_provider))
     record = ' record="record-from-answer-dual"' if recorded else ""
-    assert bridge.form() == {"Twiml": DIAL.format(record)}  # type: ignore[attr-defined]
+    survey = f' action="{PUBLIC}/webhooks/twilio/survey?contact={contact_id}" method="POST"'
+    assert bridge.form() == {"Twiml": DIAL.format(record + survey)}  # type: ignore[attr-defined]
 
 
 async def test_cti_bridge_command_carries_the_recording_flag(

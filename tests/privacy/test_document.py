@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from asyncpg.pgproto import pgproto
 from sqlalchemy.dialects import postgresql
 
 from app.channels.models import Attachment, ChatSession
@@ -59,6 +60,11 @@ def test_rows_withhold_binary_content_and_secrets() -> None:
     chat = ChatSession(contact_id=1, token_hash="f" * 64, visitor_name="Emma")
     assert "token_hash" not in document.row(chat)
     assert document.row(chat)["visitor_name"] == "Emma"
+
+
+def test_a_chat_session_id_as_the_driver_reads_it_is_a_string() -> None:
+    session_id = pgproto.UUID("8c2b6f0e-1d2c-4e5f-9a7b-0c1d2e3f4a5b")
+    assert json.loads(document.encode({"id": session_id})) == {"id": str(session_id)}
 
 
 def test_every_redaction_is_one_statement_scoped_to_the_customer() -> None:

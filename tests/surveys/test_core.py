@@ -36,6 +36,8 @@ def test_a_link_expires_after_fourteen_days() -> None:
         "42.1.2.3",
         sign(42, NOW + timedelta(days=1), b"other-secret"),
         sign(42, NOW + timedelta(days=1), SECRET).replace("42.", "43.", 1),
+        "42.1.签名",
+        "４２.1.abc",
     ],
 )
 def test_forged_or_malformed_links_are_refused(token: str) -> None:

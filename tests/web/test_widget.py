@@ -1,7 +1,7 @@
 """The chat widget in Chromium: embedded in the demo shop by its one script tag, a
 visitor's chat from the pre-chat form to an agent's desktop and back in Chinese and
 English, typing both ways, the chat surviving a reload of the shop's page, the end of the
-chat, and the frame filling a phone's screen."""
+chat with its rating, and the frame filling a phone's screen."""
 
 from __future__ import annotations
 
@@ -73,6 +73,8 @@ async def test_a_chat_from_the_shop_to_the_desktop_and_back(
         await agent.get_by_label("Disposition").select_option("resolved")
         await agent.get_by_role("button", name="Finish wrap-up").click()
         await expect(widget.get_by_text("会话已结束。")).to_be_visible()
+        await widget.get_by_role("button", name="5 · 非常满意").click()  # the CSAT survey
+        await expect(widget.locator(".survey-thanks")).to_have_text("感谢您的评价！")
         await widget.get_by_role("button", name="重新咨询").click()
         await expect(widget.get_by_label("您的称呼")).to_be_visible()
     await web_service.set_offline(AGENT)

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import time
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -27,6 +28,10 @@ from app.channels.chat import service
 from app.channels.chat.protocol import (
     Ack,
     AgentJoined,
+    AnyVisitorFrame,
+    Csat,
+    CsatRecorded,
+    CsatRequest,
     End,
     Ended,
     ErrorFrame,
@@ -46,6 +51,7 @@ from app.errors import AppError
 from app.middleware import authenticated
 from app.resilience.faults import UNAVAILABLE_CODE, database_unavailable
 from app.routing.core.model import ContactStatus, QueuePosition, rounded_wait
+from app.surveys import service as surveys
 
 log = structlog.get_logger(__name__)
 
@@ -74,6 +80,7 @@ class VisitorSocket:
         self.ended = False
         self._send_lock = asyncio.Lock()
         self._typing_sent: tuple[bool, float] | None = None
+        self.survey_until: datetime | None = None  # the open survey's end, once announced
 
     async def serve(self) -> None:
         await self.ws.accept()
@@ -143,7 +150,9 @@ class VisitorSocket:
             routed = await stack.enter_async_context(bus.subscribe(f"contact:{self.contact_id}"))
             line = await stack.enter_async_context(bus.subscribe("routing"))
             if await self._catch_up(last_seq):
-                return CLOSE_NORMAL
+                if self.survey_until is None:
+                    return CLOSE_NORMAL
+                return await self._run(self._read_loop(), self._survey_lifetime())
             return await self._run(
                 self._read_loop(),
                 self._pump_transcript(transcript),
@@ -162,6 +171,7 @@ class VisitorSocket:
         if status.ended:
             await self._send(Ended(by=status.by).frame())
             self.ended = True
+            await self._announce_survey()
             return True
         if agent_id is not None:
             await self._agent_joined(agent_id)
@@ -226,7 +236,7 @@ class VisitorSocket:
         log.error(event, contact_id=self.contact_id, error=type(exc).__name__)
         return error_frame(ProtocolError("internal_error", message, client_id))
 
-    async def _dispatch(self, frame: Hello | SendMessage | Typing | End | Ping) -> int | None:
+    async def _dispatch(self, frame: AnyVisitorFrame) -> int | None:
         match frame:
             case Ping():
                 await self._send(Pong().frame())
@@ -237,6 +247,8 @@ class VisitorSocket:
                 await self._typing(frame.is_typing)
             case End():
                 return await self._end()
+            case Csat():
+                await self._csat(frame)
             case Hello():
                 raise ProtocolError("already_authenticated", "Hello once per connection.")
         return None
@@ -285,6 +297,36 @@ class VisitorSocket:
             return CLOSE_NORMAL
         return None  # the ``ended`` push closes the socket
 
+    async def _csat(self, frame: Csat) -> None:
+        """Record the rating; a refusal (``no_survey``, ``already_rated``,
+        ``survey_expired``) is an error frame and the socket stays open."""
+        async with self.runtime.db.unit_of_work() as session:
+            survey = await surveys.answer(
+                session, self.runtime.bus, self.contact_id, frame.score, frame.comment
+            )
+            score = survey.score
+        assert score is not None
+        await self._send(CsatRecorded(score=score).frame())
+
+    async def _announce_survey(self) -> None:
+        """Send ``csat_request`` when the ended chat's survey takes an answer now."""
+        async with self.runtime.db.sessionmaker() as session:
+            survey = await surveys.open_survey(session, self.contact_id, datetime.now(UTC))
+        if survey is None or self.survey_until is not None:
+            return
+        self.survey_until = survey.expires_at
+        await self._send(CsatRequest(expires_at=survey.expires_at).frame())
+
+    async def _survey_lifetime(self) -> int:
+        """Keep the socket until the survey ends (the visitor may leave before)."""
+        assert self.survey_until is not None
+        await asyncio.sleep(max(0.0, (self.survey_until - datetime.now(UTC)).total_seconds()))
+        return CLOSE_NORMAL
+
+    async def _after_end(self) -> int:
+        await self._announce_survey()
+        return CLOSE_NORMAL if self.survey_until is None else await self._survey_lifetime()
+
     async def _close_if_over(self) -> int | None:
         async with self.runtime.db.unit_of_work() as session:
             status = await service.close_if_over(session, self.runtime.bus, self.contact_id)
@@ -307,9 +349,9 @@ class VisitorSocket:
             elif kind == "ended":
                 await self._send(event)
                 self.ended = True
-                return CLOSE_NORMAL
+                return await self._after_end()
             elif kind == "bus_resync" and await self._catch_up(self.last_sent):
-                return CLOSE_NORMAL
+                return await self._after_end()
 
     async def _deliver(self, event: dict[str, Any]) -> None:
         seq = int(event["seq"])

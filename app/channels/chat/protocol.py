@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
+from app.surveys.schemas import COMMENT_MAX_CHARS
 from app.validation import NUL_CODE, NUL_MESSAGE, json_has_nul
 
 ClientId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -48,8 +49,18 @@ class Ping(_Incoming):
     type: Literal["ping"]
 
 
-VisitorFrame = Annotated[Hello | SendMessage | Typing | End | Ping, Field(discriminator="type")]
-_FRAME: TypeAdapter[Hello | SendMessage | Typing | End | Ping] = TypeAdapter(VisitorFrame)
+class Csat(_Incoming):
+    """The visitor's rating, accepted while the survey the ``csat_request`` announced is
+    open (after the agent ended the chat)."""
+
+    type: Literal["csat"]
+    score: Annotated[int, Field(ge=1, le=5)]
+    comment: Annotated[str | None, StringConstraints(max_length=COMMENT_MAX_CHARS)] = None
+
+
+AnyVisitorFrame = Hello | SendMessage | Typing | End | Ping | Csat
+VisitorFrame = Annotated[AnyVisitorFrame, Field(discriminator="type")]
+_FRAME: TypeAdapter[AnyVisitorFrame] = TypeAdapter(VisitorFrame)
 
 # ------------------------------------------------------------------ errors
 
@@ -64,7 +75,7 @@ class ProtocolError(Exception):
         self.client_id = client_id
 
 
-def parse_frame(raw: str, max_frame_chars: int) -> Hello | SendMessage | Typing | End | Ping:
+def parse_frame(raw: str, max_frame_chars: int) -> AnyVisitorFrame:
     if len(raw) > max_frame_chars:
         raise ProtocolError("message_too_long", "The frame is larger than any valid message.")
     if json_has_nul(raw):
@@ -83,7 +94,7 @@ def _protocol_error(exc: ValidationError) -> ProtocolError:
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         return ProtocolError(
             "unknown_type",
-            "Unknown message type: expected hello, message, typing, end or ping.",
+            "Unknown message type: expected hello, message, typing, end, ping or csat.",
         )
     where = ".".join(str(part) for part in first["loc"][1:]) or "frame"
     return ProtocolError("invalid_message", f"{where}: {first['msg']}")
@@ -135,6 +146,21 @@ class AgentJoined(_Outgoing):
 class Ended(_Outgoing):
     type: Literal["ended"] = "ended"
     by: Literal["visitor", "agent", "system"]
+
+
+class CsatRequest(_Outgoing):
+    """After the agent ended the chat: the visitor may rate it (``csat``) until
+    ``expires_at``; the socket stays open until then."""
+
+    type: Literal["csat_request"] = "csat_request"
+    expires_at: datetime
+    min_score: int = 1
+    max_score: int = 5
+
+
+class CsatRecorded(_Outgoing):
+    type: Literal["csat_recorded"] = "csat_recorded"
+    score: int
 
 
 class Pong(_Outgoing):

@@ -35,6 +35,7 @@ from app.errors import AppError, Conflict, InvalidInput, NotFound
 from app.events.bus import EventBus
 from app.routing import inbox
 from app.routing import service as routing
+from app.surveys import service as surveys
 from app.users.models import Role, User
 
 log = structlog.get_logger(__name__)
@@ -521,6 +522,8 @@ async def _mark_ended(
         payload={"by": by},
     )
     _publish_after_commit(session, bus, chat_topic(contact.id), Ended(by=by).frame())
+    if by == "agent":  # the visitor may rate the chat (``csat_request`` on the socket)
+        await surveys.offer_chat(session, contact)
     if contact.agent_id is not None and contact.state in ("offered", "assigned"):
         notice = {"type": "chat_ended", "contact_id": contact.id, "by": by}
         _publish_after_commit(session, bus, f"agent:{contact.agent_id}", notice)

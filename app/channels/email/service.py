@@ -689,6 +689,23 @@ async def queue_reply(
     return message, outbound
 
 
+async def queue_system_mail(
+    session: AsyncSession, contact: Contact, body: str, settings: Settings, why: str
+) -> tuple[Message, OutboundEmail]:
+    """A mail no person wrote (``why``: e.g. ``csat_survey``) answering the customer's last
+    email; the sender mails it after commit. 409 ``no_recipient`` without an address."""
+    message, outbound = await _queue_outbound(
+        session, contact, _Outgoing(body, automatic=why), settings
+    )
+    record(
+        session,
+        f"email.{why}_queued",
+        contact_id=contact.id,
+        payload={"message_id": message.id, "outbound_id": outbound.id},
+    )
+    return message, outbound
+
+
 ACKNOWLEDGEMENT_INTERVAL = timedelta(hours=1)
 
 

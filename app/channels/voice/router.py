@@ -22,6 +22,7 @@ from app.channels.voice.schemas import (
     CtiEvent,
     TwilioCall,
     TwilioCallRef,
+    TwilioDialEnded,
     TwilioHoldChoice,
     TwilioRecording,
     TwilioStatus,
@@ -215,6 +216,33 @@ async def twilio_voicemail(
 ) -> Response:
     recording = validated(TwilioRecording, await twilio_params(request, settings))
     return _xml(await twilio.voicemail(session, contact, recording))
+
+
+@router.post(
+    "/webhooks/twilio/survey",
+    summary="Twilio: the agent's leg ended (the <Dial> action): the post-call survey",
+    response_class=Response,
+    responses=TWIML,
+)
+async def twilio_survey(
+    request: Request, session: SessionDep, settings: SettingsDep, contact: HeldContact
+) -> Response:
+    dial = validated(TwilioDialEnded, await twilio_params(request, settings))
+    return _xml(await twilio.survey_offer(session, contact, dial, _urls(settings)))
+
+
+@router.post(
+    "/webhooks/twilio/survey/answer",
+    summary="Twilio: the key pressed on the post-call survey (1-5, the rating)",
+    response_class=Response,
+    responses=TWIML,
+)
+async def twilio_survey_answer(
+    request: Request, session: SessionDep, settings: SettingsDep, contact: HeldContact
+) -> Response:
+    choice = validated(TwilioHoldChoice, await twilio_params(request, settings))
+    bus = getattr(request.app.state, "bus", None)
+    return _xml(await twilio.survey_answer(session, bus, contact, choice, _urls(settings)))
 
 
 # ---------------------------------------------------------------- generic CTI

@@ -117,11 +117,13 @@ class VoiceRuntime:
         cti_commands: CtiCommands,
         *,
         record_calls: bool = False,
+        public_base_url: str | None = None,
     ) -> None:
         self.db = db
         self.twilio = twilio_calls
         self.cti = cti_commands
         self.record_calls = record_calls
+        self.public_base_url = public_base_url  # None: no post-call survey
         self._tasks: dict[asyncio.Task[None], int] = {}
 
     @classmethod
@@ -141,7 +143,13 @@ class VoiceRuntime:
             settings.cti_command_url,
             None if secret is None else secret.get_secret_value(),
         )
-        return cls(db, twilio_calls, cti_commands, record_calls=settings.voice_record_calls)
+        return cls(
+            db,
+            twilio_calls,
+            cti_commands,
+            record_calls=settings.voice_record_calls,
+            public_base_url=settings.public_base_url,
+        )
 
     async def listen(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
         while True:
@@ -198,7 +206,11 @@ class VoiceRuntime:
         account = target.account_sid or self.twilio.account_sid
         if account is None:
             raise DeliveryFailed("twilio: the call's AccountSid is unknown", 0)
-        document = twiml.dial_client(f"agent-{target.agent_username}", record=target.record)
+        base = self.public_base_url
+        after = None if base is None else twilio.survey_url(base, target.contact_id)
+        document = twiml.dial_client(
+            f"agent-{target.agent_username}", record=target.record, after=after
+        )
         return await self.twilio.update_twiml(account, target.call_ref, document)
 
     async def offer_step_action(self, contact_id: int, action: str) -> None:

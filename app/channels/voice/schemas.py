@@ -100,6 +100,13 @@ class TwilioHoldChoice(TwilioCallRef):
     )
 
 
+class TwilioDialEnded(TwilioCallRef):
+    """``POST /webhooks/twilio/survey``: the ``<Dial>`` to the agent ended (its action);
+    ``completed``: the agent answered and the conversation is over."""
+
+    dial_call_status: str | None = Field(default=None, alias="DialCallStatus", max_length=32)
+
+
 # ---------------------------------------------------------------- generic CTI
 
 CtiEventType = Literal[

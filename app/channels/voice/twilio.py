@@ -10,6 +10,9 @@
 * status: the call moved on. Each (CallSid, CallStatus, SequenceNumber) once; a status
   ranking below the one already seen is recorded and otherwise ignored.
 * voicemail: the ``<Record>`` of a closed queue finished; its URL goes on the contact.
+* survey: the agent's leg ended (the ``<Dial>`` action). After a conversation the contact
+  ends for the agent and the caller hears the post-call survey (press 1-5); the key pressed
+  is the contact's one rating, however often Twilio retries.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from app.channels.voice.schemas import (
     STATUS_RANK,
     TERMINAL_STATUSES,
     TwilioCall,
+    TwilioDialEnded,
     TwilioHoldChoice,
     TwilioRecording,
     TwilioStatus,
@@ -47,11 +51,18 @@ from app.channels.voice.service import (
 )
 from app.contacts.events import record
 from app.contacts.models import Contact
-from app.errors import NotFound
+from app.errors import AppError, NotFound
+from app.events.bus import EventBus
 from app.routing.service import is_callback
+from app.surveys import service as surveys
 
 PROVIDER = "twilio"
 log = structlog.get_logger(__name__)
+
+
+def survey_url(base: str, contact_id: int) -> str:
+    """The ``<Dial>`` action: Twilio asks it what follows once the agent's leg ends."""
+    return f"{base.rstrip('/')}/webhooks/twilio/survey?contact={contact_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +80,9 @@ class Urls:
 
     def voicemail(self, contact_id: int) -> str:
         return f"{self.base.rstrip('/')}/webhooks/twilio/voicemail?contact={contact_id}"
+
+    def survey_answer(self, contact_id: int) -> str:
+        return f"{self.base.rstrip('/')}/webhooks/twilio/survey/answer?contact={contact_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +175,18 @@ async def _call_of(session: AsyncSession, contact_id: int, call_sid: str) -> Con
     return contact
 
 
+async def _locked_call(session: AsyncSession, contact_id: int, call_sid: str) -> Contact:
+    """The contact of the call, locked; 404 ``unknown_call`` when they do not match."""
+    contact = await find_call(session, PROVIDER, call_sid, lock=True)
+    if contact is None or contact.id != contact_id:
+        raise NotFound(
+            f"No call {call_sid} on contact {contact_id}.",
+            details={"contact_id": contact_id},
+            code="unknown_call",
+        )
+    return contact
+
+
 async def hold_turn(
     session: AsyncSession,
     contact_id: int,
@@ -196,13 +222,7 @@ async def hold_choice(
     session: AsyncSession, contact_id: int, choice: TwilioHoldChoice, urls: Urls
 ) -> str:
     """The key the caller pressed on the hold loop's offer (callback or voicemail)."""
-    contact = await find_call(session, PROVIDER, choice.call_sid, lock=True)
-    if contact is None or contact.id != contact_id:
-        raise NotFound(
-            f"No call {choice.call_sid} on contact {contact_id}.",
-            details={"contact_id": contact_id},
-            code="unknown_call",
-        )
+    contact = await _locked_call(session, contact_id, choice.call_sid)
     language = str(call_info(contact).get("language", "zh-CN"))
     if is_callback(contact):  # Twilio retried, or the caller pressed twice
         return _taken(contact, language, urls)
@@ -293,3 +313,46 @@ async def voicemail(session: AsyncSession, contact_id: int, recording: TwilioRec
             },
         )
     return twiml.voicemail_received(language, recorded=recorded)
+
+
+SURVEY_KEYS = frozenset("12345")
+
+
+async def survey_offer(
+    session: AsyncSession, contact_id: int, dial: TwilioDialEnded, urls: Urls
+) -> str:
+    """The agent hung up: end the contact for them and ask the caller to rate the call.
+    A dial that never connected (no answer, busy), or a survey already answered, hangs up."""
+    contact = await _locked_call(session, contact_id, dial.call_sid)
+    language = str(call_info(contact).get("language", "zh-CN"))
+    if dial.dial_call_status != "completed" or contact.agent_id is None:
+        return twiml.goodbye()
+    await end_call(session, contact)
+    await surveys.offer_voice(session, contact)
+    if await surveys.open_survey(session, contact.id, surveys.utc_now()) is None:
+        return twiml.goodbye()
+    return twiml.survey(language, urls.survey_answer(contact.id))
+
+
+async def survey_answer(
+    session: AsyncSession,
+    bus: EventBus | None,
+    contact_id: int,
+    choice: TwilioHoldChoice,
+    urls: Urls,
+) -> str:
+    """The key pressed on the survey: 1-5 is the rating (a retried webhook, or a second
+    key, finds it recorded and hears the same thanks); any other key asks again."""
+    contact = await _call_of(session, contact_id, choice.call_sid)
+    language = str(call_info(contact).get("language", "zh-CN"))
+    if choice.digits is None or choice.digits not in SURVEY_KEYS:
+        if await surveys.open_survey(session, contact.id, surveys.utc_now()) is None:
+            return twiml.goodbye()
+        return twiml.survey(language, urls.survey_answer(contact.id))
+    try:
+        await surveys.answer(session, bus, contact.id, int(choice.digits), None)
+    except surveys.AlreadyRated:
+        pass  # Twilio retried: the rating stands
+    except AppError:  # no survey, or expired: nothing to record
+        return twiml.goodbye()
+    return twiml.survey_thanks(language)

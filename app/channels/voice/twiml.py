@@ -33,6 +33,8 @@ class Prompts:
     callback_booked: str
     offer_voicemail: str
     leave_message: str
+    survey: str
+    survey_thanks: str
 
 
 CHINESE = Prompts(
@@ -50,6 +52,9 @@ CHINESE = Prompts(
     callback_booked="好的，轮到您时我们会回电至您的来电号码。再见。",
     offer_voicemail="如需留言，请按1，您的排队位置将为您保留。",
     leave_message="请在提示音后留言，留言完毕请按井号键。",
+    survey="感谢您的来电。请为本次服务评分：非常满意请按5，满意请按4，一般请按3，不满意请按2，"
+    "非常不满意请按1。",
+    survey_thanks="感谢您的评价，再见。",
 )
 ENGLISH = Prompts(
     greeting="Hello, thank you for calling. Please hold while we connect you to an agent.",
@@ -79,6 +84,11 @@ ENGLISH = Prompts(
     ),
     offer_voicemail="To leave a message instead, press 1. You will keep your place in line.",
     leave_message="Please leave your message after the tone, and press the hash key when done.",
+    survey=(
+        "Thank you for calling. Please rate our service: press 5 if you were very satisfied, "
+        "4 satisfied, 3 neutral, 2 dissatisfied, or 1 very dissatisfied."
+    ),
+    survey_thanks="Thank you for your rating. Goodbye.",
 )
 
 
@@ -141,14 +151,38 @@ def gather_digit(action: str, *verbs: Element) -> Element:
     return verb
 
 
-def dial_client(identity: str, *, record: bool = False) -> str:
+SURVEY_TIMEOUT_SECONDS = 8
+
+
+def dial_client(identity: str, *, record: bool = False, after: str | None = None) -> str:
     """What the live call is updated to when an agent accepts it: ring the agent's client;
     with ``record`` (recording configured and the customer's consent allows it) both legs
-    are recorded from the answer."""
+    are recorded from the answer. ``after``: where Twilio asks what the caller hears once
+    the agent's leg ends (the post-call survey)."""
     root = Element("Response")
     attributes = {"record": "record-from-answer-dual"} if record else {}
+    if after is not None:
+        attributes |= {"action": after, "method": "POST"}
     SubElement(SubElement(root, "Dial", attributes), "Client").text = identity
     return tostring(root, encoding="unicode")
+
+
+def survey(language: str, answer_url: str) -> str:
+    """The post-call survey: one key, 1 to 5, posted to ``answer_url``; silence hangs up."""
+    prompts, lang = prompts_for(language), say_language(language)
+    verb = Element(
+        "Gather",
+        action=answer_url,
+        method="POST",
+        numDigits="1",
+        timeout=str(SURVEY_TIMEOUT_SECONDS),
+    )
+    verb.append(say(prompts.survey, lang))
+    return render(verb, hangup())
+
+
+def survey_thanks(language: str) -> str:
+    return render(say(prompts_for(language).survey_thanks, say_language(language)), hangup())
 
 
 def expected_minutes(seconds: float) -> int:

@@ -46,10 +46,10 @@ def link_token(contact_id: int, now: datetime, secret: bytes) -> str:
 
 
 def verify(token: str, secret: bytes, now: datetime) -> SurveyToken:
-    """The token's contact and expiry; ``TokenError`` when forged, malformed or expired
-    (the signature is checked first, in constant time)."""
+    """The token's contact and expiry; ``TokenError`` when forged, malformed (non-ASCII
+    included) or expired (the signature is checked first, in constant time)."""
     parts = token.split(".")
-    if len(parts) != 3 or not all(parts):
+    if not token.isascii() or len(parts) != 3 or not all(parts):
         raise TokenError("invalid_token", "This survey link is not valid.")
     contact, expiry, signature = parts
     payload = f"{contact}.{expiry}"

@@ -237,6 +237,8 @@ async def test_the_agent_ends_the_chat(live_desk: Desk) -> None:
         notice = await visitor.next_of("message")
         assert (notice["event"], notice["author"]) == ("ended", "system")
         assert await visitor.next_of("ended") == {"type": "ended", "by": "agent"}
+        await visitor.next_of("csat_request")  # the socket stays open for the survey
+        await visitor.send({"type": "end"})  # the visitor leaves without rating
         assert await visitor.closed_with() == 1000
 
     await live_desk.wait_state(contact_id, "wrap_up")
@@ -260,6 +262,8 @@ async def test_the_generic_end_closes_the_chat_too(live_desk: Desk) -> None:
             "type": "ended",
             "by": "agent",
         }
+        await visitor.next_of("csat_request")
+        await visitor.send({"type": "end"})
         assert await visitor.closed_with() == 1000
 
 

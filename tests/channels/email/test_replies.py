@@ -161,15 +161,16 @@ async def test_gbk_email_in_by_smtp_reply_out_and_the_answer_threads_back(
     thread = await client.get(
         f"/api/v1/contacts/{contact_id}/email-messages", headers=center.headers("li.na")
     )
-    assert [(m["direction"], m["body"]) for m in thread.json()] == [
+    assert [(m["direction"], m["automatic"] or m["body"]) for m in thread.json()] == [
         ("inbound", "您好，我的订单还没有发货，订单号 88231。"),
         ("outbound", "您好，您的订单今天已经发货。"),
+        ("outbound", "csat_survey"),  # the survey link, mailed when the contact ended
         ("inbound", "收到了，谢谢！但是少了一件。"),
     ]
 
     second = await reply(center, contact_id, {"body": "We will send the missing item."})
     assert second.status_code == 202
-    _, _, raw_second = (await delivered(relay, 2))[1]
+    _, _, raw_second = (await delivered(relay, 3))[2]
     threaded = read(raw_second)
     assert threaded["In-Reply-To"] == "<order.2@mail.example.cn>"
     assert threaded["References"].split() == [

@@ -293,12 +293,13 @@ async def test_reply_to_an_ended_conversation_reopens_it(
         extra={"References": "<first.1@mail.example.cn>"},
     )
     result = (await post_email(client, reply)).json()
-    assert result == {"outcome": "reopened", "contact_id": contact_id, "message_id": 2}
+    # message 2 is the CSAT survey link, mailed when the contact ended
+    assert result == {"outcome": "reopened", "contact_id": contact_id, "message_id": 3}
     assert (await counts(app))["contacts"] == 1
     reopened = await center.wait_state(contact_id, "offered", "li.na")
-    kinds = [e["kind"] for e in reopened["events"]]
+    kinds = [e["kind"] for e in reopened["events"] if not e["kind"].startswith("email.")]
     assert kinds.index("contact.reopened") > kinds.index("contact.ended")
-    assert kinds[-1] == "contact.offered"
+    assert kinds[-1] == "contact.offered"  # the survey mail's delivery may come in between
 
 
 # ---------------------------------------------------------------- automatic mail and loops

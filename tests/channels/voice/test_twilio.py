@@ -76,8 +76,10 @@ async def test_a_call_is_queued_offered_bridged_completed_and_recorded(
     assert bridge.path == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Calls/{CALL}.json"
     expected_auth = base64.b64encode(f"{ACCOUNT_SID}:{TOKEN}".encode()).decode()
     assert bridge.headers["authorization"] == f"Basic {expected_auth}"
+    survey = f"{PUBLIC}/webhooks/twilio/survey?contact={contact_id}"
     assert bridge.form() == {
-        "Twiml": "<Response><Dial><Client>agent-li.na</Client></Dial></Response>"
+        "Twiml": f'<Response><Dial action="{survey}" method="POST">'
+        "<Client>agent-li.na</Client></Dial></Response>"
     }
     await eventually(lambda: _has(voice_app, contact_id, "call.bridged"))
 

@@ -101,6 +101,7 @@ function emptyChat(session) {
     conn: 'connecting', messages: [], pending: new Map(), position: session.position,
     wait: session.expected_wait_seconds, agent: null, agentTyping: false,
     ended: Boolean(session.ended), closed: session.closed_action !== null && session.closed_action !== undefined,
+    survey: null, // 'open' after csat_request, 'done' once the rating is recorded
   };
 }
 
@@ -131,6 +132,12 @@ function apply(chat, frame) {
     case 'ended':
       chat.ended = true;
       chat.agentTyping = false;
+      break;
+    case 'csat_request':
+      chat.survey = chat.survey || 'open';
+      break;
+    case 'csat_recorded':
+      chat.survey = 'done';
       break;
     default:
       break;
@@ -200,6 +207,7 @@ function Conversation({ t, saved, onAgain }) {
     ${state.agentTyping && html`<p class="typing">${t('typing', { name: agentName })}</p>`}
     ${state.ended
       ? html`<div class="ended"><p role="status">${state.closed ? t('closed') : t('ended')}</p>
+          ${survey(t, state, (score) => socket.current.send({ type: 'csat', score }))}
           <button type="button" onClick=${onAgain}>${t('again')}</button></div>`
       : html`<form class="composer" onSubmit=${send}>
           <label for="widget-message" class="visually-hidden">${t('message')}</label>
@@ -210,6 +218,17 @@ function Conversation({ t, saved, onAgain }) {
             <button type="button" class="secondary" onClick=${() => socket.current.end()}>${t('end')}</button>
           </div>
         </form>`}
+  </div>`;
+}
+
+// The post-chat rating (docs/csat.md): five buttons while the survey is open, then thanks.
+function survey(t, state, rate) {
+  if (state.survey === 'done') return html`<p class="survey-thanks" role="status">${t('rated')}</p>`;
+  if (state.survey !== 'open') return null;
+  return html`<div class="survey" role="group" aria-label=${t('rate')}>
+    <p>${t('rate')}</p>
+    ${[5, 4, 3, 2, 1].map((score) => html`<button type="button" class="secondary" key=${score}
+      onClick=${() => rate(score)}>${t(`score.${score}`)}</button>`)}
   </div>`;
 }
 

@@ -34,6 +34,13 @@ const STRINGS = {
     closed: 'We are closed at the moment.',
     problem: 'Something went wrong: {message}',
     tooMany: 'Too many chats from here right now; please try again in a minute.',
+    rate: 'How satisfied are you with this chat?',
+    'score.5': '5 · Very satisfied',
+    'score.4': '4 · Satisfied',
+    'score.3': '3 · Neutral',
+    'score.2': '2 · Dissatisfied',
+    'score.1': '1 · Very dissatisfied',
+    rated: 'Thank you for your rating!',
   },
   'zh-CN': {
     title: '在线客服',
@@ -66,6 +73,13 @@ const STRINGS = {
     closed: '现在不在服务时间。',
     problem: '出错了：{message}',
     tooMany: '当前咨询过多，请一分钟后再试。',
+    rate: '您对本次服务满意吗？',
+    'score.5': '5 · 非常满意',
+    'score.4': '4 · 满意',
+    'score.3': '3 · 一般',
+    'score.2': '2 · 不满意',
+    'score.1': '1 · 非常不满意',
+    rated: '感谢您的评价！',
   },
 };
 
