@@ -28,11 +28,12 @@ from app.cases.schemas import CaseCreate, CaseUpdate
 from app.cases.settings_service import current_settings
 from app.channels.email.service import queue_system_mail
 from app.config import Settings
+from app.contacts.access import authorize_contact
 from app.contacts.events import record
 from app.contacts.models import Contact
 from app.customers.value.models import CustomerValue
 from app.database import after_commit
-from app.errors import AppError, Conflict, Forbidden, NotFound
+from app.errors import AppError, Conflict, NotFound
 from app.events.bus import EventBus
 from app.queues.models import Queue
 from app.routing.models import RoutingInbox
@@ -44,7 +45,7 @@ from app.surveys.core.figures import CsatFigures, figures
 from app.surveys.core.token import LINK_LIFETIME, TokenError, link_token, verify
 from app.surveys.models import SURVEY_CHANNELS, CsatSurvey
 from app.surveys.schemas import CsatOut, GroupBy
-from app.users.models import Role, User
+from app.users.models import User
 
 SURVEYS_KEY = "contactd.surveys"
 VOICE_SURVEY_LIFETIME = timedelta(minutes=10)  # the caller is still on the line
@@ -368,8 +369,7 @@ async def contact_csat(session: AsyncSession, contact_id: int, user: User) -> Cs
     contact = await session.get(Contact, contact_id)
     if contact is None:
         raise NotFound(f"No contact {contact_id}.", details={"contact_id": contact_id})
-    if contact.agent_id != user.id and not Role(user.role).at_least(Role.SUPERVISOR):
-        raise Forbidden(f"Contact {contact_id} is not yours.", details={"contact_id": contact_id})
+    await authorize_contact(session, user, contact, "csat")
     survey = await session.scalar(select(CsatSurvey).where(CsatSurvey.contact_id == contact_id))
     if survey is None:
         raise NoSurvey(
