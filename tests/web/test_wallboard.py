@@ -4,11 +4,14 @@ fires, a reassigned contact, and the socket surviving a drop."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Browser, Page, expect
+from websockets.asyncio.client import connect
 
 from app.demo.loader import QUEUES, SUPERVISOR
 from tests.web.conftest import Service, Visitor, sign_in, watched_page
@@ -217,3 +220,43 @@ async def test_the_pure_store(web_service: Service, browser: Browser) -> None:
         "series": [["T1", 4, 3, 100.0], ["T2", 2, 1, 50.0]],
         "onlyB": [["T1", None]],
     }
+
+
+async def _frame(ws: Any, kind: str, seconds: float = 30) -> dict[str, Any]:
+    while True:
+        frame: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), seconds))
+        if frame["type"] == kind:
+            return frame
+
+
+async def test_a_low_rating_raises_an_alarm_and_moves_the_queue_csat(
+    web_service: Service, browser: Browser
+) -> None:
+    """An agent (over /ws/agent) ends a sales chat; the visitor rates it 1: the wallboard
+    lists the low rating with its complaint case and the sales tile shows today's CSAT."""
+    agent = "liu.yang"
+    token = await web_service.token(agent)
+    async with watched_page(browser, web_service.url, "en-US") as watched:
+        page = watched.page
+        await _open_wallboard(page)
+        async with connect(web_service.url.replace("http", "ws") + "/ws/agent") as console:
+            await console.send(json.dumps({"type": "hello", "token": token, "last_seq": None}))
+            await console.send(json.dumps({"type": "set_state", "state": "available"}))
+            visitor = Visitor(web_service)
+            contact_id = await visitor.start(name="顾客 Rater", language="zh-CN", widget="sales")
+            offer = await _frame(console, "offer")
+            assert offer["contact_id"] == contact_id
+            await console.send(json.dumps({"type": "accept", "contact_id": contact_id}))
+            await _frame(console, "assigned")
+            await visitor.connect()
+            await console.send(json.dumps({"type": "end_contact", "contact_id": contact_id}))
+            assert visitor.ws is not None
+            await _frame(visitor.ws, "csat_request")
+            await visitor.ws.send(json.dumps({"type": "csat", "score": 1, "comment": "太慢了"}))
+            await _frame(visitor.ws, "csat_recorded")
+            await visitor.close()
+            alarm = page.locator(".alarms li", has_text="Rated 1/5")
+            await expect(alarm).to_contain_text(f"contact {contact_id}")
+            figure = page.locator('.tile[data-queue="sales"] [data-figure="csat"] dd')
+            await expect(figure).to_contain_text("/ 5")
+    await web_service.set_offline(agent)

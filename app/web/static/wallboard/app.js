@@ -104,12 +104,34 @@ function useIntervals(token, dayStart) {
   return rows;
 }
 
+/** Today's CSAT per queue (GET /api/v1/reports/csat?group_by=queue), fetched with the
+ *  intervals and again whenever a low rating arrives. */
+function useCsat(token, dayStart, lowRatings) {
+  const [byQueue, setByQueue] = useState({});
+  useEffect(() => {
+    if (dayStart === null) return undefined;
+    const load = () => {
+      const query = new URLSearchParams({ group_by: 'queue', from: new Date(dayStart * 1000).toISOString() });
+      get(token, `/api/v1/reports/csat?${query}`)
+        .then((report) => setByQueue(Object.fromEntries(report.rows.map((row) => [row.group, row]))))
+        .catch(() => setByQueue({}));
+    };
+    load();
+    const timer = setInterval(load, REPORT_MS);
+    return () => clearInterval(timer);
+  }, [token, dayStart, lowRatings]);
+  return byQueue;
+}
+
 // ---------------------------------------------------------------- the board
 
 function Board({ t, lang, session, onLanguage, onSignOut }) {
   const live = useLive(session, onSignOut);
   const directory = useDirectory(session.token);
   const rows = useIntervals(session.token, live.dayStart);
+  const csat = useCsat(
+    session.token, live.dayStart, live.notices.filter((n) => n.kind === 'csat_low').length,
+  );
   const [tv, setTv] = useState(() => localStorage.getItem(TV_KEY) === '1');
   const [picked, setPicked] = useState(null); // the queue whose waiting contacts are shown
   const [notice, setNotice] = useState(null);
@@ -122,7 +144,7 @@ function Board({ t, lang, session, onLanguage, onSignOut }) {
   const pages = Math.max(1, Math.ceil(names.length / TV_TILES));
   const page = Math.floor(Date.now() / TV_ROTATE_MS) % pages;
   const shown = tv ? names.slice(page * TV_TILES, (page + 1) * TV_TILES) : names;
-  const ctx = { t, lang, now, directory, live, token: session.token, tv, say: setNotice };
+  const ctx = { t, lang, now, directory, live, csat, token: session.token, tv, say: setNotice };
   return html`<div class="board">
     <header class="top-bar">
       <h1>contactd · ${t('title')}</h1>
@@ -166,6 +188,7 @@ function seconds(value) {
 
 function QueueTile({ ctx, view, onPick }) {
   const { t, now, directory, tv } = ctx;
+  const rated = ctx.csat[view.queue];
   const since = view.oldest_waiting_since;
   const longest = since === null ? 0 : now - since;
   const sl = serviceLevelClass(view.service_level, view.target.percent);
@@ -190,6 +213,9 @@ function QueueTile({ ctx, view, onPick }) {
       <div class="figure" data-figure="abandoned"><dt>${t('abandonRate')}</dt><dd>${percent(abandonRate)}</dd></div>
       <div class="figure" data-figure="offered"><dt>${t('offeredHandled')}</dt>
         <dd>${view.offered} / ${view.handled}</dd></div>
+      <div class="figure" data-figure="csat"><dt>${t('csat')}</dt>
+        <dd>${rated?.average == null ? '–' : t('csatFigure', {
+          average: rated.average.toFixed(1), satisfied: Math.round(rated.satisfied_pct), n: rated.responses })}</dd></div>
     </dl>
     <ul class="by-state" aria-label=${t('agents')}>
       ${AGENT_STATES.map((s) => html`<li key=${s} class=${`st ${s}`} data-state=${s}>
@@ -245,6 +271,12 @@ function alarmText(alarm, ctx) {
         agent: alarm.agent_name || agentName(directory, alarm.agent_id),
         contact: alarm.contact_id, text: alarm.text || '',
       });
+    case 'csat_low':
+      return t('alarm.csat_low', {
+        score: alarm.score, channel: t(`channel.${alarm.channel}`), queue: alarm.queue ?? '–',
+        agent: agentName(directory, alarm.agent_id), contact: alarm.contact_id,
+        case: alarm.case_id ?? '–',
+      });
     default:
       return alarm.kind.replaceAll('_', ' ');
   }
@@ -253,6 +285,7 @@ function alarmText(alarm, ctx) {
 function alarmLevel(alarm) {
   if (alarm.kind === 'case_sla') return alarm.level === 'breach' ? 'bad' : 'near';
   if (alarm.kind === 'consult') return 'info';
+  if (alarm.kind === 'csat_low') return 'bad';
   return alarm.kind === 'agent_stuck' ? 'near' : 'bad';
 }
 

@@ -9,7 +9,7 @@ export function emptyState() {
     queues: {}, // name -> queue view
     agents: {}, // id (string) -> agent view
     alarms: [], // the live view's alarms (replaced by every snapshot and alarm delta)
-    notices: [], // case SLA alarms and consult requests, newest first, kept across reconnects
+    notices: [], // case SLA alarms, consult requests, low ratings: newest first, kept across reconnects
     skewSeconds: 0, // local clock minus the server's, so times in state tick right
     dayStart: null,
   };
@@ -45,6 +45,9 @@ export function apply(state, frame, nowMs) {
       break;
     case 'consult':
       keep(state, { key: `consult:${frame.consult_id}`, kind: 'consult', at: nowMs, ...frame });
+      break;
+    case 'csat_low':
+      keep(state, { key: `csat_low:${frame.contact_id}`, kind: 'csat_low', at: nowMs, ...frame });
       break;
     case 'consult_answered':
       state.notices = state.notices.map((n) =>
