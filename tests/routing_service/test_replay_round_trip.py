@@ -150,7 +150,9 @@ async def test_a_rejection_and_a_transfer_are_replayed_as_recorded(
     assert support["recorded"]["handled"] == support["replayed"]["handled"] == 1
     recorded_wait = support["recorded"]["asa_seconds"]
     assert recorded_wait >= GAP  # Ann's think time is in the recorded wait
-    assert abs(support["replayed"]["asa_seconds"] - recorded_wait) < 0.05
+    # the recorded wait also holds the service's own latency from the reject to the next
+    # offer, which the replay has not: a loaded machine adds tens of milliseconds to it
+    assert abs(support["replayed"]["asa_seconds"] - recorded_wait) < GAP / 2
 
 
 async def test_the_agents_skills_and_capacity_are_replayed_as_they_were(
