@@ -63,6 +63,9 @@ class Service:
             CONTACTD_LOG_JSON="true",
             # answered calls are bridged through the provider's REST API: never the real one
             CONTACTD_TWILIO_API_BASE_URL=f"http://127.0.0.1:{self.closed_port}",
+            # every test's chats start from 127.0.0.1: the per-address limit (10 a minute)
+            # would refuse the later tests' (tests/channels/chat/test_admission.py tests it)
+            CONTACTD_CHAT_SESSIONS_PER_ADDRESS="1000",
         )
         return env
 

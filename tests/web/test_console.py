@@ -480,4 +480,9 @@ async def test_an_unknown_visitor_is_found_linked_and_transferred(
         return contact if contact["queue_id"] == sales else None
 
     await eventually(in_sales, seconds=30)
+    async with httpx.AsyncClient(base_url=web_service.url, timeout=10) as client:
+        left = await client.post(
+            f"/api/v1/contacts/{contact_id}/abandon", headers=await _admin(web_service)
+        )
+    assert left.status_code == 200, left.text  # out of line: no later test is offered it
     await web_service.set_offline("emma.wilson")

@@ -244,8 +244,11 @@ async def test_a_low_rating_raises_an_alarm_and_moves_the_queue_csat(
             await console.send(json.dumps({"type": "set_state", "state": "available"}))
             visitor = Visitor(web_service)
             contact_id = await visitor.start(name="顾客 Rater", language="zh-CN", widget="sales")
-            offer = await _frame(console, "offer")
-            assert offer["contact_id"] == contact_id
+            while (offer := await _frame(console, "offer"))["contact_id"] != contact_id:
+                # another test's chat still in line: not this test's to take
+                await console.send(
+                    json.dumps({"type": "reject", "contact_id": offer["contact_id"]})
+                )
             await console.send(json.dumps({"type": "accept", "contact_id": contact_id}))
             await _frame(console, "assigned")
             await visitor.connect()
