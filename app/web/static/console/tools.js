@@ -5,9 +5,9 @@
 import { useEffect, useState } from '../vendor/hooks.module.js';
 import { get, send as post } from '../common/api.js';
 import { html } from '../common/html.js';
+import { CONFIDENT } from './views.js';
 
 const KEYS = ['phone', 'email', 'order_id', 'name'];
-const CONFIDENT = new Set(['exact_phone', 'email', 'linked', 'provided']);
 
 /** The pop after linking `found` to the contact: the customer as the lookup showed them,
  *  and their history as the agent may now read it. */

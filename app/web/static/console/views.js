@@ -4,7 +4,8 @@
 import { html } from '../common/html.js';
 import { duration } from '../common/time.js';
 
-const CONFIDENT = new Set(['exact_phone', 'email', 'linked', 'provided']);
+/** The matches the pop calls confident; any other asks the agent to check the customer. */
+export const CONFIDENT = new Set(['exact_phone', 'email', 'linked', 'provided']);
 
 export const CHANNEL_ICONS = { voice: '☎', chat: '✎', email: '✉' };
 
