@@ -95,13 +95,32 @@ async def _table_names(database_url: str) -> list[str]:
     return [row["tablename"] for row in rows]
 
 
+_TRUNCATE_LOCK_TIMEOUT = "10s"
+_END_OTHER_BACKENDS = """
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+WHERE datname = current_database() AND pid <> pg_backend_pid()
+"""
+
+
 @pytest.fixture
 async def clean_db(database_url: str, _table_names: list[str]) -> AsyncIterator[str]:
+    """The migrated test database, emptied after the test.
+
+    TRUNCATE waits for every lock on the tables: a connection a test left inside a
+    transaction would make it (and the whole run) wait forever. It waits at most
+    ``_TRUNCATE_LOCK_TIMEOUT``; then the other connections to the test database are ended
+    and it truncates again (later tests reconnect, as the service does after a fault)."""
     yield database_url
     conn = await asyncpg.connect(libpq_url(database_url))
     try:
         tables = ", ".join(f'"{name}"' for name in _table_names)
-        await conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        truncate = f"TRUNCATE {tables} RESTART IDENTITY CASCADE"
+        await conn.execute(f"SET lock_timeout = '{_TRUNCATE_LOCK_TIMEOUT}'")
+        try:
+            await conn.execute(truncate)
+        except asyncpg.LockNotAvailableError:
+            await conn.execute(_END_OTHER_BACKENDS)
+            await conn.execute(truncate)
     finally:
         await conn.close()
 
