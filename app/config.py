@@ -8,10 +8,12 @@ from __future__ import annotations
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.validation import known_timezone
 
 
 class Settings(BaseSettings):
@@ -182,9 +184,7 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        if value not in available_timezones():
-            raise ValueError(f"unknown time zone '{value}'")
-        return value
+        return known_timezone(value)
 
     @model_validator(mode="after")
     def _smtp_security_complete(self) -> Settings:

@@ -10,11 +10,9 @@ events' own timestamps on every one of them, so late or reordered events still c
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.channels.voice.schemas import CtiAck, CtiEvent
@@ -26,16 +24,16 @@ from app.channels.voice.service import (
     end_call,
     entry_for_number,
     find_call,
-    hold_seconds,
     link_receipt,
     receipt_contact,
     standing_offer,
     start_call,
     take_offer,
     update_call_info,
+    update_hold,
 )
 from app.contacts.events import record
-from app.contacts.models import Contact, ContactEvent
+from app.contacts.models import Contact
 from app.errors import NotFound
 from app.routing.service import is_callback
 
@@ -132,7 +130,7 @@ async def _apply(session: AsyncSession, contact: Contact, event: CtiEvent) -> st
         case "call.held" | "call.resumed":
             record(session, event.type, contact_id=contact.id, payload=_payload(event))
             await session.flush()
-            await _update_hold(session, contact)
+            await update_hold(session, contact)
             return None
         case "call.ended":
             return await _ended(session, contact, event, ended)
@@ -181,7 +179,7 @@ async def _ended(
         payload=_payload(event, effect=effect, ignored=ignored),
     )
     await session.flush()
-    await _update_hold(session, contact)
+    await update_hold(session, contact)
     return ignored
 
 
@@ -217,22 +215,3 @@ def _record_dtmf(session: AsyncSession, contact: Contact, event: CtiEvent) -> No
         payload=_payload(event, sensitive=sensitive, count=len(digits)),
         text=None if sensitive else digits,
     )
-
-
-async def _update_hold(session: AsyncSession, contact: Contact) -> None:
-    rows = await session.scalars(
-        select(ContactEvent).where(
-            ContactEvent.contact_id == contact.id,
-            ContactEvent.kind.in_(("call.held", "call.resumed")),
-        )
-    )
-    marks = [
-        (event.kind.removeprefix("call."), datetime.fromisoformat(event.payload["at"]))
-        for event in rows
-        if isinstance(event.payload.get("at"), str)
-    ]
-    if not marks:
-        return
-    ended_at = call_info(contact).get("ended_at")
-    end = datetime.fromisoformat(ended_at) if isinstance(ended_at, str) else None
-    update_call_info(contact, hold_seconds=hold_seconds(marks, end))

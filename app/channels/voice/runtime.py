@@ -33,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.channels.voice import cti, twilio, twiml
+from app.channels.voice.controls import MONITOR_MODES, Control, LiveCall, is_monitoring
 from app.channels.voice.provider import CtiCommands, TwilioCalls
 from app.channels.voice.schemas import TERMINAL_STATUSES
 from app.channels.voice.service import call_info, standing_offer
@@ -42,7 +43,13 @@ from app.contacts.events import record
 from app.contacts.models import Contact
 from app.database import Database
 from app.resilience.breaker import CircuitBreaker
-from app.resilience.client import Delivery, DeliveryFailed, ResilientClient, RetryPolicy
+from app.resilience.client import (
+    Delivery,
+    DeliveryFailed,
+    ResilientClient,
+    RetryPolicy,
+    http_client,
+)
 from app.routing import inbox
 from app.users.models import User
 
@@ -118,11 +125,13 @@ class VoiceRuntime:
         *,
         record_calls: bool = False,
         public_base_url: str | None = None,
+        hold_music_url: str = twiml.DEFAULT_HOLD_MUSIC_URL,
     ) -> None:
         self.db = db
         self.twilio = twilio_calls
         self.cti = cti_commands
         self.record_calls = record_calls
+        self.hold_music_url = hold_music_url
         self.public_base_url = public_base_url  # None: no post-call survey
         self._tasks: dict[asyncio.Task[None], int] = {}
 
@@ -149,6 +158,7 @@ class VoiceRuntime:
             cti_commands,
             record_calls=settings.voice_record_calls,
             public_base_url=settings.public_base_url,
+            hold_music_url=settings.voice_hold_music_url,
         )
 
     async def listen(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
@@ -213,6 +223,27 @@ class VoiceRuntime:
         )
         return await self.twilio.update_twiml(account, target.call_ref, document)
 
+    async def send_control(self, call: LiveCall, control: Control, by: User) -> Delivery:
+        """One call control (``app.channels.voice.controls``) to the call's provider."""
+        if call.provider != twilio.PROVIDER:
+            return await self.cti.send(control_command(call, control, by))
+        if control == "resume":
+            target = BridgeTarget(
+                call.contact_id,
+                call.agent_id,
+                call.agent_username,
+                call.provider,
+                call.call_ref,
+                call.account_sid,
+                call.record,
+            )
+            return await self._dial_agent(target)
+        account = call.account_sid or self.twilio.account_sid
+        if control != "hold" or account is None:
+            raise DeliveryFailed(f"twilio: cannot {control} this call", 0)
+        document = twiml.on_hold(call.language, self.hold_music_url)
+        return await self.twilio.update_twiml(account, call.call_ref, document)
+
     async def offer_step_action(self, contact_id: int, action: str) -> None:
         try:
             async with self.db.unit_of_work() as session:
@@ -242,6 +273,24 @@ class VoiceRuntime:
             task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
+
+
+def control_command(call: LiveCall, control: Control, by: User) -> dict[str, Any]:
+    """The CTI command for a call control (see docs/voice.md): ``hold``, ``resume``,
+    ``monitor`` with the mode, ``stop_monitoring``."""
+    command: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "type": "monitor" if control in MONITOR_MODES else control,
+        "call_id": call.call_ref,
+        "contact_id": call.contact_id,
+        "agent": {"id": call.agent_id, "username": call.agent_username},
+    }
+    if control in MONITOR_MODES:
+        command["mode"] = control
+    if is_monitoring(control):
+        command["supervisor"] = {"id": by.id, "username": by.username}
+    command["timestamp"] = datetime.now(UTC).isoformat()
+    return command
 
 
 def bridge_command(target: BridgeTarget) -> dict[str, Any]:
@@ -287,7 +336,7 @@ async def running(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     timeout = RetryPolicy().timeout_seconds
     async with (
-        httpx.AsyncClient(timeout=timeout) as http,
+        http_client(timeout=timeout) as http,
         app.state.bus.subscribe(TOPIC) as queue,
     ):
         voice = VoiceRuntime.from_settings(app.state.db, http, settings)
