@@ -222,8 +222,8 @@ class BetweenInstances:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        self._up.clear()  # closing is not the bus going down
         await self._close_connection()
-        self._up.clear()
 
     def _open(self) -> None:
         """Make the client (it connects in ``_keep_connected``)."""
