@@ -366,9 +366,11 @@ class NatsBus(BetweenInstances):
     """Core NATS subjects between instances (see ``BetweenInstances``): at most once,
     like Redis pub/sub; no JetStream stream (docs/bus.md says why).
 
-    One subscription per instance (``{prefix}.>``). nats-py keeps the connection: it
-    reconnects by itself every ``retry_seconds`` and subscribes again, and its callbacks
-    report the connection lost and back.
+    ``url`` may name several servers of a cluster, comma-separated
+    (``nats://a:4222,nats://b:4222``); the servers a cluster announces are added to them.
+    One subscription per instance (``{root}.>``). nats-py keeps the connection: it
+    reconnects by itself every ``retry_seconds`` (to any of the servers) and subscribes
+    again, and its callbacks report the connection lost and back.
     """
 
     default_retry_seconds = 0.5
@@ -387,7 +389,7 @@ class NatsBus(BetweenInstances):
 
     async def _keep_connected(self) -> None:
         await self._nats.connect(
-            self.url,
+            [server.strip() for server in self.url.split(",")],
             name=f"contactd {self.origin}",
             connect_timeout=1,
             reconnect_time_wait=self.retry_seconds,  # type: ignore[arg-type]

@@ -162,6 +162,7 @@ async def test_an_instance_whose_bus_came_back_resyncs_itself_and_the_others(
         ("rediss://cache.example:6380/0", RedisBus),
         ("nats://127.0.0.1:4222", NatsBus),
         ("tls://nats.example:4222", NatsBus),
+        ("nats://n1.example:4222, nats://n2.example:4222", NatsBus),
     ],
 )
 def test_the_url_names_the_bus(url: str, kind: type) -> None:
