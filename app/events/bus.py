@@ -32,7 +32,7 @@ import contextlib
 import dataclasses
 import string
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Literal, Protocol
 
@@ -96,6 +96,11 @@ class EventBus(Protocol):
 
     async def publish(self, topic: str, message: Message) -> None: ...
 
+    async def publish_many(self, messages: Sequence[tuple[str, Message]]) -> None:
+        """Publish each ``(topic, message)`` in order; a bus between instances sends them
+        to the others in one round trip."""
+        ...
+
     def subscribe(self, topic: str) -> Any: ...
 
     def listen(self, topic: str, listener: Listener) -> Callable[[], None]: ...
@@ -123,6 +128,10 @@ class InProcessBus:
 
     async def publish(self, topic: str, message: Message) -> None:
         self.deliver(topic, message)
+
+    async def publish_many(self, messages: Sequence[tuple[str, Message]]) -> None:
+        for topic, message in messages:
+            self.deliver(topic, message)
 
     def deliver(self, topic: str, message: Message) -> None:
         """Hand ``message`` to this process's subscribers and listeners of ``topic``."""
@@ -238,21 +247,34 @@ class BetweenInstances:
     async def _send(self, topic: str, data: bytes) -> None:
         raise NotImplementedError
 
+    async def _send_many(self, wire: list[tuple[str, bytes]]) -> None:
+        """Send each ``(topic, encoded envelope)``; a subclass may batch them."""
+        for topic, data in wire:
+            await self._send(topic, data)
+
     async def publish(self, topic: str, message: Message) -> None:
-        self.local.deliver(topic, message)
-        if is_local(topic):
+        await self.publish_many([(topic, message)])
+
+    async def publish_many(self, messages: Sequence[tuple[str, Message]]) -> None:
+        for topic, message in messages:
+            self.local.deliver(topic, message)
+        remote = [(topic, message) for topic, message in messages if not is_local(topic)]
+        if not remote:
             return
         if not self._up.is_set():
-            self.skipped += 1
+            self.skipped += len(remote)
             return
-        envelope = Envelope(topic=topic, payload=message, origin=self.origin)
+        wire = [
+            (topic, Envelope(topic=topic, payload=message, origin=self.origin).encode())
+            for topic, message in remote
+        ]
         try:
-            await self._send(topic, envelope.encode())
+            await self._send_many(wire)
         except Exception as exc:  # the connection's keeper notices and reconnects
-            self.skipped += 1
+            self.skipped += len(wire)
             log.warning("bus_publish_failed", error=type(exc).__name__)
             return
-        self.published += 1
+        self.published += len(wire)
 
     def listen(self, topic: str, listener: Listener) -> Callable[[], None]:
         return self.local.listen(topic, listener)
@@ -310,6 +332,15 @@ class RedisBus(BetweenInstances):
 
     async def _send(self, topic: str, data: bytes) -> None:
         await self._redis.publish(self.prefix + topic, data)
+
+    async def _send_many(self, wire: list[tuple[str, bytes]]) -> None:
+        if len(wire) == 1:
+            await self._send(*wire[0])
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:  # one round trip
+            for topic, data in wire:
+                pipe.publish(self.prefix + topic, data)
+            await pipe.execute()
 
     async def _keep_connected(self) -> None:
         delay = 0.05

@@ -97,6 +97,19 @@ async def test_a_message_reaches_the_other_instance_and_never_comes_back(
     assert (a.bus.published, a.bus.skipped) == (1, 0)
 
 
+async def test_a_batch_crosses_in_order_its_local_topics_kept_home(
+    sides: tuple[Side, Side],
+) -> None:
+    a, b = sides
+    on_b, local_on_b, local_on_a = b.hear("agent:1"), b.hear("channel:chat"), a.hear("agent:1")
+    batch = [("agent:1", {"n": n}) for n in range(50)]
+    await a.bus.publish_many([*batch[:25], ("channel:chat", {"type": "routed"}), *batch[25:]])
+    await eventually(lambda: _heard(on_b, 50))
+    assert on_b.messages == [m for _, m in batch] == local_on_a.messages
+    assert local_on_b.messages == []
+    assert (a.bus.published, a.bus.skipped) == (50, 0)
+
+
 async def test_channel_topics_never_leave_the_instance(sides: tuple[Side, Side]) -> None:
     a, b = sides
     local_on_a, local_on_b, fence = a.hear("channel:chat"), b.hear("channel:chat"), b.hear("x")
