@@ -5,24 +5,25 @@ Two ways to listen: ``subscribe`` gives a bounded queue for a reader task of its
 ``listen`` registers a callback, for the thousands of idle agent lines that should not
 each keep a queue and a task (the callback must only take the message, not work on it).
 
-Two implementations behind the one ``EventBus`` interface, chosen by ``CONTACTD_BUS_URL``
-(``bus_from_url``):
+Three implementations behind the one ``EventBus`` interface, chosen by
+``CONTACTD_BUS_URL`` (``bus_from_url``):
 
 * ``InProcessBus`` (unset): one instance, delivery inside the process.
-* ``RedisBus`` (``redis://``): every instance publishes to Redis pub/sub and hears what
-  the others publish. A message is delivered to this instance's own listeners at once,
-  without the round trip, and to the others' through Redis; an instance ignores its own
-  messages coming back. Every message crosses the wire as one ``Envelope``.
+* ``RedisBus`` (``redis://``) and ``NatsBus`` (``nats://``, core NATS subjects): every
+  instance publishes to the server and hears what the others publish (what both share is
+  ``BetweenInstances``). A message is delivered to this instance's own listeners at once,
+  without the round trip, and to the others' through the server; an instance ignores its
+  own messages coming back. Every message crosses the wire as one ``Envelope``.
 
 Topics starting with ``channel:`` are work for the instance that produced them (the router's
 news for the voice and chat runtimes: each must be acted on once), so they never leave it.
 
-Redis pub/sub is at most once: a message published while an instance's subscription is
-down is lost for that instance. What it would have told is in PostgreSQL, so when the
-subscription comes back every local listener and subscriber receives ``BUS_RESYNC`` and
-reads what it missed (agent lines their offers, chat sockets their transcript). An instance
-whose connection came back also asks every other instance to do the same (``RESYNC_TOPIC``):
-what it could not publish meanwhile is lost for them too.
+Redis pub/sub and core NATS are at most once: a message published while an instance's
+subscription is down is lost for that instance. What it would have told is in PostgreSQL,
+so when the subscription comes back every local listener and subscriber receives
+``BUS_RESYNC`` and reads what it missed (agent lines their offers, chat sockets their
+transcript). An instance whose connection came back also asks every other instance to do
+the same (``RESYNC_TOPIC``): what it could not publish meanwhile is lost for them too.
 """
 
 from __future__ import annotations
