@@ -201,7 +201,7 @@ function QueueTile({ ctx, view, onPick }) {
       <div class="figure big" data-figure="waiting"><dt>${t('waiting')}</dt>
         <dd>${view.waiting}</dd></div>
       <div class="figure big" data-figure="longest"><dt>${t('longestWait')}</dt>
-        <dd role="timer">${duration(longest)}</dd></div>
+        <dd><span role="timer">${duration(longest)}</span></dd></div>
       <div class=${`figure big sl ${sl}`} data-figure="sl" data-level=${sl}>
         <dt>${t('serviceLevel')}</dt>
         <dd>${percent(view.service_level)}
