@@ -41,6 +41,7 @@ from app.consent.service import recording_allowed
 from app.contacts.events import record
 from app.contacts.models import Contact
 from app.database import Database
+from app.outbound.dialer import Dialer
 from app.resilience.breaker import CircuitBreaker
 from app.resilience.client import Delivery, DeliveryFailed, ResilientClient, RetryPolicy
 from app.routing import inbox
@@ -124,6 +125,13 @@ class VoiceRuntime:
         self.cti = cti_commands
         self.record_calls = record_calls
         self.public_base_url = public_base_url  # None: no post-call survey
+        self.dialer = Dialer(
+            db,
+            twilio_calls,
+            cti_commands,
+            public_base_url=public_base_url or "",
+            record_calls=record_calls,
+        )
         self._tasks: dict[asyncio.Task[None], int] = {}
 
     @classmethod
@@ -173,8 +181,20 @@ class VoiceRuntime:
         self._tasks[task] = contact_id
         task.add_done_callback(lambda done: self._tasks.pop(done, None))
 
+    async def _direction(self, contact_id: int) -> str | None:
+        async with self.db.sessionmaker() as session:
+            direction: str | None = await session.scalar(
+                select(Contact.direction).where(Contact.id == contact_id)
+            )
+            return direction
+
     async def bridge(self, contact_id: int, agent_id: int) -> None:
+        """Connect the accepted call to its agent; an outbound one is placed now (the
+        customer's leg, ``app.outbound.dialer``)."""
         try:
+            if await self._direction(contact_id) == "outbound":
+                await self.dialer.dial(contact_id, agent_id)
+                return
             async with self.db.unit_of_work() as session:
                 target = await bridge_target(
                     session, contact_id, agent_id, record_calls=self.record_calls

@@ -1,0 +1,122 @@
+"""What an outbound try's outcome does to its call: the disposition recorded on the attempt,
+and the next attempt scheduled (once) or the call closed. Imported by routing (an agent's
+disposition) and by the provider webhooks; it imports neither."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.consent.core import ContactPolicy, FrequencyCap
+from app.consent.service import DEFAULT_POLICY, customer_zone, policy_from_settings
+from app.contacts.models import Contact
+from app.outbound.core import FINAL_DISPOSITIONS, RetryPolicy, next_attempt_at
+from app.outbound.models import OutboundAttempt, OutboundCall
+
+OUTBOUND_KEY = "contactd.outbound"
+OUTBOUND = "outbound"  # contacts.attributes["outbound"]: call_id, attempt, purpose, script
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundContext:
+    """The settings outbound calls follow, shared with every session of the app
+    (``Database.share_with_every_session``); a session without it gets the defaults."""
+
+    consent: ContactPolicy = DEFAULT_POLICY
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    provider: str = "twilio"
+    caller_id: str | None = None
+
+    @property
+    def dial_policy(self) -> ContactPolicy:
+        """The consent policy a try is checked by once its call was admitted: every rule
+        but the frequency cap, which counted the call when it was admitted."""
+        unlimited = FrequencyCap(max_touches=2**31, window=self.consent.frequency_cap.window)
+        return ContactPolicy(self.consent.quiet_hours, unlimited, self.consent.default_zone)
+
+
+def context_from_settings(settings: Settings) -> OutboundContext:
+    consent = policy_from_settings(settings)
+    return OutboundContext(
+        consent=consent,
+        retry=RetryPolicy(
+            settings.outbound_max_attempts,
+            timedelta(minutes=settings.outbound_retry_minutes),
+            consent.quiet_hours,
+        ),
+        provider=settings.outbound_voice_provider,
+        caller_id=settings.outbound_caller_id,
+    )
+
+
+def context_of(session: AsyncSession) -> OutboundContext:
+    found = session.info.get(OUTBOUND_KEY)
+    return found if isinstance(found, OutboundContext) else OutboundContext()
+
+
+def is_outbound(contact: Contact) -> bool:
+    return contact.direction == "outbound" and OUTBOUND in contact.attributes
+
+
+async def schedule(session: AsyncSession, call_id: int, attempt: int, due_at: datetime) -> bool:
+    """Attempt ``attempt`` of the call, due at ``due_at``; False when it exists already
+    (scheduled by an earlier delivery of the same outcome)."""
+    statement = (
+        insert(OutboundAttempt)
+        .values(call_id=call_id, attempt=attempt, due_at=due_at, state="scheduled")
+        .on_conflict_do_nothing(index_elements=["call_id", "attempt"])
+        .returning(OutboundAttempt.id)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+def close_call(call: OutboundCall, state: str, outcome: str | None) -> None:
+    call.state, call.outcome = state, outcome
+
+
+async def settle(
+    session: AsyncSession, contact: Contact, disposition: str | None, now: datetime
+) -> datetime | None:
+    """The try on ``contact`` is over with ``disposition`` (None: not reached, no
+    disposition): the next attempt is scheduled once (``core.next_attempt_at``), or the call
+    is closed; a final disposition given later (the agent's, after a provider's ``busy``)
+    cancels a retry not yet started. The next attempt's due time, if any. Not an outbound
+    contact: nothing."""
+    if not is_outbound(contact):
+        return None
+    attempt = await session.scalar(
+        select(OutboundAttempt).where(OutboundAttempt.contact_id == contact.id).with_for_update()
+    )
+    if attempt is None:
+        return None
+    if attempt.state == "done" and attempt.disposition == disposition:
+        return None  # the same outcome again (a replayed webhook, a second wrap-up)
+    call = await session.get(OutboundCall, attempt.call_id, with_for_update=True)
+    assert call is not None  # attempts cascade with their call
+    attempt.state, attempt.disposition = "done", disposition
+    if disposition in FINAL_DISPOSITIONS:
+        await session.execute(
+            update(OutboundAttempt)
+            .where(OutboundAttempt.call_id == call.id, OutboundAttempt.state == "scheduled")
+            .values(state="cancelled")
+        )
+        close_call(call, "done", disposition)
+        await session.flush()
+        return None
+    if call.state != "active":
+        await session.flush()
+        return None
+    context = context_of(session)
+    zone = await customer_zone(session, call.customer_id, context.consent)
+    due = next_attempt_at(context.retry, attempt.attempt, disposition, now, zone)
+    if due is None:
+        close_call(call, "done", "exhausted")
+    else:
+        await schedule(session, call.id, attempt.attempt + 1, due)
+    await session.flush()
+    return due
