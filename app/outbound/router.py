@@ -40,6 +40,7 @@ async def _call_out(session: SessionDep, call_id: int) -> OutboundCallOut:
     "/api/v1/outbound/calls",
     response_model=OutboundCallOut,
     status_code=status.HTTP_201_CREATED,
+    responses={404: {"description": "No such customer."}},
     summary="Place a call to a customer through an agent (preview), consent permitting",
     description=(
         "The call's first try is put in line like an inbound call; the agent it is offered"

@@ -58,17 +58,18 @@ async def running_app(settings: Any, url: str) -> AsyncIterator[FastAPI]:
 
 
 @pytest.fixture
-def provider_choice() -> str:
-    return "twilio"
+def app_overrides() -> dict[str, Any]:
+    """Settings a test changes (``@pytest.mark.parametrize("app_overrides", [{...}])``)."""
+    return {}
 
 
 @pytest.fixture
 async def voice_app(
     clean_db: str,
     fake_provider: FakeProvider,  # noqa: F811
-    provider_choice: str,
+    app_overrides: dict[str, Any],
 ) -> AsyncIterator[FastAPI]:
-    settings = outbound_settings(fake_provider, outbound_voice_provider=provider_choice)
+    settings = outbound_settings(fake_provider, **app_overrides)
     async with running_app(settings, clean_db) as application:
         yield application
 

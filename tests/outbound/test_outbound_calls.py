@@ -324,9 +324,9 @@ async def test_a_retry_fires_once_over_a_restart(
     assert [a["state"] for a in call["attempts"]] == ["done", "started"]
 
 
-@pytest.mark.parametrize("provider_choice", ["cti"])
+@pytest.mark.parametrize("app_overrides", [{"outbound_voice_provider": "cti"}])
 async def test_through_a_pbx_the_accept_sends_a_dial_command(
-    voice_app: FastAPI, center: Center, fake_provider: FakeProvider, provider_choice: str
+    voice_app: FastAPI, center: Center, fake_provider: FakeProvider
 ) -> None:
     await center.agent("li.na", {"support": 3})
     await center.available("li.na")
@@ -346,3 +346,34 @@ async def test_through_a_pbx_the_accept_sends_a_dial_command(
     await eventually(lambda: _has(voice_app, contact_id, "call.dialled"))
     contact = await center.get(contact_id)
     assert (contact["provider"], contact["provider_ref"]) == ("cti", f"out-{contact_id}")
+
+
+@pytest.mark.parametrize("app_overrides", [{"router_enabled": False, "outbound_retry_minutes": 0}])
+async def test_the_leaders_runner_starts_a_due_retry_once_across_restarts(
+    clean_db: str,
+    fake_provider: FakeProvider,
+    voice_app: FastAPI,
+    center: Center,
+    twilio: TwilioSide,
+) -> None:
+    """The first instance stands by (it routes nothing, so its runner starts nothing); a
+    leader starts the retry due at once; a leader started after it starts nothing more."""
+    customer_id = await make_customer(center.client, center.admin)
+    call_id, contact_id = await placed_call(center, customer_id)
+    await status(twilio, contact_id, "no-answer", SequenceNumber="1")
+    assert (await get_call(center, call_id))["attempts"][1]["state"] == "scheduled"
+
+    leader = outbound_settings(fake_provider, outbound_retry_minutes=0)
+    async with running_app(leader, clean_db) as first:
+
+        async def started() -> dict[str, Any] | None:
+            call = await get_call(center, call_id)
+            return call if call["attempts"][1]["state"] == "started" else None
+
+        call = await eventually(started)
+        assert first.state.distributor.is_leader
+    async with running_app(leader, clean_db) as second:
+        later = datetime.now(UTC) + timedelta(hours=1)
+        assert await fire_due(second.state.db, now=later) == []
+        assert await outbound_contacts(second) == 2
+    assert (await get_call(center, call_id))["attempts"] == call["attempts"]
