@@ -15,7 +15,12 @@ from app.config import Settings
 from app.consent.core import ContactPolicy, FrequencyCap
 from app.consent.service import DEFAULT_POLICY, customer_zone, policy_from_settings
 from app.contacts.models import Contact
-from app.outbound.core import FINAL_DISPOSITIONS, RetryPolicy, next_attempt_at
+from app.outbound.core import (
+    FINAL_DISPOSITIONS,
+    RetryPolicy,
+    next_attempt_at,
+    unreached_disposition,
+)
 from app.outbound.models import OutboundAttempt, OutboundCall
 
 OUTBOUND_KEY = "contactd.outbound"
@@ -120,3 +125,20 @@ async def settle(
         await schedule(session, call.id, attempt.attempt + 1, due)
     await session.flush()
     return due
+
+
+async def provider_ended(
+    session: AsyncSession, contact: Contact, status: str, *, answered: bool, now: datetime
+) -> str | None:
+    """The provider's final status of an outbound try (Twilio's, or the PBX's ``call.ended``
+    reason): one that did not reach the customer gives the try its disposition (``busy``,
+    ``no_answer``; an agent's own stays) and settles it. The disposition, if any."""
+    if not is_outbound(contact):
+        return None
+    unreached, disposition = unreached_disposition(status, answered)
+    if not unreached:
+        return None
+    if disposition is not None and contact.disposition is None:
+        contact.disposition = disposition
+    await settle(session, contact, disposition, now)
+    return disposition

@@ -32,10 +32,11 @@ from app.outbound.attempts import (
     close_call,
     context_of,
     is_outbound,
+    provider_ended,
     schedule,
     settle,
 )
-from app.outbound.core import ORIGINS, unreached_disposition
+from app.outbound.core import ORIGINS
 from app.outbound.models import OutboundAttempt, OutboundCall
 from app.routing import inbox
 from app.routing.service import NewContact, enqueue, queue_by_name
@@ -403,7 +404,6 @@ async def twilio_status(
     new = status.call_status
     ignored = twilio.status_regression(info.get("status"), new)
     disposition: str | None = None
-    unreached = False
     if ignored is None:
         changes: dict[str, Any] = {"status": new}
         if new == "in-progress":
@@ -412,10 +412,9 @@ async def twilio_status(
             changes["duration_seconds"] = status.call_duration
         update_call_info(contact, **changes)
         if new in TERMINAL_STATUSES:
-            unreached, disposition = unreached_disposition(new, bool(info.get("answered")))
-            if unreached and disposition is not None and contact.disposition is None:
-                contact.disposition = disposition
             await end_call(session, contact)
+            answered = bool(info.get("answered"))
+            disposition = await provider_ended(session, contact, new, answered=answered, now=now)
     if status.recording_url is not None:
         contact.recording_url = status.recording_url
     record(
@@ -431,8 +430,6 @@ async def twilio_status(
             "ignored": ignored,
         },
     )
-    if unreached:
-        await settle(session, contact, disposition, now)
     log.info("outbound_call_status", contact_id=contact.id, status=new, ignored=ignored)
 
 

@@ -22,6 +22,7 @@ from tests.channels.voice.conftest import (  # noqa: F401  (fixtures)
     FakeProvider,
     center,
     fake_provider,
+    pbx,
     twilio,
     voice_client,
 )

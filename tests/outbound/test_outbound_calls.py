@@ -21,6 +21,7 @@ from tests.channels.voice.conftest import (
     ACCOUNT_SID,
     PUBLIC,
     TOKEN,
+    CtiSide,
     FakeProvider,
     TwilioSide,
     event_kinds,
@@ -326,12 +327,12 @@ async def test_a_retry_fires_once_over_a_restart(
 
 @pytest.mark.parametrize("app_overrides", [{"outbound_voice_provider": "cti"}])
 async def test_through_a_pbx_the_accept_sends_a_dial_command(
-    voice_app: FastAPI, center: Center, fake_provider: FakeProvider
+    voice_app: FastAPI, center: Center, fake_provider: FakeProvider, pbx: CtiSide
 ) -> None:
     await center.agent("li.na", {"support": 3})
     await center.available("li.na")
     customer_id = await make_customer(center.client, center.admin)
-    _, contact_id = await placed_call(center, customer_id)
+    call_id, contact_id = await placed_call(center, customer_id)
     await center.wait_state(contact_id, "offered", "li.na")
     assert (await center.act("li.na", contact_id, "accept")).status_code == 200
     [command] = await eventually(lambda: requests_to(fake_provider, "/cti/commands"))
@@ -346,6 +347,21 @@ async def test_through_a_pbx_the_accept_sends_a_dial_command(
     await eventually(lambda: _has(voice_app, contact_id, "call.dialled"))
     contact = await center.get(contact_id)
     assert (contact["provider"], contact["provider_ref"]) == ("cti", f"out-{contact_id}")
+
+    ended = {
+        "id": "evt-out-1",
+        "type": "call.ended",
+        "call_id": f"out-{contact_id}",
+        "timestamp": datetime.now(UTC).isoformat(),
+        "data": {"reason": "no_answer"},
+    }
+    for _ in range(2):  # the PBX retrying its event changes nothing more
+        answer = await pbx.send(ended)
+        assert answer.status_code == 200, answer.text
+    contact = await center.wait_state(contact_id, "wrap_up", "li.na")
+    assert contact["disposition"] == "no_answer"
+    call = await get_call(center, call_id)
+    assert [(a["attempt"], a["state"]) for a in call["attempts"]] == [(1, "done"), (2, "scheduled")]
 
 
 @pytest.mark.parametrize("app_overrides", [{"router_enabled": False, "outbound_retry_minutes": 0}])
