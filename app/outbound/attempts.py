@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -25,6 +26,8 @@ from app.outbound.models import OutboundAttempt, OutboundCall
 
 OUTBOUND_KEY = "contactd.outbound"
 OUTBOUND = "outbound"  # contacts.attributes["outbound"]: call_id, attempt, purpose, script
+CALLBACK = "callback"  # contacts.attributes["callback"]: number, and the leg once dialled
+CALL = "call"  # contacts.attributes["call"] (``app.channels.voice.service.call_info``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,7 @@ class OutboundContext:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     provider: str = "twilio"
     caller_id: str | None = None
+    region: str = "CN"  # for a callback number given without its country code
 
     @property
     def dial_policy(self) -> ContactPolicy:
@@ -56,6 +60,7 @@ def context_from_settings(settings: Settings) -> OutboundContext:
         ),
         provider=settings.outbound_voice_provider,
         caller_id=settings.outbound_caller_id,
+        region=settings.default_region,
     )
 
 
@@ -66,6 +71,32 @@ def context_of(session: AsyncSession) -> OutboundContext:
 
 def is_outbound(contact: Contact) -> bool:
     return contact.direction == "outbound" and OUTBOUND in contact.attributes
+
+
+def _leg_key(contact: Contact) -> str | None:
+    """Where the state of the call we place for ``contact`` lives: ``attributes.call`` for
+    an outbound contact, ``attributes.callback`` for a callback (the caller's own call,
+    in ``attributes.call``, is over)."""
+    if is_outbound(contact):
+        return CALL
+    return CALLBACK if isinstance(contact.attributes.get(CALLBACK), dict) else None
+
+
+def leg_of(contact: Contact) -> dict[str, Any]:
+    """The placed call's state: ``dialled_at``, ``status``, ``answered``, ``call_sid``."""
+    key = _leg_key(contact)
+    leg = None if key is None else contact.attributes.get(key)
+    return dict(leg) if isinstance(leg, dict) else {}
+
+
+def update_leg(contact: Contact, **changes: Any) -> None:
+    key = _leg_key(contact)
+    assert key is not None, "not a call we place"
+    contact.attributes = {**contact.attributes, key: {**leg_of(contact), **changes}}
+
+
+def leg_dialled(contact: Contact) -> bool:
+    return "dialled_at" in leg_of(contact)
 
 
 async def schedule(session: AsyncSession, call_id: int, attempt: int, due_at: datetime) -> bool:
@@ -133,8 +164,8 @@ async def provider_ended(
     """The provider's final status of an outbound try (Twilio's, or the PBX's ``call.ended``
     reason): one that did not reach the customer gives the try its disposition (``busy``,
     ``no_answer``; an agent's own stays) and settles it. The disposition, if any."""
-    if not is_outbound(contact):
-        return None
+    if not leg_dialled(contact):
+        return None  # not a call we placed (an inbound caller hanging up, say)
     unreached, disposition = unreached_disposition(status, answered)
     if not unreached:
         return None

@@ -15,6 +15,7 @@ import structlog
 
 from app.channels.voice import twilio, twiml
 from app.channels.voice.provider import CtiCommands, TwilioCalls
+from app.contacts.models import Contact
 from app.database import Database
 from app.outbound import service
 from app.resilience.client import DeliveryFailed
@@ -75,14 +76,18 @@ class Dialer:
         self.public_base_url = public_base_url
         self.record_calls = record_calls
 
-    async def dial(self, contact_id: int, agent_id: int) -> None:
-        """Place the accepted outbound contact's call (once), recording how it went."""
+    async def dial(self, contact_id: int, agent_id: int) -> bool:
+        """Place the accepted contact's call (once), recording how it went; False when
+        accepting it places no call (``service.places_call``: an inbound call to bridge)."""
         async with self.db.unit_of_work() as session:
+            contact = await session.get(Contact, contact_id, with_for_update=True)
+            if contact is None or not service.places_call(contact):
+                return False
             plan = await service.dial_plan(
-                session, contact_id, agent_id, datetime.now(UTC), record_calls=self.record_calls
+                session, contact, agent_id, datetime.now(UTC), record_calls=self.record_calls
             )
         if plan is None:
-            return
+            return True
         call_sid, failure, attempts = None, None, 1
         try:
             call_sid = await self._place(plan)
@@ -100,6 +105,7 @@ class Dialer:
                 now=datetime.now(UTC),
             )
         log.info("outbound_dialled", contact_id=contact_id, failed=failure is not None)
+        return True
 
     async def _place(self, plan: service.DialPlan) -> str | None:
         if plan.provider == twilio.PROVIDER:

@@ -14,13 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.channels.voice import cti, twilio
 from app.channels.voice.schemas import TERMINAL_STATUSES, TwilioStatus
-from app.channels.voice.service import call_info, claim_event, end_call, update_call_info
+from app.channels.voice.service import claim_event, e164, end_call
 from app.consent.core import Decision, Touch
 from app.consent.service import (
     TouchRef,
     admit_touch,
     check_touch,
     record_suppression,
+    record_touch,
     recording_allowed,
 )
 from app.contacts.events import record
@@ -28,18 +29,21 @@ from app.contacts.models import Contact
 from app.customers.models import Customer, CustomerPhone
 from app.errors import InvalidInput, NotFound
 from app.outbound.attempts import (
+    CALLBACK,
     OUTBOUND,
     close_call,
     context_of,
     is_outbound,
+    leg_dialled,
+    leg_of,
     provider_ended,
     schedule,
     settle,
+    update_leg,
 )
 from app.outbound.core import ORIGINS
 from app.outbound.models import OutboundAttempt, OutboundCall
-from app.routing import inbox
-from app.routing.service import NewContact, enqueue, queue_by_name
+from app.routing.service import NewContact, enqueue, is_callback, queue_by_name
 from app.skills.schemas import SkillLevel
 from app.users.models import User
 
@@ -263,43 +267,75 @@ class DialPlan:
     record: bool
 
 
+def places_call(contact: Contact) -> bool:
+    """Whether accepting ``contact`` places a call rather than bridges one: an outbound
+    contact, or a callback whose caller has hung up (``app.routing.service.is_callback``)."""
+    return is_outbound(contact) or (is_callback(contact) and cti.call_over(contact))
+
+
+def _number_to_call(contact: Contact, region: str) -> str | None:
+    if is_outbound(contact):
+        return contact.to_address
+    return e164(str(contact.attributes[CALLBACK].get("number", "")), region)
+
+
+def _purpose(contact: Contact) -> str:
+    return str(contact.attributes[OUTBOUND].get("purpose")) if is_outbound(contact) else "service"
+
+
+def _touch_ref(contact: Contact, call: OutboundCall | None) -> TouchRef:
+    return (
+        TouchRef("callback", f"contact:{contact.id}")
+        if call is None
+        else TouchRef(call.origin, call.ref)
+    )
+
+
 async def dial_plan(
-    session: AsyncSession, contact_id: int, agent_id: int, now: datetime, *, record_calls: bool
+    session: AsyncSession, contact: Contact, agent_id: int, now: datetime, *, record_calls: bool
 ) -> DialPlan | None:
-    """The call to place for an accepted outbound contact, or None (recorded why): no
-    longer the agent's, dialled already, or consent no longer allows it (checked again
-    now, in this unit of work; the try then ends and waits or gives up as a retry would)."""
-    contact = await session.get(Contact, contact_id, with_for_update=True)
-    if contact is None or not is_outbound(contact) or contact.to_address is None:
-        return None
+    """The call to place for an accepted contact (``places_call``, read locked), or None
+    (recorded why): no longer the agent's, dialled already, no number, or consent no
+    longer allows it (checked again now, in this unit of work: the try ends and waits or
+    gives up as a retry would). A callback's touch is recorded here, as it is made."""
     if contact.state != "assigned" or contact.agent_id != agent_id:
         _skip(session, contact, agent_id, "no_longer_assigned")
         return None
-    if "dialled_at" in call_info(contact):
+    if leg_dialled(contact):
         return None  # the same acceptance delivered twice
-    purpose = str(contact.attributes[OUTBOUND].get("purpose", "service"))
     context = context_of(session)
-    assert contact.customer_id is not None
-    decision = await check_touch(
-        session, contact.customer_id, "voice", purpose, now, policy=context.dial_policy
-    )
-    if not decision.allowed:
-        await _suppressed_at_dial(session, contact, purpose, decision, now)
+    number = _number_to_call(contact, context.region)
+    if number is None:
+        _skip(session, contact, agent_id, "no_number")
+        await end_call(session, contact)
         return None
+    if contact.customer_id is not None:
+        purpose = _purpose(contact)
+        decision = await check_touch(
+            session, contact.customer_id, "voice", purpose, now, policy=context.dial_policy
+        )
+        if not decision.allowed:
+            await _suppressed_at_dial(session, contact, purpose, decision, now)
+            return None
+        if not is_outbound(contact):
+            touch = Touch("voice", "service")
+            record_touch(session, contact.customer_id, touch, now, _touch_ref(contact, None))
     username = await session.scalar(select(User.username).where(User.id == agent_id))
     if username is None:
         return None
     call_ref = None
     if contact.provider == cti.PROVIDER:
-        call_ref = contact.provider_ref = f"out-{contact.id}"
-    update_call_info(contact, dialled_at=now.isoformat())
+        call_ref = f"out-{contact.id}"
+        if is_outbound(contact):
+            contact.provider_ref = call_ref
+    update_leg(contact, dialled_at=now.isoformat())
     return DialPlan(
         contact_id=contact.id,
         agent_id=agent_id,
         agent_username=username,
         provider=contact.provider or context.provider,
-        to=contact.to_address,
-        caller_id=contact.from_address,
+        to=number,
+        caller_id=context.caller_id if contact.direction == "inbound" else contact.from_address,
         call_ref=call_ref,
         record=record_calls and await recording_allowed(session, contact.customer_id),
     )
@@ -318,17 +354,18 @@ def _skip(session: AsyncSession, contact: Contact, agent_id: int, reason: str) -
 async def _suppressed_at_dial(
     session: AsyncSession, contact: Contact, purpose: str, decision: Decision, now: datetime
 ) -> None:
+    """Consent holds the call back at dial time: the try ends; an outbound call waits for
+    its next allowed time (quiet hours) as a retry, or is closed as suppressed."""
+    assert contact.customer_id is not None
     attempt = await session.scalar(
         select(OutboundAttempt).where(OutboundAttempt.contact_id == contact.id).with_for_update()
     )
-    assert attempt is not None
-    assert contact.customer_id is not None
-    call = await session.get(OutboundCall, attempt.call_id, with_for_update=True)
-    assert call is not None
+    call = None
+    if attempt is not None:
+        call = await session.get(OutboundCall, attempt.call_id, with_for_update=True)
     touch = Touch("voice", purpose)  # type: ignore[arg-type]
-    record_suppression(
-        session, contact.customer_id, touch, decision, now, TouchRef(call.origin, call.ref)
-    )
+    by = _touch_ref(contact, call)
+    record_suppression(session, contact.customer_id, touch, decision, now, by)
     record(
         session,
         "call.dial_suppressed",
@@ -336,7 +373,9 @@ async def _suppressed_at_dial(
         agent_id=contact.agent_id,
         payload={"reason": decision.reason},
     )
-    await inbox.submit(session, "contact.end", {"contact_id": contact.id})
+    await end_call(session, contact)
+    if attempt is None or call is None:
+        return
     attempt.state = "suppressed"
     held = decision.reason in HELD_FOR_NOW and decision.next_allowed_at is not None
     if held and call.state == "active":
@@ -345,6 +384,18 @@ async def _suppressed_at_dial(
     else:
         close_call(call, "suppressed", decision.reason)
     await session.flush()
+
+
+def _link_sid(contact: Contact, call_sid: str) -> bool:
+    """Name the placed call by its sid, unless it has one; False: it has another."""
+    if is_outbound(contact):
+        if contact.provider_ref is None:
+            contact.provider_ref = call_sid
+        return contact.provider_ref == call_sid
+    known = leg_of(contact).get("call_sid")
+    if known is None:
+        update_leg(contact, call_sid=call_sid)
+    return known in (None, call_sid)
 
 
 async def dial_outcome(
@@ -364,8 +415,8 @@ async def dial_outcome(
         return
     base: dict[str, Any] = {"provider": provider, "attempts": attempts}
     if failure is None:
-        if call_sid is not None and contact.provider_ref is None:
-            contact.provider_ref = call_sid
+        if call_sid is not None:
+            _link_sid(contact, call_sid)
         record(session, "call.dialled", contact_id=contact_id, agent_id=agent_id, payload=base)
         return
     record(
@@ -375,9 +426,9 @@ async def dial_outcome(
         agent_id=agent_id,
         payload={**base, "reason": failure},
     )
-    update_call_info(contact, status="failed")
+    update_leg(contact, status="failed")
     await end_call(session, contact)
-    await settle(session, contact, None, now)
+    await provider_ended(session, contact, "failed", answered=False, now=now)
 
 
 # ---------------------------------------------------------------- provider statuses
@@ -386,23 +437,21 @@ async def dial_outcome(
 async def twilio_status(
     session: AsyncSession, contact_id: int, status: TwilioStatus, now: datetime
 ) -> None:
-    """A Twilio status callback of an outbound call (``?contact=`` names the contact; the
+    """A Twilio status callback of a call we placed (``?contact=`` names the contact; the
     first callback links the CallSid when the create answer did not). Each (CallSid, status,
     sequence) once; a status ranking below the one seen is recorded and ignored. A final
     status that did not reach the customer ends the try with its disposition (busy,
     no_answer) and schedules the retry."""
     contact = await session.get(Contact, contact_id, with_for_update=True)
-    if contact is None or not is_outbound(contact) or contact.provider != twilio.PROVIDER:
-        raise NotFound(f"No outbound call {contact_id}.", code="unknown_call")
-    if contact.provider_ref is None:
-        contact.provider_ref = status.call_sid
-    elif contact.provider_ref != status.call_sid:
+    if contact is None or contact.provider != twilio.PROVIDER or not leg_dialled(contact):
+        raise NotFound(f"No placed call on contact {contact_id}.", code="unknown_call")
+    if not _link_sid(contact, status.call_sid):
         raise NotFound(f"No call {status.call_sid} on contact {contact_id}.", code="unknown_call")
     if not await claim_event(session, twilio.PROVIDER, twilio.status_event_key(status), contact.id):
         return
-    info = call_info(contact)
+    leg = leg_of(contact)
     new = status.call_status
-    ignored = twilio.status_regression(info.get("status"), new)
+    ignored = twilio.status_regression(leg.get("status"), new)
     disposition: str | None = None
     if ignored is None:
         changes: dict[str, Any] = {"status": new}
@@ -410,10 +459,10 @@ async def twilio_status(
             changes["answered"] = True
         if status.call_duration is not None:
             changes["duration_seconds"] = status.call_duration
-        update_call_info(contact, **changes)
+        update_leg(contact, **changes)
         if new in TERMINAL_STATUSES:
             await end_call(session, contact)
-            answered = bool(info.get("answered"))
+            answered = bool(leg.get("answered"))
             disposition = await provider_ended(session, contact, new, answered=answered, now=now)
     if status.recording_url is not None:
         contact.recording_url = status.recording_url

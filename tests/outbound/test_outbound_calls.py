@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from app.consent.models import TouchLog
 from app.contacts.models import Contact
+from app.outbound.attempts import settle
 from app.outbound.runner import fire_due
 from tests.agent_console.conftest import Console, open_console, token_of
 from tests.channels.voice.conftest import (
@@ -178,6 +179,15 @@ async def test_preview_accept_dial_busy_then_retried_once_and_offered_again(
     assert await outbound_contacts(voice_app) == 2
 
 
+async def dispose(app: FastAPI, contact_id: int, disposition: str) -> None:
+    """The try ends with ``disposition``, as the agent's wrap-up or a provider's outcome
+    ends it (``app.outbound.attempts.settle``), without routing it to anyone."""
+    async with app.state.db.unit_of_work() as session:
+        contact = await session.get(Contact, contact_id)
+        assert contact is not None
+        await settle(session, contact, disposition, datetime.now(UTC))
+
+
 async def _has(app: FastAPI, contact_id: int, kind: str) -> bool:
     return kind in await event_kinds(app, contact_id)
 
@@ -308,7 +318,7 @@ async def test_a_retry_fires_once_over_a_restart(
 ) -> None:
     customer_id = await make_customer(center.client, center.admin)
     call_id, contact_id = await placed_call(center, customer_id)
-    await status(twilio, contact_id, "no-answer", SequenceNumber="1")
+    await dispose(voice_app, contact_id, "no_answer")
     call = await get_call(center, call_id)
     due = datetime.fromisoformat(call["attempts"][1]["due_at"])
     assert call["attempts"][1]["state"] == "scheduled"
@@ -376,7 +386,7 @@ async def test_the_leaders_runner_starts_a_due_retry_once_across_restarts(
     leader starts the retry due at once; a leader started after it starts nothing more."""
     customer_id = await make_customer(center.client, center.admin)
     call_id, contact_id = await placed_call(center, customer_id)
-    await status(twilio, contact_id, "no-answer", SequenceNumber="1")
+    await dispose(voice_app, contact_id, "no_answer")
     assert (await get_call(center, call_id))["attempts"][1]["state"] == "scheduled"
 
     leader = outbound_settings(fake_provider, outbound_retry_minutes=0)
@@ -393,3 +403,65 @@ async def test_the_leaders_runner_starts_a_due_retry_once_across_restarts(
         assert await fire_due(second.state.db, now=later) == []
         assert await outbound_contacts(second) == 2
     assert (await get_call(center, call_id))["attempts"] == call["attempts"]
+
+
+async def test_a_callback_whose_caller_hung_up_is_dialled_when_an_agent_accepts_it(
+    voice_app: FastAPI,
+    center: Center,
+    twilio: TwilioSide,
+    fake_provider: FakeProvider,
+) -> None:
+    inbound = "CA00000000000000000000000000000042"
+    answered = await twilio.call(inbound)
+    assert answered.status_code == 200, answered.text
+    [contact_id] = await eventually(lambda: _contact_ids(voice_app))
+    booked = await center.client.post(
+        f"/api/v1/contacts/{contact_id}/callback",
+        json={"number": "139 0013 9000"},
+        headers=center.admin,
+    )
+    assert booked.status_code == 200, booked.text
+    assert (await twilio.status(inbound, "completed")).status_code == 204
+    assert (await center.get(contact_id))["state"] == "queued"  # keeps its place
+
+    await center.agent("li.na", {"support": 3})
+    await center.available("li.na")
+    await center.wait_state(contact_id, "offered", "li.na")
+    assert (await center.act("li.na", contact_id, "accept")).status_code == 200
+    [create] = await eventually(lambda: requests_to(fake_provider, CALLS_PATH))
+    form = create.form()
+    assert (form["To"], form["From"]) == (CUSTOMER_PHONE, CALLER_ID)
+    assert form["StatusCallback"].endswith(f"/webhooks/twilio/outbound/status?contact={contact_id}")
+    await eventually(lambda: _has(voice_app, contact_id, "call.dialled"))
+
+    await status(twilio, contact_id, "in-progress", SequenceNumber="1")
+    await status(twilio, contact_id, "completed", SequenceNumber="2")
+    ended = await center.wait_state(contact_id, "wrap_up", "li.na")
+    assert ended["attributes"]["callback"]["call_sid"] == CALL_SID
+    assert ended["attributes"]["callback"]["status"] == "completed"
+    assert ended["provider_ref"] == inbound  # the caller's own call, still
+    assert ended["disposition"] is None  # reached: the agent disposes
+    async with voice_app.state.db.sessionmaker() as session:
+        origins = list(await session.scalars(select(TouchLog.origin)))
+    assert origins == ["callback"]
+
+
+async def _contact_ids(app: FastAPI) -> list[int] | None:
+    async with app.state.db.sessionmaker() as session:
+        found = list(await session.scalars(select(Contact.id)))
+    return found or None
+
+
+async def test_a_status_for_a_call_never_placed_is_404_and_stores_nothing(
+    voice_app: FastAPI, center: Center, twilio: TwilioSide
+) -> None:
+    customer_id = await make_customer(center.client, center.admin)
+    call_id, contact_id = await placed_call(center, customer_id)
+    params = {"CallSid": CALL_SID, "AccountSid": ACCOUNT_SID, "CallStatus": "busy"}
+    for contact in (contact_id, contact_id + 1000):
+        path = f"/webhooks/twilio/outbound/status?contact={contact}"
+        response = await twilio.post(path, params)
+        assert (response.status_code, response.json()["error"]["code"]) == (404, "unknown_call")
+    contact_row = await center.get(contact_id)
+    assert contact_row["provider_ref"] is None
+    assert len((await get_call(center, call_id))["attempts"]) == 1

@@ -17,7 +17,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.channels.voice.schemas import CtiAck, CtiEvent
+from app.channels.voice.schemas import TERMINAL_STATUSES, CtiAck, CtiEvent
 from app.channels.voice.service import (
     IncomingCall,
     call_info,
@@ -51,6 +51,12 @@ OUTBOUND_END_REASONS = {
     "canceled": "canceled",
 }
 log = structlog.get_logger(__name__)
+
+
+def call_over(contact: Contact) -> bool:
+    """The caller's call (Twilio's or the PBX's) has ended."""
+    status = call_info(contact).get("status")
+    return status in TERMINAL_STATUSES or status == ENDED
 
 
 def event_key(event: CtiEvent) -> str:
