@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from app.consent.models import TouchLog
 from app.contacts.models import Contact
 from app.outbound.attempts import settle
+from app.outbound.models import OutboundCall
 from app.outbound.runner import fire_due
 from tests.agent_console.conftest import Console, open_console, token_of
 from tests.channels.voice.conftest import (
@@ -465,3 +466,27 @@ async def test_a_status_for_a_call_never_placed_is_404_and_stores_nothing(
     contact_row = await center.get(contact_id)
     assert contact_row["provider_ref"] is None
     assert len((await get_call(center, call_id))["attempts"]) == 1
+
+
+async def test_erasing_the_customer_clears_the_script_and_a_due_retry_finds_no_number(
+    voice_app: FastAPI, center: Center
+) -> None:
+    customer_id = await make_customer(center.client, center.admin)
+    call_id, contact_id = await placed_call(center, customer_id)
+    await dispose(voice_app, contact_id, "busy")
+    erased = await center.client.post(
+        f"/api/v1/customers/{customer_id}/erase",
+        json={"reason": "the customer asked to be forgotten"},
+        headers=center.admin,
+    )
+    assert erased.status_code == 200, erased.text
+    assert erased.json()["erased"]["outbound_scripts"] == 1
+    async with voice_app.state.db.sessionmaker() as session:
+        call_row = await session.get(OutboundCall, call_id)
+        assert call_row is not None
+        assert call_row.script is None
+
+    assert await fire_due(voice_app.state.db, now=datetime.now(UTC) + timedelta(hours=3)) == []
+    call = await get_call(center, call_id)
+    assert (call["state"], call["outcome"]) == ("done", "no_phone")
+    assert call["attempts"][1]["state"] == "suppressed"
