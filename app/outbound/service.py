@@ -84,6 +84,17 @@ async def customer_phone(session: AsyncSession, customer_id: int) -> str | None:
     return phone
 
 
+async def voice_queue(session: AsyncSession, name: str) -> None:
+    """InvalidInput ``unknown_queue`` / ``channel_not_served`` unless the queue takes calls."""
+    queue = await queue_by_name(session, name)
+    if "voice" not in queue.channels:
+        raise InvalidInput(
+            f"Queue {name} does not take voice contacts.",
+            details={"queue": name, "channels": queue.channels},
+            code="channel_not_served",
+        )
+
+
 async def _check_request(session: AsyncSession, request: OutboundCallRequest) -> str:
     """The customer's number, once the request is one that can be made."""
     if request.purpose not in ("service", "marketing"):
@@ -98,13 +109,7 @@ async def _check_request(session: AsyncSession, request: OutboundCallRequest) ->
         raise NotFound(
             f"No customer {request.customer_id}.", details={"customer_id": request.customer_id}
         )
-    queue = await queue_by_name(session, request.queue)
-    if "voice" not in queue.channels:
-        raise InvalidInput(
-            f"Queue {request.queue} does not take voice contacts.",
-            details={"queue": request.queue, "channels": queue.channels},
-            code="channel_not_served",
-        )
+    await voice_queue(session, request.queue)
     phone = await customer_phone(session, request.customer_id)
     if phone is None:
         raise InvalidInput(
@@ -209,7 +214,8 @@ async def start_due_attempt(
     session: AsyncSession, call: OutboundCall, attempt: OutboundAttempt, now: datetime
 ) -> int | None:
     """A scheduled retry, claimed: started (its contact id), held to when consent allows
-    it (quiet hours moved since), or given up (suppressed, the call closed)."""
+    it (quiet hours moved since), or given up (suppressed, no number any more, a queue no
+    longer taking calls: the call closed)."""
     if call.state != "active":
         attempt.state = "cancelled"
         return None
@@ -229,6 +235,12 @@ async def start_due_attempt(
     if phone is None:
         attempt.state = "suppressed"
         close_call(call, "done", "no_phone")
+        return None
+    try:
+        await voice_queue(session, call.queue)
+    except InvalidInput as gone:  # deleted or changed since: the retry can never start
+        attempt.state = "cancelled"
+        close_call(call, "done", gone.code)
         return None
     return await start_try(session, call, attempt, phone, now)
 

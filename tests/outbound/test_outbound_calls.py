@@ -315,7 +315,6 @@ async def test_a_retry_fires_once_over_a_restart(
     fake_provider: FakeProvider,
     voice_app: FastAPI,
     center: Center,
-    twilio: TwilioSide,
 ) -> None:
     customer_id = await make_customer(center.client, center.admin)
     call_id, contact_id = await placed_call(center, customer_id)
@@ -381,7 +380,6 @@ async def test_the_leaders_runner_starts_a_due_retry_once_across_restarts(
     fake_provider: FakeProvider,
     voice_app: FastAPI,
     center: Center,
-    twilio: TwilioSide,
 ) -> None:
     """The first instance stands by (it routes nothing, so its runner starts nothing); a
     leader starts the retry due at once; a leader started after it starts nothing more."""
