@@ -488,3 +488,23 @@ async def test_erasing_the_customer_clears_the_script_and_a_due_retry_finds_no_n
     call = await get_call(center, call_id)
     assert (call["state"], call["outcome"]) == ("done", "no_phone")
     assert call["attempts"][1]["state"] == "suppressed"
+
+
+async def test_a_retry_whose_queue_stopped_taking_calls_closes_the_call(
+    voice_app: FastAPI, center: Center
+) -> None:
+    customer_id = await make_customer(center.client, center.admin)
+    call_id, contact_id = await placed_call(center, customer_id)
+    await dispose(voice_app, contact_id, "no_answer")
+    queues = await center.client.get("/api/v1/queues", headers=center.admin)
+    [support] = [q for q in queues.json()["items"] if q["name"] == "support"]
+    changed = await center.client.patch(
+        f"/api/v1/queues/{support['id']}", json={"channels": ["chat"]}, headers=center.admin
+    )
+    assert changed.status_code == 200, changed.text
+
+    assert await fire_due(voice_app.state.db, now=datetime.now(UTC) + timedelta(hours=3)) == []
+    call = await get_call(center, call_id)
+    assert (call["state"], call["outcome"]) == ("done", "channel_not_served")
+    assert call["attempts"][1]["state"] == "cancelled"
+    assert await fire_due(voice_app.state.db, now=datetime.now(UTC) + timedelta(hours=4)) == []
