@@ -73,6 +73,7 @@ STAFF_ONLY: set[str] = {
     "/api/v1/ivr/flows/{flow_id}/versions",
     "/api/v1/ivr/flows/{flow_id}/versions/{version}",
     "/api/v1/ivr/flows/{flow_id}/metrics",
+    "/api/v1/outbound/calls/{call_id}",
 }
 # Configuration every agent's console reads, of no team and no customer.
 SHARED: set[str] = {"/api/v1/skills/{skill_id}", "/api/v1/queues/{queue_id}"}
@@ -218,6 +219,7 @@ class Team:
             "skill_id": 1,
             "queue_id": 1,
             "reply_id": 1,
+            "call_id": 1,
         }
 
     def url(self, path: str) -> str:

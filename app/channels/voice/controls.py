@@ -27,7 +27,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.channels.voice import cti, twilio
-from app.channels.voice.schemas import TERMINAL_STATUSES
 from app.channels.voice.service import call_info, update_call_info, update_hold
 from app.consent.service import recording_allowed
 from app.contacts.access import authorize_contact
@@ -115,11 +114,6 @@ def check_control(control: Control, call: LiveCall) -> None:
         raise Conflict("Nobody monitors this call.", code="not_monitored")
 
 
-def _call_over(contact: Contact) -> bool:
-    status = call_info(contact).get("status")
-    return status in TERMINAL_STATUSES or status == cti.ENDED
-
-
 async def live_call(session: AsyncSession, contact: Contact, *, record_calls: bool) -> LiveCall:
     """The contact's live call, or Conflict saying why there is none to control."""
     if contact.channel != "voice":
@@ -129,7 +123,7 @@ async def live_call(session: AsyncSession, contact: Contact, *, record_calls: bo
             "This call has no live leg at a provider (it was created through the API).",
             code="no_live_call",
         )
-    if _call_over(contact):
+    if cti.call_over(contact):
         raise Conflict("The call has ended.", code="call_ended")
     if contact.state != "assigned" or contact.agent_id is None:
         raise Conflict(

@@ -10,12 +10,13 @@ events' own timestamps on every one of them, so late or reordered events still c
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.channels.voice.schemas import CtiAck, CtiEvent
+from app.channels.voice.schemas import TERMINAL_STATUSES, CtiAck, CtiEvent
 from app.channels.voice.service import (
     IncomingCall,
     call_info,
@@ -35,11 +36,26 @@ from app.channels.voice.service import (
 from app.contacts.events import record
 from app.contacts.models import Contact
 from app.errors import NotFound
+from app.outbound.attempts import provider_ended
 from app.routing.service import is_callback
 
 PROVIDER = "cti"
 ENDED = "ended"
+# ``call.ended``'s ``data.reason`` for a call we placed (docs/outbound.md), as Twilio's status.
+OUTBOUND_END_REASONS = {
+    "busy": "busy",
+    "no_answer": "no-answer",
+    "no-answer": "no-answer",
+    "failed": "failed",
+    "canceled": "canceled",
+}
 log = structlog.get_logger(__name__)
+
+
+def call_over(contact: Contact) -> bool:
+    """The caller's call (Twilio's or the PBX's) has ended."""
+    status = call_info(contact).get("status")
+    return status in TERMINAL_STATUSES or status == ENDED
 
 
 def event_key(event: CtiEvent) -> str:
@@ -167,11 +183,14 @@ async def _ended(
     effect = None
     ignored = "already_ended" if ended else None
     if not ended:
+        answered = call_info(contact).get("status") == "answered"
         changes: dict[str, Any] = {"status": ENDED, "ended_at": event.timestamp.isoformat()}
         if isinstance(duration, int | float) and not isinstance(duration, bool) and duration >= 0:
             changes["duration_seconds"] = duration
         update_call_info(contact, **changes)
         effect = await end_call(session, contact)
+        reason = OUTBOUND_END_REASONS.get(str(event.data.get("reason")), "completed")
+        await provider_ended(session, contact, reason, answered=answered, now=datetime.now(UTC))
     record(
         session,
         "call.ended",

@@ -35,13 +35,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.channels.voice import cti, twilio, twiml
 from app.channels.voice.controls import MONITOR_MODES, Control, LiveCall, is_monitoring
 from app.channels.voice.provider import CtiCommands, TwilioCalls
-from app.channels.voice.schemas import TERMINAL_STATUSES
 from app.channels.voice.service import call_info, standing_offer
 from app.config import Settings
 from app.consent.service import recording_allowed
 from app.contacts.events import record
 from app.contacts.models import Contact
 from app.database import Database
+from app.outbound.dialer import Dialer
 from app.resilience.breaker import CircuitBreaker
 from app.resilience.client import (
     Delivery,
@@ -69,11 +69,6 @@ class BridgeTarget:
     record: bool = False  # record the bridged call (configured, and consent allows it)
 
 
-def _call_over(contact: Contact) -> bool:
-    status = call_info(contact).get("status")
-    return status in TERMINAL_STATUSES or status == cti.ENDED
-
-
 async def bridge_target(
     session: AsyncSession, contact_id: int, agent_id: int, *, record_calls: bool = False
 ) -> BridgeTarget | None:
@@ -89,7 +84,7 @@ async def bridge_target(
     reason = None
     if contact.state != "assigned" or contact.agent_id != agent_id:
         reason = "no_longer_assigned"
-    elif _call_over(contact):
+    elif cti.call_over(contact):
         reason = "call_ended"  # the caller hung up while the agent was accepting
         await inbox.submit(session, "contact.end", {"contact_id": contact.id})
     if reason is not None:
@@ -133,6 +128,13 @@ class VoiceRuntime:
         self.record_calls = record_calls
         self.hold_music_url = hold_music_url
         self.public_base_url = public_base_url  # None: no post-call survey
+        self.dialer = Dialer(
+            db,
+            twilio_calls,
+            cti_commands,
+            public_base_url=public_base_url or "",
+            record_calls=record_calls,
+        )
         self._tasks: dict[asyncio.Task[None], int] = {}
 
     @classmethod
@@ -184,7 +186,11 @@ class VoiceRuntime:
         task.add_done_callback(lambda done: self._tasks.pop(done, None))
 
     async def bridge(self, contact_id: int, agent_id: int) -> None:
+        """Connect the accepted call to its agent. An outbound call, or a callback whose
+        caller has hung up, is placed now instead (``app.outbound.dialer``)."""
         try:
+            if await self.dialer.dial(contact_id, agent_id):
+                return
             async with self.db.unit_of_work() as session:
                 target = await bridge_target(
                     session, contact_id, agent_id, record_calls=self.record_calls
@@ -315,7 +321,7 @@ async def step_action_command(
     contact = await session.get(Contact, contact_id)
     if contact is None or contact.provider != cti.PROVIDER or contact.provider_ref is None:
         return None
-    if _call_over(contact) or await standing_offer(session, contact) != action:
+    if cti.call_over(contact) or await standing_offer(session, contact) != action:
         return None
     language = str(call_info(contact).get("language", "zh-CN"))
     prompts = twiml.prompts_for(language)
