@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from app.cases.schemas import CaseSlaNotice
+from app.channels.chat.protocol import AttachmentRef
 from app.customers.history_schemas import HistoryItem, ScreenPop
 
 Ref = Annotated[str | None, Field(default=None, max_length=64)]
@@ -346,6 +347,7 @@ class ChatMessage(ServerFrame):
     attachments: int = 0
     automatic: str | None = None
     reopened: bool = False
+    attachment: AttachmentRef | None = None  # chat: the visitor sent this file
 
 
 class ChatEnded(ServerFrame):
