@@ -80,6 +80,59 @@ async def test_a_chat_from_the_shop_to_the_desktop_and_back(
     await web_service.set_offline(AGENT)
 
 
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
+
+
+async def test_files_both_ways_and_the_transcript_by_email(
+    web_service: Service, browser: Browser
+) -> None:
+    async with (
+        watched_page(browser, web_service.url, "en-US") as desk,
+        watched_page(browser, web_service.url, "zh-CN") as customer,
+    ):
+        agent = desk.page
+        await sign_in(agent, AGENT)
+        await go_available(agent)
+        shop = customer.page
+        await shop.goto("/demo/shop")
+        await shop.get_by_role("button", name="在线客服").click()
+        widget = _widget(shop)
+        await widget.get_by_label("您的称呼").fill("李文件")
+        await widget.get_by_label("邮箱（选填）").fill("li.wenjian@example.cn")
+        await widget.get_by_role("button", name="开始咨询").click()
+        await agent.locator(".offer").get_by_role("button", name="Accept").click()
+        await expect(widget.locator(".joined")).to_be_visible()
+
+        await expect(widget.get_by_role("button", name="发送文件")).to_be_visible()
+        await widget.locator("#widget-file").set_input_files(
+            {"name": "发票.png", "mimeType": "image/png", "buffer": PNG}
+        )
+        transcript = agent.get_by_role("log", name="Transcript")
+        await expect(transcript.get_by_role("link", name="Download 发票.png")).to_be_visible()
+        await expect(widget.get_by_role("link", name="下载 发票.png")).to_be_visible()
+
+        customer.allow("415")  # the refused file's answer, shown in the widget
+        await widget.locator("#widget-file").set_input_files(
+            {"name": "photo.png", "mimeType": "image/png", "buffer": b"MZ\x90\x00" + bytes(64)}
+        )
+        await expect(widget.get_by_role("alert")).to_contain_text("无法发送此类文件")
+
+        await agent.locator("input[type=file][id^=chat-file-]").set_input_files(
+            {"name": "退货说明.txt", "mimeType": "text/plain", "buffer": "七天内可退货".encode()}
+        )
+        await expect(widget.get_by_role("link", name="下载 退货说明.txt")).to_be_visible()
+
+        await widget.get_by_text("将聊天记录发到我的邮箱").click()
+        await expect(widget.get_by_label("您的邮箱")).to_have_value("li.wenjian@example.cn")
+        await widget.get_by_role("button", name="发送聊天记录").click()
+        await expect(widget.get_by_text("聊天记录已发往 li.wenjian@example.cn。")).to_be_visible()
+
+        await agent.get_by_label("Disposition").select_option("resolved")
+        await agent.get_by_role("button", name="Finish wrap-up").click()
+        await expect(widget.get_by_text("会话已结束。")).to_be_visible()
+    await web_service.set_offline(AGENT)
+
+
 async def test_the_widget_fills_a_phone_and_minimizes(
     web_service: Service, browser: Browser
 ) -> None:
