@@ -20,6 +20,19 @@ def _widget(shop: Page) -> FrameLocator:
     return shop.frame_locator("iframe.contactd-widget-frame")
 
 
+async def _started(agent: Page, shop: Page, name: str, email: str) -> FrameLocator:
+    """The agent signed in and available; the visitor's chat started from the shop."""
+    await sign_in(agent, AGENT)
+    await go_available(agent)
+    await shop.goto("/demo/shop")
+    await shop.get_by_role("button", name="在线客服").click()
+    widget = _widget(shop)
+    await widget.get_by_label("您的称呼").fill(name)
+    await widget.get_by_label("邮箱（选填）").fill(email)
+    await widget.get_by_role("button", name="开始咨询").click()
+    return widget
+
+
 async def test_a_chat_from_the_shop_to_the_desktop_and_back(
     web_service: Service, browser: Browser
 ) -> None:
@@ -27,17 +40,8 @@ async def test_a_chat_from_the_shop_to_the_desktop_and_back(
         watched_page(browser, web_service.url, "en-US") as desk,
         watched_page(browser, web_service.url, "zh-CN") as customer,
     ):
-        agent = desk.page
-        await sign_in(agent, AGENT)
-        await go_available(agent)
-
-        shop = customer.page
-        await shop.goto("/demo/shop")
-        await shop.get_by_role("button", name="在线客服").click()
-        widget = _widget(shop)
-        await widget.get_by_label("您的称呼").fill("王小明 Xiao Ming")
-        await widget.get_by_label("邮箱（选填）").fill("wang.xiaoming@example.cn")
-        await widget.get_by_role("button", name="开始咨询").click()
+        agent, shop = desk.page, customer.page
+        widget = await _started(agent, shop, "王小明 Xiao Ming", "wang.xiaoming@example.cn")
         await expect(widget.locator(".conn")).to_have_text("已连接")
 
         offer = agent.locator(".offer")
@@ -90,16 +94,8 @@ async def test_files_both_ways_and_the_transcript_by_email(
         watched_page(browser, web_service.url, "en-US") as desk,
         watched_page(browser, web_service.url, "zh-CN") as customer,
     ):
-        agent = desk.page
-        await sign_in(agent, AGENT)
-        await go_available(agent)
-        shop = customer.page
-        await shop.goto("/demo/shop")
-        await shop.get_by_role("button", name="在线客服").click()
-        widget = _widget(shop)
-        await widget.get_by_label("您的称呼").fill("李文件")
-        await widget.get_by_label("邮箱（选填）").fill("li.wenjian@example.cn")
-        await widget.get_by_role("button", name="开始咨询").click()
+        agent, shop = desk.page, customer.page
+        widget = await _started(agent, shop, "李文件", "li.wenjian@example.cn")
         await agent.locator(".offer").get_by_role("button", name="Accept").click()
         await expect(widget.locator(".joined")).to_be_visible()
 

@@ -90,9 +90,7 @@ async def visitor_upload(
 ) -> Message:
     """The visitor's file, while the chat is live; counts against the message rate."""
     contact = await service._lock_contact(session, chat.contact_id)
-    current = await service._chat_of(session, chat.contact_id)
-    if current is None or current.ended_at is not None or contact.state not in service.LIVE_STATES:
-        raise service.ChatEnded("This chat has ended.")
+    service._check_live(await service._chat_of(session, chat.contact_id), contact)
     await service._check_rate(session, contact.id, max_per_minute)
     message = await _store_file(session, contact.id, file, author="customer", meta={})
     service._publish_visitor_message(session, bus, contact, message)
@@ -105,9 +103,7 @@ async def agent_upload(
     """The agent's file to the visitor: the chat's assigned agent or a supervisor."""
     contact = await service._lock_contact(session, contact_id)
     await service._may_see_chat(session, contact, user, "contact_action")
-    chat = await service._chat_of(session, contact_id)
-    if chat is None or chat.ended_at is not None or contact.state not in service.LIVE_STATES:
-        raise service.ChatEnded("This chat has ended.")
+    service._check_live(await service._chat_of(session, contact_id), contact)
     await service._may_act(session, contact, user)
     message = await _store_file(
         session,

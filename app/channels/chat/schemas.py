@@ -13,6 +13,15 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from app.channels.chat.protocol import AttachmentRef, ClientId
 from app.customers.identity import InvalidEmail, normalize_email
 
+
+def valid_email(value: str) -> str:
+    """The normalized address; a ValueError (a 422 from pydantic) for a bad one."""
+    try:
+        return normalize_email(value)
+    except InvalidEmail as exc:
+        raise ValueError("not a valid email address") from exc
+
+
 Language = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
 
 
@@ -48,12 +57,7 @@ class SessionCreate(BaseModel):
     @field_validator("email")
     @classmethod
     def _valid_email(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        try:
-            return normalize_email(value)
-        except InvalidEmail as exc:
-            raise ValueError("not a valid email address") from exc
+        return valid_email(value) if value else None
 
     @field_validator("page_url")
     @classmethod
@@ -158,10 +162,7 @@ class TranscriptRequest(BaseModel):
     @field_validator("email")
     @classmethod
     def _valid_email(cls, value: str) -> str:
-        try:
-            return normalize_email(value)
-        except InvalidEmail as exc:
-            raise ValueError("not a valid email address") from exc
+        return valid_email(value)
 
     @field_validator("time_zone")
     @classmethod

@@ -327,8 +327,7 @@ async def post_visitor_message(
     if earlier is not None:
         return Posted(earlier.seq, duplicate=True)
     chat = await _chat_of(session, contact_id)
-    if chat is None or chat.ended_at is not None or contact.state not in LIVE_STATES:
-        raise ChatEnded("This chat has ended.")
+    _check_live(chat, contact)
     await _check_rate(session, contact_id, limits.per_minute)
     message = await _store(
         session, contact_id, author="customer", text=text, meta={"client_id": client_id}
@@ -352,6 +351,12 @@ def _publish_visitor_message(
         if "attachment" in message.meta:
             to_agent["attachment"] = message.meta["attachment"]
         _publish_after_commit(session, bus, f"agent:{contact.agent_id}", to_agent)
+
+
+def _check_live(chat: ChatSession | None, contact: Contact) -> None:
+    """409 ``chat_ended`` unless the chat is open and its contact still in line or assigned."""
+    if chat is None or chat.ended_at is not None or contact.state not in LIVE_STATES:
+        raise ChatEnded("This chat has ended.")
 
 
 async def _check_rate(session: AsyncSession, contact_id: int, per_minute: int) -> None:
@@ -425,8 +430,7 @@ async def post_agent_message(
         if earlier is not None:
             return earlier, True
     chat = await _chat_of(session, contact_id)
-    if chat is None or chat.ended_at is not None or contact.state not in LIVE_STATES:
-        raise ChatEnded("This chat has ended.")
+    _check_live(chat, contact)
     await _may_act(session, contact, user)
     meta: dict[str, Any] = {"agent_name": user.display_name}
     if client_id is not None:
