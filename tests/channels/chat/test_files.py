@@ -382,3 +382,11 @@ async def test_chat_files_and_mails_are_exported_and_erased_with_the_customer(
         headers=bearer(started),
     )
     assert gone.status_code == 404
+
+
+async def test_one_address_gets_a_few_transcripts_an_hour_across_chats(live_desk: Desk) -> None:
+    chats = [await live_desk.start() for _ in range(6)]
+    answers = [
+        (await ask_transcript(live_desk, chat, "same@example.cn")).status_code for chat in chats
+    ]
+    assert answers == [202, 202, 202, 202, 202, 429]  # CONTACTD_CHAT_TRANSCRIPTS_PER_ADDRESS_HOUR
