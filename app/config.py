@@ -16,6 +16,24 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.validation import known_timezone
 
+DEFAULT_CHAT_ATTACHMENT_TYPES = (
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "application/pdf",
+    "text/plain",
+    "application/msword",
+    "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.spreadsheet",
+)
+"""What a chat takes by default: images, PDF, plain text and office documents."""
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CONTACTD_", extra="ignore")
@@ -152,6 +170,22 @@ class Settings(BaseSettings):
     chat_session_window_seconds: float = Field(default=60.0, gt=0, le=86400)
     chat_max_anonymous_waiting: int = Field(
         default=50, ge=1, description="Waiting chats without an email one widget may hold."
+    )
+    chat_attachment_max_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, description="Largest file a chat takes (bytes)."
+    )
+    chat_attachment_types: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_CHAT_ATTACHMENT_TYPES),
+        description="Media types a chat takes, as sniffed from the content (not the name).",
+    )
+    chat_transcripts_per_session: int = Field(
+        default=3, ge=1, description="Addresses one chat's transcript may be mailed to."
+    )
+    chat_transcripts_per_address_hour: int = Field(
+        default=5, ge=1, description="Transcripts one address may receive an hour, all chats."
+    )
+    chat_transcript_sender: str | None = Field(
+        default=None, description="From address of mailed transcripts; unset: noreply@domain."
     )
     csat_chat_survey_seconds: int = Field(
         default=120,

@@ -240,6 +240,10 @@ def create_app(
         per_address=settings.ws_unauthenticated_per_address,
         forwarded_for_header=settings.forwarded_for_header,
     )
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        upload_bytes=settings.chat_attachment_max_bytes,
+    )
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -9,6 +9,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import structlog
 from starlette.middleware.cors import CORSMiddleware
@@ -91,20 +92,39 @@ def _incoming_request_id(scope: Scope) -> str | None:
     return None
 
 
-class BodySizeLimitMiddleware:
-    """Refuse bodies over ``max_bytes`` with 413 before the endpoint stores anything."""
+UPLOAD_PATHS = re.compile(r"^/api/v1/(chat/sessions/[^/]+|contacts/[^/]+)/attachments$")
+"""The file uploads (chat attachments): their bodies may be as large as a file plus its
+multipart framing, and one too large is an ``attachment_too_large``."""
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+
+@dataclass(frozen=True, slots=True)
+class _BodyLimit:
+    max_bytes: int
+    code: str
+
+
+class BodySizeLimitMiddleware:
+    """Refuse bodies over ``max_bytes`` with 413 before the endpoint stores anything; the
+    uploads of ``UPLOAD_PATHS`` may have ``upload_bytes`` (and a margin for the framing)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, upload_bytes: int | None = None) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default = _BodyLimit(max_bytes, "payload_too_large")
+        upload = max(max_bytes, (upload_bytes or 0) + MULTIPART_OVERHEAD_BYTES)
+        self.upload = _BodyLimit(upload, "attachment_too_large")
+
+    def _limit(self, scope: Scope) -> _BodyLimit:
+        return self.upload if UPLOAD_PATHS.match(scope.get("path", "")) else self.default
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit(scope)
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await self._refuse(scope, receive, send)
+        if declared is not None and declared > limit.max_bytes:
+            await self._refuse(limit, scope, receive, send)
             return
         received = 0
 
@@ -113,20 +133,20 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise PayloadTooLarge(self._message())
+                if received > limit.max_bytes:
+                    raise PayloadTooLarge(_too_large(limit), code=limit.code)
             return message
 
         await self.app(scope, counting_receive, send)
 
-    def _message(self) -> str:
-        return f"The request body is larger than {self.max_bytes} bytes."
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response(
-            413, "payload_too_large", self._message(), {"max_bytes": self.max_bytes}
-        )
+    async def _refuse(self, limit: _BodyLimit, scope: Scope, receive: Receive, send: Send) -> None:
+        details = {"max_bytes": limit.max_bytes}
+        response = error_response(413, limit.code, _too_large(limit), details)
         await response(scope, receive, send)
+
+
+def _too_large(limit: _BodyLimit) -> str:
+    return f"The request body is larger than {limit.max_bytes} bytes."
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -385,4 +385,5 @@ def _inbound_message(message: dict[str, Any]) -> FrameMaker:
         attachments=int(message.get("attachments") or 0),
         automatic=message.get("automatic"),
         reopened=bool(message.get("reopened", False)),
+        attachment=message.get("attachment"),
     )

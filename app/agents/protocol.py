@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from app.cases.schemas import CaseSlaNotice
+from app.channels.chat.protocol import AttachmentRef
 from app.customers.history_schemas import HistoryItem, ScreenPop
 
 Ref = Annotated[str | None, Field(default=None, max_length=64)]
@@ -331,7 +332,8 @@ class ChatMessage(ServerFrame):
     to 4,000 characters (``truncated`` says so; the whole message and its attachments are at
     ``GET /api/v1/contacts/{contact_id}/email-messages``), ``automatic`` names an auto-reply
     or bounce (null for a person's mail), and ``reopened`` says the contact was in wrap-up
-    and this email put it back in the queue."""
+    and this email put it back in the queue. A file a chat visitor sent has ``attachment``
+    (``text`` is its name; download at ``GET /api/v1/attachments/{id}``)."""
 
     type: Literal["chat_message"] = "chat_message"
     contact_id: int
@@ -346,6 +348,7 @@ class ChatMessage(ServerFrame):
     attachments: int = 0
     automatic: str | None = None
     reopened: bool = False
+    attachment: AttachmentRef | None = None  # chat: the visitor sent this file
 
 
 class ChatEnded(ServerFrame):

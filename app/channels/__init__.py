@@ -12,6 +12,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
+from app.channels.chat import files_router as chat_files_router
 from app.channels.chat import router as chat_router
 from app.channels.chat import runtime as chat_runtime
 from app.channels.email import router as email_router
@@ -19,7 +20,12 @@ from app.channels.email import runtime as email_runtime
 from app.channels.voice import router as voice_router
 from app.channels.voice import runtime as voice_runtime
 
-ROUTERS: tuple[APIRouter, ...] = (voice_router.router, email_router.router, chat_router.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    voice_router.router,
+    email_router.router,
+    chat_router.router,
+    chat_files_router.router,
+)
 
 
 @asynccontextmanager

@@ -142,3 +142,25 @@ class ChatSession(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
     ended_at: Mapped[datetime | None]
     ended_by: Mapped[str | None] = mapped_column(String(8))  # visitor | agent | system
+
+
+class ChatTranscriptMail(Base):
+    """A visitor's request for the chat's transcript by email: one per chat and address
+    (asking again changes nothing), naming the outbound message that carries it."""
+
+    __tablename__ = "chat_transcript_mails"
+    __table_args__ = (
+        UniqueConstraint("contact_id", "address"),
+        Index("ix_chat_transcript_mails_address", "address", "requested_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("contacts.id", ondelete="CASCADE")
+    )
+    address: Mapped[str] = mapped_column(String(320))
+    time_zone: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("messages.id", ondelete="CASCADE")
+    )
+    requested_at: Mapped[datetime] = mapped_column(server_default=text("now()"))

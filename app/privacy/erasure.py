@@ -22,7 +22,13 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases.models import Case, CaseNote
-from app.channels.models import Attachment, ChatSession, Message, OutboundEmail
+from app.channels.models import (
+    Attachment,
+    ChatSession,
+    ChatTranscriptMail,
+    Message,
+    OutboundEmail,
+)
 from app.consent.models import ConsentHistory
 from app.contacts.models import Contact, ContactEvent, ContactEventText
 from app.customers.models import Customer, CustomerEmail, CustomerPhone
@@ -122,6 +128,12 @@ PLAN: tuple[Redaction, ...] = (
         ChatSession,
         lambda c: ChatSession.contact_id.in_(_contacts_of(c)),
         {"visitor_name": None, "visitor_email": None, "page_url": None},
+    ),
+    Redaction(
+        "chat_transcript_mails",
+        ChatTranscriptMail,
+        lambda c: ChatTranscriptMail.contact_id.in_(_contacts_of(c)),
+        None,
     ),
     Redaction(
         "event_texts",

@@ -16,7 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEntry
 from app.cases.models import Case, CaseContact, CaseEvent, CaseNote
-from app.channels.models import Attachment, ChatSession, Message, OutboundEmail
+from app.channels.models import (
+    Attachment,
+    ChatSession,
+    ChatTranscriptMail,
+    Message,
+    OutboundEmail,
+)
 from app.consent.models import ConsentHistory, ContactPreferences, CustomerConsent, TouchLog
 from app.contacts.models import Contact, ContactEvent, ContactEventText
 from app.customers.models import Customer, CustomerEmail, CustomerPhone
@@ -107,6 +113,12 @@ async def _contact(session: AsyncSession, contact: Contact) -> dict[str, Any]:
         notes=[r async for r in _rows(session, ContactNote, ContactNote.contact_id == contact.id)],
         events=await _events(session, contact.id),
         chat_session=None if chat is None else document.row(chat),
+        chat_transcript_mails=[
+            document.row(m)
+            for m in await _all(
+                session, ChatTranscriptMail, ChatTranscriptMail.contact_id == contact.id
+            )
+        ],
         ivr_runs=[
             document.row(r) for r in await _all(session, IvrRun, IvrRun.contact_id == contact.id)
         ],

@@ -25,7 +25,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "default-src 'none'",
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self' data:",
+        "img-src 'self' data: blob:",  # blob: a chat file's thumbnail, fetched with the token
         "font-src 'self'",
         "connect-src 'self'",
         "media-src 'self'",

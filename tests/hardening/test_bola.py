@@ -80,8 +80,16 @@ SHARED: set[str] = {"/api/v1/skills/{skill_id}", "/api/v1/queues/{queue_id}"}
 # Holds no stored data: the demo order system's made-up statuses.
 NO_DATA: set[str] = {"/api/v1/ivr/demo/order-status/{order_no}"}
 # Reached with a signed token sent to the customer, not with a user's sign-in.
-BY_TOKEN: set[str] = {"/csat/{token}"}
-BY_TOKEN_WRITES: set[tuple[str, str]] = {("POST", "/csat/{token}")}
+# (The chat visitor's: the session's token as the bearer; tests/channels/chat/test_files.py.)
+BY_TOKEN: set[str] = {
+    "/csat/{token}",
+    "/api/v1/chat/sessions/{session_id}/attachments/{attachment_id}",
+}
+BY_TOKEN_WRITES: set[tuple[str, str]] = {
+    ("POST", "/csat/{token}"),
+    ("POST", "/api/v1/chat/sessions/{session_id}/attachments"),
+    ("POST", "/api/v1/chat/sessions/{session_id}/transcript"),
+}
 
 
 # Changes an agent makes to what they hold: (method, path) -> a valid body (validation
@@ -89,6 +97,7 @@ BY_TOKEN_WRITES: set[tuple[str, str]] = {("POST", "/csat/{token}")}
 OWNED_WRITES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("POST", "/api/v1/contacts/{contact_id}/messages"): {"text": "hello from another team"},
     ("POST", "/api/v1/contacts/{contact_id}/typing"): {"is_typing": True},
+    ("POST", "/api/v1/contacts/{contact_id}/attachments"): None,  # a file: UPLOADS
     ("POST", "/api/v1/contacts/{contact_id}/chat/end"): None,
     ("POST", "/api/v1/contacts/{contact_id}/email-replies"): {"body": "hello"},
     ("POST", "/api/v1/contacts/{contact_id}/accept"): None,
@@ -112,6 +121,12 @@ OWNED_WRITES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("PATCH", "/api/v1/cases/{case_id}"): {"priority": "high"},
     ("POST", "/api/v1/cases/{case_id}/notes"): {"body": "noted"},
     ("POST", "/api/v1/cases/{case_id}/contacts"): {"contact_id": 1},
+}
+# The multipart bodies of the OWNED_WRITES that take a file.
+UPLOADS: dict[tuple[str, str], dict[str, tuple[str, bytes, str]]] = {
+    ("POST", "/api/v1/contacts/{contact_id}/attachments"): {
+        "file": ("报价单.pdf", b"%PDF-1.7\n%%EOF\n", "application/pdf")
+    },
 }
 # Changes only a supervisor or an admin makes: 403 for the role, audited.
 STAFF_WRITES: set[tuple[str, str]] = {
@@ -428,7 +443,9 @@ async def test_no_agent_changes_another_teams_objects_and_each_refusal_is_audite
     for (method, path), body in OWNED_WRITES.items():
         url = north.url(path)
         before = len(await _refusals(desk, south.agent_id))
-        refused = await desk.client.request(method, url, json=body, headers=south.headers)
+        upload = UPLOADS.get((method, path))
+        sent: dict[str, Any] = {"json": body} if upload is None else {"files": upload}
+        refused = await desk.client.request(method, url, headers=south.headers, **sent)
         if refused.status_code not in (403, 404, 409):
             problems.append(f"{method} {url}: {refused.status_code}, not refused")
             continue

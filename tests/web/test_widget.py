@@ -20,6 +20,19 @@ def _widget(shop: Page) -> FrameLocator:
     return shop.frame_locator("iframe.contactd-widget-frame")
 
 
+async def _started(agent: Page, shop: Page, name: str, email: str) -> FrameLocator:
+    """The agent signed in and available; the visitor's chat started from the shop."""
+    await sign_in(agent, AGENT)
+    await go_available(agent)
+    await shop.goto("/demo/shop")
+    await shop.get_by_role("button", name="在线客服").click()
+    widget = _widget(shop)
+    await widget.get_by_label("您的称呼").fill(name)
+    await widget.get_by_label("邮箱（选填）").fill(email)
+    await widget.get_by_role("button", name="开始咨询").click()
+    return widget
+
+
 async def test_a_chat_from_the_shop_to_the_desktop_and_back(
     web_service: Service, browser: Browser
 ) -> None:
@@ -27,17 +40,8 @@ async def test_a_chat_from_the_shop_to_the_desktop_and_back(
         watched_page(browser, web_service.url, "en-US") as desk,
         watched_page(browser, web_service.url, "zh-CN") as customer,
     ):
-        agent = desk.page
-        await sign_in(agent, AGENT)
-        await go_available(agent)
-
-        shop = customer.page
-        await shop.goto("/demo/shop")
-        await shop.get_by_role("button", name="在线客服").click()
-        widget = _widget(shop)
-        await widget.get_by_label("您的称呼").fill("王小明 Xiao Ming")
-        await widget.get_by_label("邮箱（选填）").fill("wang.xiaoming@example.cn")
-        await widget.get_by_role("button", name="开始咨询").click()
+        agent, shop = desk.page, customer.page
+        widget = await _started(agent, shop, "王小明 Xiao Ming", "wang.xiaoming@example.cn")
         await expect(widget.locator(".conn")).to_have_text("已连接")
 
         offer = agent.locator(".offer")
@@ -77,6 +81,51 @@ async def test_a_chat_from_the_shop_to_the_desktop_and_back(
         await expect(widget.locator(".survey-thanks")).to_have_text("感谢您的评价！")
         await widget.get_by_role("button", name="重新咨询").click()
         await expect(widget.get_by_label("您的称呼")).to_be_visible()
+    await web_service.set_offline(AGENT)
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
+
+
+async def test_files_both_ways_and_the_transcript_by_email(
+    web_service: Service, browser: Browser
+) -> None:
+    async with (
+        watched_page(browser, web_service.url, "en-US") as desk,
+        watched_page(browser, web_service.url, "zh-CN") as customer,
+    ):
+        agent, shop = desk.page, customer.page
+        widget = await _started(agent, shop, "李文件", "li.wenjian@example.cn")
+        await agent.locator(".offer").get_by_role("button", name="Accept").click()
+        await expect(widget.locator(".joined")).to_be_visible()
+
+        await expect(widget.get_by_role("button", name="发送文件")).to_be_visible()
+        await widget.locator("#widget-file").set_input_files(
+            {"name": "发票.png", "mimeType": "image/png", "buffer": PNG}
+        )
+        transcript = agent.get_by_role("log", name="Transcript")
+        await expect(transcript.get_by_role("link", name="Download 发票.png")).to_be_visible()
+        await expect(widget.get_by_role("link", name="下载 发票.png")).to_be_visible()
+
+        customer.allow("415")  # the refused file's answer, shown in the widget
+        await widget.locator("#widget-file").set_input_files(
+            {"name": "photo.png", "mimeType": "image/png", "buffer": b"MZ\x90\x00" + bytes(64)}
+        )
+        await expect(widget.get_by_role("alert")).to_contain_text("无法发送此类文件")
+
+        await agent.locator("input[type=file][id^=chat-file-]").set_input_files(
+            {"name": "退货说明.txt", "mimeType": "text/plain", "buffer": "七天内可退货".encode()}
+        )
+        await expect(widget.get_by_role("link", name="下载 退货说明.txt")).to_be_visible()
+
+        await widget.get_by_text("将聊天记录发到我的邮箱").click()
+        await expect(widget.get_by_label("您的邮箱")).to_have_value("li.wenjian@example.cn")
+        await widget.get_by_role("button", name="发送聊天记录").click()
+        await expect(widget.get_by_text("聊天记录已发往 li.wenjian@example.cn。")).to_be_visible()
+
+        await agent.get_by_label("Disposition").select_option("resolved")
+        await agent.get_by_role("button", name="Finish wrap-up").click()
+        await expect(widget.get_by_text("会话已结束。")).to_be_visible()
     await web_service.set_offline(AGENT)
 
 

@@ -115,6 +115,17 @@ class Ack(_Outgoing):
     duplicate: bool = False
 
 
+class AttachmentRef(BaseModel):
+    """A file sent in the chat. The visitor downloads it at
+    ``GET /api/v1/chat/sessions/{session_id}/attachments/{id}`` (with the session's token),
+    an agent at ``GET /api/v1/attachments/{id}``."""
+
+    id: int
+    filename: str
+    content_type: str = Field(description="As sniffed from the content.")
+    size_bytes: int
+
+
 class MessageFrame(_Outgoing):
     type: Literal["message"] = "message"
     seq: int
@@ -124,6 +135,7 @@ class MessageFrame(_Outgoing):
     agent_name: str | None = None
     client_id: str | None = None  # the visitor's own id, on the visitor's messages
     event: str | None = None  # on system messages: greeting, closed, ended
+    attachment: AttachmentRef | None = None  # a file; ``text`` is then its name
 
 
 class AgentTyping(_Outgoing):

@@ -122,7 +122,7 @@ async def visitor_socket(websocket: WebSocket) -> None:
 # ------------------------------------------------------------------ the agent's side
 
 
-def _message_out(message: Message) -> MessageOut:
+def message_out(message: Message) -> MessageOut:
     return MessageOut(
         seq=message.seq,
         direction=message.direction,
@@ -132,6 +132,7 @@ def _message_out(message: Message) -> MessageOut:
         agent_name=message.meta.get("agent_name"),
         event=message.meta.get("event"),
         created_at=message.created_at,
+        attachment=message.meta.get("attachment"),
     )
 
 
@@ -149,7 +150,7 @@ async def transcript(
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> list[MessageOut]:
     messages = await service.transcript(session, contact_id, user, after_seq, limit)
-    return [_message_out(m) for m in messages]
+    return [message_out(m) for m in messages]
 
 
 @router.post(
@@ -179,7 +180,7 @@ async def post_message(
     )
     if duplicate:
         response.status_code = status.HTTP_200_OK
-    return _message_out(message)
+    return message_out(message)
 
 
 @router.post(

@@ -6,11 +6,21 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
+from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from app.channels.chat.protocol import ClientId
+from app.channels.chat.protocol import AttachmentRef, ClientId
 from app.customers.identity import InvalidEmail, normalize_email
+
+
+def valid_email(value: str) -> str:
+    """The normalized address; a ValueError (a 422 from pydantic) for a bad one."""
+    try:
+        return normalize_email(value)
+    except InvalidEmail as exc:
+        raise ValueError("not a valid email address") from exc
+
 
 Language = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
 
@@ -47,12 +57,7 @@ class SessionCreate(BaseModel):
     @field_validator("email")
     @classmethod
     def _valid_email(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        try:
-            return normalize_email(value)
-        except InvalidEmail as exc:
-            raise ValueError("not a valid email address") from exc
+        return valid_email(value) if value else None
 
     @field_validator("page_url")
     @classmethod
@@ -107,6 +112,9 @@ class MessageOut(BaseModel):
     agent_name: str | None
     event: str | None = Field(description="On system messages: greeting, closed or ended.")
     created_at: datetime
+    attachment: AttachmentRef | None = Field(
+        default=None, description="A file sent in the chat; ``text`` is its name."
+    )
 
 
 class ChatEndOut(BaseModel):
@@ -134,3 +142,37 @@ class PurgeRequest(BaseModel):
 
 class PurgeResult(BaseModel):
     ended: list[int] = Field(description="The contacts taken out of line, oldest first.")
+
+
+class TranscriptRequest(BaseModel):
+    """Where to mail the chat's transcript, and in which time zone to show its times."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"email": "wang.xm@example.cn", "time_zone": "Asia/Shanghai"}]
+        },
+    )
+
+    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=320)]
+    time_zone: Annotated[str, StringConstraints(max_length=64)] | None = Field(
+        default=None, description="IANA name (the browser's); unset: the service's time zone."
+    )
+
+    @field_validator("email")
+    @classmethod
+    def _valid_email(cls, value: str) -> str:
+        return valid_email(value)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None and value not in available_timezones():
+            raise ValueError("not a known IANA time zone")
+        return value
+
+
+class TranscriptQueued(BaseModel):
+    email: str
+    requested_at: datetime
+    duplicate: bool = Field(description="Asked before for this address: nothing new is sent.")

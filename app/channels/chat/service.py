@@ -232,6 +232,7 @@ def message_frame(message: Message) -> MessageFrame:
         agent_name=message.meta.get("agent_name"),
         client_id=message.meta.get("client_id") if is_customer else None,
         event=message.meta.get("event"),
+        attachment=message.meta.get("attachment"),
     )
 
 
@@ -264,7 +265,11 @@ async def messages_after(
 ) -> list[Message]:
     query = (
         select(Message)
-        .where(Message.contact_id == contact_id, Message.seq > after_seq)
+        .where(
+            Message.contact_id == contact_id,
+            Message.seq > after_seq,
+            Message.external_id.is_(None),  # a mailed transcript is not a chat line
+        )
         .order_by(Message.seq)
         .limit(limit)
     )
@@ -322,22 +327,36 @@ async def post_visitor_message(
     if earlier is not None:
         return Posted(earlier.seq, duplicate=True)
     chat = await _chat_of(session, contact_id)
-    if chat is None or chat.ended_at is not None or contact.state not in LIVE_STATES:
-        raise ChatEnded("This chat has ended.")
+    _check_live(chat, contact)
     await _check_rate(session, contact_id, limits.per_minute)
     message = await _store(
         session, contact_id, author="customer", text=text, meta={"client_id": client_id}
     )
-    _publish_after_commit(session, bus, chat_topic(contact_id), message_frame(message).frame())
-    if contact.state == "assigned" and contact.agent_id is not None:
-        to_agent = {
-            "type": "chat_message",
-            "contact_id": contact_id,
-            "seq": message.seq,
-            "text": text,
-        }
-        _publish_after_commit(session, bus, f"agent:{contact.agent_id}", to_agent)
+    _publish_visitor_message(session, bus, contact, message)
     return Posted(message.seq, duplicate=False)
+
+
+def _publish_visitor_message(
+    session: AsyncSession, bus: EventBus, contact: Contact, message: Message
+) -> None:
+    """To the visitor's sockets, and to the agent's console while the chat is assigned."""
+    _publish_after_commit(session, bus, chat_topic(contact.id), message_frame(message).frame())
+    if contact.state == "assigned" and contact.agent_id is not None:
+        to_agent: dict[str, Any] = {
+            "type": "chat_message",
+            "contact_id": contact.id,
+            "seq": message.seq,
+            "text": message.body,
+        }
+        if "attachment" in message.meta:
+            to_agent["attachment"] = message.meta["attachment"]
+        _publish_after_commit(session, bus, f"agent:{contact.agent_id}", to_agent)
+
+
+def _check_live(chat: ChatSession | None, contact: Contact) -> None:
+    """409 ``chat_ended`` unless the chat is open and its contact still in line or assigned."""
+    if chat is None or chat.ended_at is not None or contact.state not in LIVE_STATES:
+        raise ChatEnded("This chat has ended.")
 
 
 async def _check_rate(session: AsyncSession, contact_id: int, per_minute: int) -> None:
@@ -411,8 +430,7 @@ async def post_agent_message(
         if earlier is not None:
             return earlier, True
     chat = await _chat_of(session, contact_id)
-    if chat is None or chat.ended_at is not None or contact.state not in LIVE_STATES:
-        raise ChatEnded("This chat has ended.")
+    _check_live(chat, contact)
     await _may_act(session, contact, user)
     meta: dict[str, Any] = {"agent_name": user.display_name}
     if client_id is not None:

@@ -165,7 +165,11 @@ async def email_messages(
     tags=["contacts"],
 )
 async def download_attachment(session: SessionDep, user: AgentUser, attachment_id: int) -> Response:
-    attachment = await service.attachment_for(session, attachment_id, user)
+    return attachment_response(await service.attachment_for(session, attachment_id, user))
+
+
+def attachment_response(attachment: Attachment) -> Response:
+    """A download that browsers save rather than show or sniff (any file name survives)."""
     return Response(
         content=attachment.content,
         media_type=attachment.content_type,

@@ -3,6 +3,7 @@
 
 import { useEffect, useReducer, useRef, useState } from '../vendor/hooks.module.js';
 import { get, send as post } from '../common/api.js';
+import { FileLink, refusalKey, uploadFile } from '../common/files.js';
 import { html } from '../common/html.js';
 import { duration } from '../common/time.js';
 import { useLanguage, useSession } from '../common/session.js';
@@ -103,6 +104,7 @@ function useTranscripts(state, token, changed) {
           for (const line of lines) {
             addMessage(contact, {
               seq: line.seq, author: line.author, text: line.text, agentName: line.agent_name,
+              attachment: line.attachment ?? undefined,
               status: line.author === 'agent' ? 'delivered' : undefined,
             });
           }
@@ -280,7 +282,7 @@ function ContactPane({ t, lang, contact, token, state, now, send, changed, finis
         ? html`<${EmailPane} t=${t} lang=${lang} contact=${contact} send=${send} changed=${changed} canned=${canned} />`
         : contact.channel === 'voice'
           ? html`<${CallPane} t=${t} token=${token} contact=${contact} now=${now} changed=${changed} />`
-          : html`<${ChatPane} t=${t} contact=${contact} now=${now} send=${send} changed=${changed} canned=${canned} />`}
+          : html`<${ChatPane} t=${t} contact=${contact} token=${token} now=${now} send=${send} changed=${changed} canned=${canned} />`}
     </div>
     <aside class="side" aria-label=${t('customerPanel')}>
       <${ScreenPop} pop=${contact.pop} t=${t} lang=${lang} />
@@ -304,7 +306,7 @@ function inserter(contact, changed) {
   };
 }
 
-function ChatPane({ t, contact, now, send, changed, canned }) {
+function ChatPane({ t, contact, token, now, send, changed, canned }) {
   const log = useRef(null);
   const typing = useRef({ sentAt: 0, idle: null });
   useEffect(() => {
@@ -349,7 +351,10 @@ function ChatPane({ t, contact, now, send, changed, canned }) {
     <ol class="transcript" role="log" aria-live="polite" aria-label=${t('transcript')} ref=${log}>
       ${contact.messages.map((m) => html`<li key=${m.key} class=${`line ${m.author}`} data-seq=${m.seq ?? ''} data-status=${m.status ?? ''}>
         <span class="who">${m.author === 'agent' ? t('you') : m.author === 'customer' ? t('customer') : t('system')}</span>
-        <span class="text">${m.text}</span>
+        ${m.attachment
+          ? html`<span class="text"><${FileLink} file=${m.attachment} token=${token}
+              path=${`/api/v1/attachments/${m.attachment.id}`} label=${t('download', { name: m.attachment.filename })} /></span>`
+          : html`<span class="text">${m.text}</span>`}
         ${m.author === 'agent' && html`<span class="status">${m.status === 'delivered' ? `✓ ${t('delivered')}` : m.status === 'failed' ? '⚠' : t('sending')}</span>`}
       </li>`)}
     </ol>
@@ -360,10 +365,44 @@ function ChatPane({ t, contact, now, send, changed, canned }) {
       <textarea id=${inputId} rows="2" value=${contact.draft ?? ''} onInput=${onInput} onKeyDown=${onKeyDown}
         aria-keyshortcuts="Enter"></textarea>
       <button type="submit">${t('send')}</button>
+      <${AttachFile} t=${t} token=${token} contact=${contact} changed=${changed} />
       <${CannedPicker} t=${t} replies=${canned.replies} language=${canned.language}
         inputId=${inputId} onInsert=${inserter(contact, changed)} />
     </form>`}
   </div>`;
+}
+
+/** The agent's paperclip: the file goes to the visitor over HTTP; the answer is the stored
+ *  line (the refusal, in the agent's language, when too large or of a refused type). */
+function AttachFile({ t, token, contact, changed }) {
+  const picker = useRef(null);
+  const [problem, setProblem] = useState(null);
+  const picked = async (event) => {
+    const [file] = event.target.files;
+    event.target.value = '';
+    if (!file) return;
+    const clientId = newRef('f');
+    addMessage(contact, { seq: null, author: 'agent', text: file.name, status: 'sending', clientId });
+    setProblem(null);
+    changed();
+    try {
+      const line = await uploadFile(`/api/v1/contacts/${contact.contactId}/attachments`, token, file);
+      addMessage(contact, {
+        seq: line.seq, author: 'agent', text: line.text, attachment: line.attachment, status: 'delivered', clientId,
+      });
+    } catch (error) {
+      contact.messages = contact.messages.filter((m) => m.clientId !== clientId);
+      const known = refusalKey(error);
+      setProblem(known ? t(known) : t('fileFailed', { message: error.message }));
+    }
+    changed();
+  };
+  const pickerId = `chat-file-${contact.contactId}`;
+  return html`<button type="button" class="attach" aria-label=${t('attach')} title=${t('attach')}
+      onClick=${() => picker.current.click()}>📎</button>
+    <input type="file" id=${pickerId} class="visually-hidden" tabindex="-1" aria-hidden="true"
+      ref=${picker} onChange=${picked} />
+    ${problem && html`<p class="problem" role="alert">${problem}</p>`}`;
 }
 
 /** A call: the provider bridges the audio to the agent's phone; the desktop shows who and

@@ -32,7 +32,7 @@ function newContact(contactId, channel, pop, trace) {
     since: Date.now(), // on the desktop since
     wrapSince: null,
     ended: null, // who ended the chat
-    messages: [], // {key, seq, author, text, status, clientId, agentName}
+    messages: [], // {key, seq, author, text, status, clientId, agentName, attachment}
     emails: [], // the email thread (GET /api/v1/contacts/{id}/email-messages)
     typingUntil: 0,
     notes: [],
@@ -209,7 +209,9 @@ export function apply(state, frame, t, now = Date.now()) {
         contact.needsTranscript = true;
         if (frame.reopened) removeContact(state, frame.contact_id);
       } else {
-        addMessage(contact, { seq: frame.message_seq, author: 'customer', text: frame.text });
+        addMessage(contact, {
+          seq: frame.message_seq, author: 'customer', text: frame.text, attachment: frame.attachment,
+        });
         contact.typingUntil = 0;
       }
       break;

@@ -1,10 +1,12 @@
 // The chat widget inside its frame (loader.js puts the frame on the shop's page): a
 // pre-chat form, then the conversation over /ws/chat with the place in line, the agent's
-// name and typing, and "sending…" until each message is stored. The session is kept in
-// sessionStorage, so a reload of the shop's page resumes the same chat.
+// name and typing, and "sending…" until each message is stored; files (the paperclip) and
+// the transcript by email. The session is kept in sessionStorage, so a reload of the
+// shop's page resumes the same chat.
 
 import { useEffect, useMemo, useReducer, useRef, useState } from '../vendor/hooks.module.js';
 import { ApiError } from '../common/api.js';
+import { FileLink, refusalKey, uploadFile } from '../common/files.js';
 import { html } from '../common/html.js';
 import { LANGUAGES } from '../common/lang.js';
 import { translator } from './i18n.js';
@@ -74,7 +76,7 @@ function PreChat({ t, lang, onLanguage, onStarted }) {
       });
       const answer = await response.json();
       if (!response.ok) throw new ApiError(response.status, answer);
-      onStarted({ session: answer, lang, name: body.name || '' });
+      onStarted({ session: answer, lang, name: body.name || '', email: body.email || '' });
     } catch (error) {
       setProblem(error instanceof ApiError && error.status === 429 ? t('tooMany') : t('problem', { message: error.message }));
     } finally {
@@ -189,6 +191,21 @@ function Conversation({ t, saved, onAgain }) {
     setDraft('');
     stopTyping();
   };
+  const sendFile = async (file) => {
+    const key = `f-${Date.now()}`;
+    state.pending.set(key, file.name);
+    state.fileProblem = null;
+    changed();
+    try {
+      apply(state, { type: 'message', ...(await uploadFile(filesPath(saved.session), saved.session.token, file)) });
+    } catch (error) {
+      const known = refusalKey(error);
+      state.fileProblem = known ? t(known) : t('problem', { message: error.message });
+    } finally {
+      state.pending.delete(key);
+      changed();
+    }
+  };
   const agentName = state.agent || t('agent');
   return html`<div class="conversation">
     <p class="conn" data-conn=${state.conn} role="status">${t(`conn.${state.conn}`)}</p>
@@ -198,16 +215,21 @@ function Conversation({ t, saved, onAgain }) {
     <ol class="messages" ref=${list} aria-live="polite">
       ${state.messages.map((m) => html`<li key=${m.seq} class=${`message ${m.author}`} data-seq=${m.seq}>
         ${m.author !== 'system' && html`<span class="who">${m.author === 'customer' ? t('you') : m.agent_name || agentName}</span>`}
-        <span class="text">${m.text}</span>
+        ${m.attachment
+          ? html`<span class="text"><${FileLink} file=${m.attachment} token=${saved.session.token}
+              path=${`${filesPath(saved.session)}/${m.attachment.id}`} label=${t('download', { name: m.attachment.filename })} /></span>`
+          : html`<span class="text">${m.text}</span>`}
       </li>`)}
       ${[...state.pending.entries()].map(([clientId, text]) => html`<li key=${clientId} class="message customer pending">
         <span class="who">${t('you')}</span><span class="text">${text}</span>
         <span class="small">${t('sending')}</span></li>`)}
     </ol>
     ${state.agentTyping && html`<p class="typing">${t('typing', { name: agentName })}</p>`}
+    ${state.fileProblem && html`<p class="problem" role="alert">${state.fileProblem}</p>`}
     ${state.ended
       ? html`<div class="ended"><p role="status">${state.closed ? t('closed') : t('ended')}</p>
           ${survey(t, state, (score) => socket.current.send({ type: 'csat', score }))}
+          <${TranscriptRequest} t=${t} saved=${saved} />
           <button type="button" onClick=${onAgain}>${t('again')}</button></div>`
       : html`<form class="composer" onSubmit=${send}>
           <label for="widget-message" class="visually-hidden">${t('message')}</label>
@@ -215,10 +237,63 @@ function Conversation({ t, saved, onAgain }) {
             onKeyDown=${(e) => { if (e.key === 'Enter' && !e.shiftKey) send(e); }}></textarea>
           <div class="buttons">
             <button type="submit">${t('send')}</button>
+            <${AttachButton} t=${t} onFile=${sendFile} />
             <button type="button" class="secondary" onClick=${() => socket.current.end()}>${t('end')}</button>
           </div>
-        </form>`}
+        </form>
+        <${TranscriptRequest} t=${t} saved=${saved} />`}
   </div>`;
+}
+
+function filesPath(session) {
+  return `/api/v1/chat/sessions/${session.session_id}/attachments`;
+}
+
+// The paperclip: a real button (focus, Enter, Space) that opens the file picker.
+function AttachButton({ t, onFile }) {
+  const picker = useRef(null);
+  const picked = (event) => {
+    const [file] = event.target.files;
+    event.target.value = '';
+    if (file) onFile(file);
+  };
+  return html`<button type="button" class="secondary attach" aria-label=${t('attach')} title=${t('attach')}
+      onClick=${() => picker.current.click()}>📎</button>
+    <input type="file" id="widget-file" class="visually-hidden" tabindex="-1" aria-hidden="true"
+      ref=${picker} onChange=${picked} />`;
+}
+
+// "Email me the transcript": the pre-chat form's address, the browser's time zone.
+function TranscriptRequest({ t, saved }) {
+  const [status, setStatus] = useState(null);
+  const [email, setEmail] = useState(saved.email || '');
+  const submit = async (event) => {
+    event.preventDefault();
+    event.stopPropagation();
+    setStatus({ busy: true });
+    try {
+      const response = await fetch(`/api/v1/chat/sessions/${saved.session.session_id}/transcript`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${saved.session.token}` },
+        body: JSON.stringify({ email, time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone }),
+      });
+      const answer = await response.json();
+      if (!response.ok) throw new ApiError(response.status, answer);
+      setStatus({ text: t('transcriptSent', { email: answer.email }) });
+    } catch (error) {
+      const limited = error instanceof ApiError && error.status === 429;
+      setStatus({ text: limited ? t('transcriptLimited') : t('problem', { message: error.message }), problem: true });
+    }
+  };
+  return html`<details class="transcript-request">
+    <summary>${t('transcript')}</summary>
+    <div class="field"><label for="transcript-email">${t('transcriptEmail')}</label>
+      <input id="transcript-email" type="email" autocomplete="email" maxlength="320"
+        value=${email} onInput=${(e) => setEmail(e.target.value)}
+        onKeyDown=${(e) => { if (e.key === 'Enter') submit(e); }} /></div>
+    <button type="button" disabled=${status?.busy} onClick=${submit}>${status?.busy ? t('sending') : t('transcriptSend')}</button>
+    ${status?.text && html`<p class=${status.problem ? 'problem' : 'small'} role="status">${status.text}</p>`}
+  </details>`;
 }
 
 // The post-chat rating (docs/csat.md): five buttons while the survey is open, then thanks.
