@@ -6,12 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
-from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from app.channels.chat.protocol import AttachmentRef, ClientId
 from app.customers.identity import InvalidEmail, normalize_email
+from app.validation import known_timezone
 
 
 def valid_email(value: str) -> str:
@@ -167,9 +167,7 @@ class TranscriptRequest(BaseModel):
     @field_validator("time_zone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
-        if value is not None and value not in available_timezones():
-            raise ValueError("not a known IANA time zone")
-        return value
+        return None if value is None else known_timezone(value)
 
 
 class TranscriptQueued(BaseModel):
