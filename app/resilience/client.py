@@ -6,6 +6,10 @@ backoff (tenacity) for what may pass, and a circuit breaker.
 * Not retried: any other answer. A 2xx is a success; another 4xx is a definite answer (the
   call is gone, the credentials are wrong, the record is unknown): it is returned to the
   caller and counts as the remote side being up.
+* A request that **creates** something (``creates=True``: placing a call) is repeated only
+  when it certainly did not reach the remote side: a connection refused or never opened,
+  or a 429. After a timeout or a 5xx it may have been done; repeating it could do it
+  twice, so it fails at once (the breaker still counts it).
 * While the breaker is open nothing goes out: ``DeliveryFailed("<name>: circuit open")`` at
   once, so a system that is down costs nothing until it has had time to recover.
 
@@ -70,6 +74,14 @@ class DeliveryFailed(Exception):
         self.attempts = attempts
 
 
+class _Unsure(Exception):
+    """A failure after which a creating request may have been done: not repeated."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class _Passing(Exception):
     """An attempt that failed in a way a later one may not."""
 
@@ -100,9 +112,12 @@ class ResilientClient:
         self._clock = clock
         self._sleep = sleep
 
-    async def request(self, method: str, url: str, **kwargs: Any) -> tuple[httpx.Response, int]:
+    async def request(
+        self, method: str, url: str, *, creates: bool = False, **kwargs: Any
+    ) -> tuple[httpx.Response, int]:
         """The first success or definite answer, and the attempts it took; ``DeliveryFailed``
-        when the breaker is open or every attempt failed in a way that may pass."""
+        when the breaker is open or every attempt failed in a way that may pass (with
+        ``creates``, at the first failure that may have reached the remote side)."""
         attempts = 0
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.policy.attempts),
@@ -119,9 +134,13 @@ class ResilientClient:
                     if not self.breaker.allow(self._clock()):
                         raise DeliveryFailed(f"{self.name}: circuit open", attempts)
                     attempts += 1
-                    return await self._attempt(method, url, kwargs), attempts
+                    return await self._attempt(method, url, kwargs, creates=creates), attempts
         except _Passing as exc:
             raise DeliveryFailed(exc.reason, attempts) from exc
+        except _Unsure as exc:
+            raise DeliveryFailed(
+                f"{exc.reason} (not repeated: it may have been done)", attempts
+            ) from exc
         raise AssertionError("unreachable: tenacity either returns or raises")
 
     async def post(
@@ -144,19 +163,25 @@ class ResilientClient:
             raise DeliveryFailed(f"{self.name}: HTTP {response.status_code}", attempts)
         return Delivery(response.status_code, attempts)
 
-    async def _attempt(self, method: str, url: str, kwargs: dict[str, Any]) -> httpx.Response:
+    async def _attempt(
+        self, method: str, url: str, kwargs: dict[str, Any], *, creates: bool
+    ) -> httpx.Response:
         try:
             response = await self.http.request(
                 method, url, timeout=self.policy.timeout_seconds, **kwargs
             )
         except httpx.HTTPError as exc:
-            self._failed(f"{self.name}: {type(exc).__name__}")
+            unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+            self._failed(f"{self.name}: {type(exc).__name__}", repeatable=unsent or not creates)
         if retryable(response.status_code):
-            self._failed(f"{self.name}: HTTP {response.status_code}")
+            self._failed(
+                f"{self.name}: HTTP {response.status_code}",
+                repeatable=response.status_code == 429 or not creates,
+            )
         self.breaker.record_success()  # an answer, even a 4xx: the remote side is up
         return response
 
-    def _failed(self, reason: str) -> NoReturn:
+    def _failed(self, reason: str, *, repeatable: bool = True) -> NoReturn:
         self.breaker.record_failure(self._clock())
         log.warning("outbound_attempt_failed", target=self.name, reason=reason)
-        raise _Passing(reason)
+        raise _Passing(reason) if repeatable else _Unsure(reason)

@@ -47,6 +47,7 @@ class TwilioCalls:
         response, _ = await self.client.request(
             "POST",
             f"{self.base_url}/2010-04-01/Accounts/{account}/Calls.json",
+            creates=True,  # a repeat after a timeout could ring the customer twice
             content=urlencode(form).encode(),
             headers={"Content-Type": "application/x-www-form-urlencoded"},
             auth=(self.account_sid or account_sid, self.auth_token),

@@ -96,6 +96,32 @@ async def test_429_is_retried() -> None:
     assert (await client.post("http://provider/x", content=b"", headers={})).attempts == 2
 
 
+@pytest.mark.parametrize(
+    "outcome", [503, 500, httpx.ReadTimeout("no answer"), httpx.RemoteProtocolError("cut")]
+)
+async def test_a_creating_request_that_may_have_been_done_is_not_repeated(
+    outcome: int | Exception,
+) -> None:
+    seen: list[httpx.Request] = []
+    client = make_client([outcome, 200], seen, [], Clock())
+    with pytest.raises(DeliveryFailed) as failed:
+        await client.request("POST", "http://provider/Calls.json", creates=True)
+    assert failed.value.attempts == 1
+    assert "not repeated" in failed.value.reason
+    assert len(seen) == 1
+    assert client.breaker.consecutive_failures == 1
+
+
+@pytest.mark.parametrize("outcome", [429, httpx.ConnectError("refused"), httpx.ConnectTimeout("")])
+async def test_a_creating_request_that_never_got_there_is_repeated(
+    outcome: int | Exception,
+) -> None:
+    seen: list[httpx.Request] = []
+    client = make_client([outcome, 200], seen, [], Clock())
+    response, attempts = await client.request("POST", "http://provider/Calls.json", creates=True)
+    assert (response.status_code, attempts, len(seen)) == (200, 2, 2)
+
+
 async def test_open_breaker_refuses_without_calling_then_probes_after_cool_down() -> None:
     seen: list[httpx.Request] = []
     clock = Clock()
