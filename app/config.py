@@ -59,6 +59,13 @@ class Settings(BaseSettings):
         default=1, ge=1, description="Marketing touches allowed per cap window."
     )
     marketing_cap_days: int = Field(default=7, ge=1, description="The cap window in days.")
+    # --- proactive care (app.care)
+    care_holiday_country: str = Field(
+        default="CN", description="Country whose public holidays the care holiday rule greets."
+    )
+    care_poll_seconds: float = Field(
+        default=30.0, gt=0, description="How often the care scheduler sends the touches due."
+    )
     bus_url: str | None = Field(
         default=None,
         description="Events between instances: unset in-process (one instance), redis://host:port/db.",
