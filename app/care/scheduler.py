@@ -2,8 +2,9 @@
 
 Every instance runs the loop; each round it asks whether this instance holds the router's
 lease (``Distributor.is_leader``) and does nothing if not. The leader plans the local day
-(``CONTACTD_TIMEZONE``) when it starts leading and again after each local midnight, then
-acts on the touches due. Exactly once does not rest on there being one leader: planning
+(``CONTACTD_TIMEZONE``) when it starts leading, again after each local midnight and again
+when a rule changed (so a rule switched on at noon plans that day), then acts on the
+touches due. Exactly once does not rest on there being one leader: planning
 inserts ``ON CONFLICT DO NOTHING`` on ``(rule, customer, occurrence)`` and acting claims
 touches ``FOR UPDATE SKIP LOCKED`` in the unit of work that mails or calls, so two
 instances overlapping during a lease hand-over still create and act on each touch once.
@@ -40,15 +41,17 @@ class CareScheduler:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.db, self.settings, self.is_leader, self.clock = db, settings, is_leader, clock
-        self.planned: date | None = None  # the local day this instance last planned
+        # what this instance last planned: the local day, as of the rules changed last
+        self.planned: tuple[date, datetime | None] | None = None
 
     async def plan_today(self, now: datetime) -> None:
         today = now.astimezone(self.settings.zone).date()
-        if self.planned == today:
-            return
         async with self.db.unit_of_work() as session:
+            stamp = (today, await service.rules_changed_at(session))
+            if self.planned == stamp:
+                return
             touches, created = await service.create_day(session, today, self.settings)
-        self.planned = today
+        self.planned = stamp
         log.info("care_day_planned", day=today.isoformat(), planned=len(touches), created=created)
 
     async def dispatch_due(self, now: datetime) -> int:

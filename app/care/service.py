@@ -66,6 +66,11 @@ async def rules(session: AsyncSession) -> list[CareRule]:
     return list(await session.scalars(select(CareRule).order_by(CareRule.key)))
 
 
+async def rules_changed_at(session: AsyncSession) -> datetime | None:
+    changed: datetime | None = await session.scalar(select(func.max(CareRule.updated_at)))
+    return changed
+
+
 async def update_rule(
     session: AsyncSession, key: str, change: CareRuleUpdate, user_id: int
 ) -> CareRule:

@@ -64,6 +64,7 @@ STAFF_ONLY: set[str] = {
     "/api/v1/customers/{customer_id}",
     "/api/v1/customers/{customer_id}/export",
     "/api/v1/customers/{customer_id}/value/changes",
+    "/api/v1/customers/{customer_id}/care-touches",
     "/api/v1/contacts/{contact_id}",
     "/api/v1/contacts/{contact_id}/routing",
     "/api/v1/routing/queues/{queue}/waiting",
@@ -123,6 +124,7 @@ STAFF_WRITES: set[tuple[str, str]] = {
     ("PUT", "/api/v1/customers/{customer_id}/block"),
     ("DELETE", "/api/v1/customers/{customer_id}/block"),
     ("POST", "/api/v1/customers/{customer_id}/orders"),
+    ("PUT", "/api/v1/care/rules/{key}"),
     ("PATCH", "/api/v1/contacts/{contact_id}/routing"),
     ("POST", "/api/v1/contacts/{contact_id}/abandon"),
     ("POST", "/api/v1/contacts/{contact_id}/callback"),
@@ -212,6 +214,7 @@ class Team:
             "skill_id": 1,
             "queue_id": 1,
             "reply_id": 1,
+            "key": "day7",
         }
 
     def url(self, path: str) -> str:
