@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from app.skills.schemas import SkillLevel
 
@@ -70,8 +70,15 @@ class CareRuleUpdate(_Strict):
     queue: Name | None = None
     skills: Annotated[list[SkillLevel], Field(max_length=10)] | None = None
     priority: Annotated[int, Field(ge=0, le=100)] | None = None
-    send_time: time | None = None
+    send_time: time | None = Field(default=None, description="Local wall-clock time, no offset.")
     enabled: bool | None = None
+
+    @field_validator("send_time")
+    @classmethod
+    def _wall_clock(cls, value: time | None) -> time | None:
+        if value is not None and value.tzinfo is not None:
+            raise ValueError("send_time is a local time of day, without an offset")
+        return value
 
 
 class CareTouchOut(BaseModel):

@@ -20,7 +20,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays as holiday_calendars
-from jinja2 import TemplateError
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -57,6 +56,7 @@ BATCH = 100
 INSERT_CHUNK = 5000
 LISTED = 1000
 CONSENT_CHANNEL = {"email": "email", "call": "voice"}
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 
 
 # ---------------------------------------------------------------- rules
@@ -397,7 +397,7 @@ async def _act(
     }
     try:
         touch.rendered = templates.render(rule.templates, customer.language, context).as_json()
-    except TemplateError:
+    except Exception:  # a template valid when saved may still fail on a customer's data
         return _finish(touch, "failed", now, "template_error")
     address = sender = None
     if rule.channel == "email":
@@ -457,7 +457,14 @@ async def dispatch(
 async def run_day(
     session: AsyncSession, day: date, settings: Settings, now: datetime, *, dry_run: bool
 ) -> CareRunOut:
-    """A day by hand: its plan (dry run), or its touches created and acted on now."""
+    """A day by hand: its plan (dry run), or its touches created and acted on now.
+    422 ``date_out_of_range`` outside the years care plans (``FIRST_DAY``..``LAST_DAY``)."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InvalidInput(
+            "Care plans days from 2000 to 2099.",
+            details={"date": day.isoformat()},
+            code="date_out_of_range",
+        )
     outcomes: Counter[str] = Counter()
     if dry_run:
         touches, created = (await plan(session, day, settings))[0], 0

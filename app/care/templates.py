@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined
+from jinja2.exceptions import SecurityError
+from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
 from app.errors import InvalidInput
@@ -34,7 +36,18 @@ SAMPLE: dict[str, Any] = {
     **dict.fromkeys(CONTEXT_NAMES, "sample"),
 }
 
-_env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+class _CareSandbox(SandboxedEnvironment):
+    """The sandbox without multiplication or powers: a care text needs no arithmetic, and
+    ``{{ 'x' * 10**9 }}`` would take the scheduler's memory."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        raise SecurityError(f"the operator {operator} is not allowed in care templates")
+
+
+_env = _CareSandbox(undefined=StrictUndefined, autoescape=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +113,7 @@ def validate(templates: Mapping[str, Mapping[str, Any]], *, needs_subject: bool)
                 continue
             try:
                 _render(str(source), SAMPLE)
-            except TemplateError as exc:
+            except Exception as exc:  # any failure to render (syntax, name, 1/0) is invalid
                 raise InvalidInput(
                     "The template does not render.",
                     details={"language": language, "part": part, "error": str(exc)[:300]},
