@@ -13,6 +13,7 @@ never commit.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
@@ -131,10 +132,18 @@ def _local_span(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     )
 
 
+@functools.lru_cache(maxsize=32)
+def _holidays_of(country: str, year: int) -> tuple[tuple[date, str], ...]:
+    return tuple(holiday_calendars.country_holidays(country, years=[year]).items())
+
+
 def holidays_around(day: date, country: str) -> dict[date, str]:
     """The public holidays of ``country`` in the years around ``day``."""
-    years = [day.year - 1, day.year, day.year + 1]
-    return dict(holiday_calendars.country_holidays(country, years=years).items())
+    return {
+        when: name
+        for year in (day.year - 1, day.year, day.year + 1)
+        for when, name in _holidays_of(country, year)
+    }
 
 
 def _in_days(column: Any, days: Iterable[date], zone: ZoneInfo) -> ColumnElement[bool]:
