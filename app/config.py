@@ -193,6 +193,15 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone '{value}'")
         return value
 
+    @field_validator("care_holiday_country")
+    @classmethod
+    def _known_holiday_country(cls, value: str) -> str:
+        import holidays
+
+        if value.upper() not in holidays.list_supported_countries():
+            raise ValueError(f"no holiday calendar for '{value}'")
+        return value.upper()
+
     @model_validator(mode="after")
     def _smtp_security_complete(self) -> Settings:
         if (self.smtp_tls_cert_file is None) != (self.smtp_tls_key_file is None):
