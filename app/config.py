@@ -64,7 +64,7 @@ class Settings(BaseSettings):
         default="CN", description="Country whose public holidays the care holiday rule greets."
     )
     care_poll_seconds: float = Field(
-        default=30.0, gt=0, description="How often the care scheduler sends the touches due."
+        default=30, gt=0, description="How often the care scheduler sends the touches due."
     )
     bus_url: str | None = Field(
         default=None,

@@ -50,6 +50,7 @@ from app.customers.models import Customer, CustomerEmail
 from app.customers.value.models import CustomerValue
 from app.errors import AppError, InvalidInput, NotFound
 from app.orders.models import SALE_STATUSES, Order
+from app.queues.models import Queue
 from app.routing.service import queue_by_name
 from app.skills.service import skill_ids_by_name
 
@@ -57,6 +58,8 @@ BATCH = 100
 INSERT_CHUNK = 5000
 LISTED = 1000
 CONSENT_CHANNEL = {"email": "email", "call": "voice"}
+CLEARABLE = frozenset({"queue", "priority"})
+"""The rule fields a change may set to null; null for any other leaves it as it is."""
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 
 
@@ -82,12 +85,10 @@ async def update_rule(
     if rule is None:
         raise NotFound(f"No care rule {key}.", details={"key": key})
     values = change.model_dump(exclude_unset=True, by_alias=True, mode="json")
-    for name in ("offset_days", "audience", "channel", "purpose", "templates", "queue"):
-        if name in values:
-            setattr(rule, name, values[name])
-    for name in ("skills", "priority", "enabled"):
-        if name in values:
-            setattr(rule, name, values[name])
+    values.pop("send_time", None)
+    for name, value in values.items():
+        if value is not None or name in CLEARABLE:
+            setattr(rule, name, value)
     if change.send_time is not None:
         rule.send_time = change.send_time
     templates.validate(rule.templates, needs_subject=rule.channel == "email")
@@ -337,7 +338,7 @@ async def _email_of(session: AsyncSession, customer_id: int) -> str | None:
 
 async def _sender_of(session: AsyncSession, rule: CareRule) -> EntryPoint | None:
     """The support address care mail goes out from: the rule's queue's if it has one."""
-    queue_id = None if rule.queue is None else (await queue_by_name(session, rule.queue)).id
+    queue_id = await session.scalar(select(Queue.id).where(Queue.name == rule.queue))
     point: EntryPoint | None = await session.scalar(
         select(EntryPoint)
         .where(EntryPoint.channel == "email")
@@ -413,24 +414,41 @@ async def _act(
         address, sender = await _email_of(session, customer.id), await _sender_of(session, rule)
         if address is None or sender is None:
             return _finish(touch, "failed", now, "no_email" if address is None else "no_sender")
+    try:
+        # a refusal from the outbox or routing undoes the touch log entry with the rest
+        async with session.begin_nested():
+            outcome, reason, contact_id = await _gate_and_act(
+                session, touch, rule, (sender, address), now, settings
+            )
+    except AppError as exc:
+        return _finish(touch, "failed", now, exc.code)
+    touch.contact_id = contact_id
+    return _finish(touch, outcome, now, reason)
+
+
+async def _gate_and_act(
+    session: AsyncSession,
+    touch: CareTouch,
+    rule: CareRule,
+    mail: tuple[EntryPoint | None, str | None],
+    now: datetime,
+    settings: Settings,
+) -> tuple[str, str | None, int | None]:
+    """Consent (``admit_touch``), then the mail or the call: (outcome, reason, contact)."""
     decision = await admit_touch(
         session,
-        customer.id,
+        touch.customer_id,
         Touch(CONSENT_CHANNEL[rule.channel], rule.purpose),  # type: ignore[arg-type]
         now,
         TouchRef("care", f"care_touch:{touch.id}"),
         policy=policy_from_settings(settings),
     )
     if not decision.allowed:
-        return _finish(touch, "suppressed", now, decision.reason)
-    try:
-        if sender is not None and address is not None:
-            touch.contact_id = await _send_email(session, touch, sender, address, settings, now)
-            return _finish(touch, "emailed", now)
-        touch.contact_id = await place_care_call(session, touch, rule, now)
-    except AppError as exc:
-        return _finish(touch, "failed", now, exc.code)
-    return _finish(touch, "called", now)
+        return "suppressed", decision.reason, None
+    sender, address = mail
+    if sender is not None and address is not None:
+        return "emailed", None, await _send_email(session, touch, sender, address, settings, now)
+    return "called", None, await place_care_call(session, touch, rule, now)
 
 
 async def dispatch(

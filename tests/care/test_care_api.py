@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from app.care import service
 from app.care.models import CareTouch
 from app.care.scheduler import CareScheduler
+from app.consent.models import TouchLog
 from app.main import create_app
 from tests.care.conftest import Center, care_settings, customer, days_ago, order, rule, run, today
 from tests.conftest import make_settings
@@ -273,3 +274,21 @@ async def test_the_scheduler_plans_and_acts_only_on_the_leader(
     await leader.round()
     [touch] = await eventually(lambda: _touches(client, admin, outcome="called"))
     assert touch["customer_id"] == customer_id
+
+
+async def test_a_call_routing_refuses_fails_and_leaves_no_touch_made(
+    app: FastAPI, center: Center
+) -> None:
+    client, admin = center.client, center.admin
+    await center.queue("mail-only", [("support", 1)], channels=["email"])
+    customer_id = await customer(client, admin)
+    await order(client, admin, customer_id, days_ago(app, 7), "SO-7")
+    await rule(client, admin, "day7", enabled=True, queue="mail-only")
+
+    done = await run(client, admin, today(app))
+    assert done["outcomes"] == {"failed": 1}
+    [touch] = await _touches(client, admin)
+    assert (touch["reason"], touch["contact_id"]) == ("channel_not_served", None)
+    async with app.state.db.unit_of_work() as session:
+        logged = await session.scalar(select(func.count()).select_from(TouchLog))
+    assert logged == 0
