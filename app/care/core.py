@@ -160,13 +160,13 @@ def plan_day(
 ) -> list[PlannedTouch]:
     """Every touch the rules create on ``day`` (local to ``zone``), once per key, in key
     order. ``holidays``: the public holidays around ``day`` (date -> name)."""
-    rules = list(rules)
     firsts = first_holiday_days(holidays or {})
+    anchors = [(rule, anchor_day(rule, day)) for rule in rules]
     found: dict[tuple[str, int, str], PlannedTouch] = {}
     for facts in customers:
-        for rule in rules:
-            if not admits(rule.audience, facts, day, zone):
-                continue
-            for touch in _anchored(rule, facts, anchor_day(rule, day), zone, firsts):
-                found.setdefault(touch.key, touch)
+        for rule, anchor in anchors:
+            touches = list(_anchored(rule, facts, anchor, zone, firsts))
+            if touches and admits(rule.audience, facts, day, zone):
+                for touch in touches:
+                    found.setdefault(touch.key, touch)
     return [found[key] for key in sorted(found)]

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import holidays as holiday_calendars
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Select,
     and_,
@@ -33,9 +34,10 @@ from sqlalchemy import (
     tuple_,
     union,
 )
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import fastjson
 from app.care import core, templates
 from app.care.calls import place_care_call
 from app.care.models import CareRule, CareTouch
@@ -48,6 +50,7 @@ from app.consent.service import TouchRef, admit_touch, policy_from_settings
 from app.contacts.models import Contact
 from app.customers.models import Customer, CustomerEmail
 from app.customers.value.models import CustomerValue
+from app.database import driver_connection
 from app.errors import AppError, InvalidInput, NotFound
 from app.orders.models import SALE_STATUSES, Order
 from app.queues.models import Queue
@@ -55,7 +58,7 @@ from app.routing.service import queue_by_name
 from app.skills.service import skill_ids_by_name
 
 BATCH = 100
-INSERT_CHUNK = 5000
+INSERT_CHUNK = 20_000
 LISTED = 1000
 CONSENT_CHANNEL = {"email": "email", "call": "voice"}
 CLEARABLE = frozenset({"queue", "priority"})
@@ -181,20 +184,21 @@ def _audience_where(audience: core.Audience, day_start: datetime) -> list[Column
 
 
 def _candidates(
-    plan: Sequence[core.Rule], day: date, zone: ZoneInfo, firsts: dict[date, str]
+    plan: Sequence[core.Rule],
+    day: date,
+    zone: ZoneInfo,
+    firsts: dict[date, str],
+    buyers: Sequence[int],
 ) -> list[Select[Any]]:
-    """One query of customer ids per anchor kind the day's rules look for."""
+    """The queries of the customer ids the day's rules may reach besides ``buyers`` (those
+    with a sale on an anchor day): birthdays in one scan of ``customers``, every anchor on
+    ``customer_values`` in one scan of it."""
     anchors: dict[str, list[date]] = {}
     for rule in plan:
         anchors.setdefault(rule.trigger, []).append(core.anchor_day(rule, day))
     queries: list[Select[Any]] = []
-    if "after_sale" in anchors:
-        queries.append(
-            select(Order.customer_id).where(
-                Order.status.in_(SALE_STATUSES),
-                _in_days(Order.placed_at, anchors["after_sale"], zone),
-            )
-        )
+    if buyers:
+        queries.append(select(func.unnest(literal(list(buyers), ARRAY(BigInteger)))))
     if "birthday" in anchors:
         born = tuple_(extract("month", Customer.birthday), extract("day", Customer.birthday))
         queries.append(
@@ -202,26 +206,27 @@ def _candidates(
                 Customer.birthday.is_not(None), born.in_(_birthday_dates(anchors["birthday"]))
             )
         )
-    for trigger, attribute in core.INSTANT_OF.items():
-        if trigger in anchors:
-            column = getattr(CustomerValue, attribute)
-            queries.append(
-                select(CustomerValue.customer_id).where(_in_days(column, anchors[trigger], zone))
-            )
+    on_values = [
+        _in_days(getattr(CustomerValue, attribute), anchors[trigger], zone)
+        for trigger, attribute in core.INSTANT_OF.items()
+        if trigger in anchors
+    ]
     day_start = _local_span(day, zone)[0]
     for rule in plan:
         if rule.trigger == "holiday" and core.anchor_day(rule, day) in firsts:
             where = _audience_where(rule.audience, day_start)
-            if where:
-                queries.append(select(CustomerValue.customer_id).where(*where))
-            else:
-                queries.append(select(Customer.id))
+            if not where:  # everyone
+                return [select(Customer.id)]
+            on_values.append(and_(*where))
+    if on_values:
+        queries.append(select(CustomerValue.customer_id).where(or_(*on_values)))
     return queries
 
 
 async def _sales(
     session: AsyncSession, plan: Sequence[core.Rule], day: date, zone: ZoneInfo
 ) -> dict[int, list[core.Sale]]:
+    """The sales on the anchor days of the day's after-sale rules, by customer."""
     days = [core.anchor_day(rule, day) for rule in plan if rule.trigger == "after_sale"]
     if not days:
         return {}
@@ -244,7 +249,8 @@ async def customer_facts(
     firsts: dict[date, str],
 ) -> list[core.CustomerFacts]:
     """The facts of every customer the day's rules may reach (a superset: the core decides)."""
-    queries = _candidates(plan, day, zone, firsts)
+    sales = await _sales(session, plan, day, zone)
+    queries = _candidates(plan, day, zone, firsts, sorted(sales))
     if not queries:
         return []
     ids = union(*queries).subquery()
@@ -264,7 +270,6 @@ async def customer_facts(
         .outerjoin(CustomerValue, CustomerValue.customer_id == Customer.id)
         .where(Customer.erased_at.is_(None))
     )
-    sales = await _sales(session, plan, day, zone)
     return [
         core.CustomerFacts(
             customer_id=row[0],
@@ -295,31 +300,38 @@ async def plan(
     return core.plan_day(day, settings.zone, plan_rules, facts, found), enabled
 
 
+# the day's touches as arrays, one statement however many: a multi-row VALUES of thousands
+# of rows costs more to build than to run
+_INSERT_TOUCHES = """
+INSERT INTO care_touches (rule_key, customer_id, occurrence, day, due_at, context)
+SELECT t.rule_key, t.customer_id, t.occurrence, $1, t.due_at, t.context::jsonb
+FROM unnest($2::text[], $3::bigint[], $4::text[], $5::timestamptz[], $6::text[])
+    AS t(rule_key, customer_id, occurrence, due_at, context)
+ON CONFLICT ON CONSTRAINT uq_care_touches_occurrence DO NOTHING
+"""
+
+
 async def create_day(
     session: AsyncSession, day: date, settings: Settings
 ) -> tuple[list[core.PlannedTouch], int]:
     """Insert the day's touches that do not exist yet: (the day's plan, how many were new)."""
     touches, enabled = await plan(session, day, settings)
+    due = {
+        key: datetime.combine(day, rule.send_time, settings.zone) for key, rule in enabled.items()
+    }
     created = 0
     for start in range(0, len(touches), INSERT_CHUNK):
-        rows = [
-            {
-                "rule_key": t.rule_key,
-                "customer_id": t.customer_id,
-                "occurrence": t.occurrence,
-                "day": day,
-                "due_at": datetime.combine(day, enabled[t.rule_key].send_time, settings.zone),
-                "context": dict(t.context),
-            }
-            for t in touches[start : start + INSERT_CHUNK]
-        ]
-        inserted = await session.scalars(
-            insert(CareTouch)
-            .values(rows)
-            .on_conflict_do_nothing(constraint="uq_care_touches_occurrence")
-            .returning(CareTouch.id)
+        chunk = touches[start : start + INSERT_CHUNK]
+        status = await (await driver_connection(session)).execute(
+            _INSERT_TOUCHES,
+            day,
+            [t.rule_key for t in chunk],
+            [t.customer_id for t in chunk],
+            [t.occurrence for t in chunk],
+            [due[t.rule_key] for t in chunk],
+            [fastjson.dumps(dict(t.context)) for t in chunk],
         )
-        created += len(list(inserted))
+        created += int(status.split()[-1])
     return touches, created
 
 
