@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     )
     marketing_cap_days: int = Field(default=7, ge=1, description="The cap window in days.")
     # --- proactive care (app.care)
+    care_enabled: bool = Field(
+        default=True, description="Run the care scheduler (on the routing leader)."
+    )
     care_holiday_country: str = Field(
         default="CN", description="Country whose public holidays the care holiday rule greets."
     )

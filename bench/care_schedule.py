@@ -28,7 +28,7 @@ from decimal import Decimal
 
 import asyncpg
 from _common import fresh_database
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from app.care import service
 from app.care.defaults import ensure_default_rules
@@ -119,7 +119,9 @@ async def ceiling(url: str) -> float:
 
 
 async def switch_every_rule_on(db: Database) -> None:
+    """Every default rule on, and no touch yet (a --keep run creates the day again)."""
     async with db.unit_of_work() as session:
+        await session.execute(text("TRUNCATE care_touches"))
         await ensure_default_rules(session)
         await session.execute(update(CareRule).values(enabled=True, queue="care"))
 

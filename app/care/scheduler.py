@@ -88,10 +88,14 @@ def _leads(app: FastAPI) -> bool:
 
 @asynccontextmanager
 async def running(app: FastAPI) -> AsyncIterator[None]:
-    """The default rules added if missing, then the scheduler for as long as it serves."""
+    """The default rules added if missing, then the scheduler for as long as it serves
+    (unless ``CONTACTD_CARE_ENABLED=false``: days are then run by hand only)."""
     async with app.state.db.unit_of_work() as session:
         await ensure_default_rules(session)
     scheduler = CareScheduler(app.state.db, app.state.settings, lambda: _leads(app))
     app.state.care_scheduler = scheduler
+    if not app.state.settings.care_enabled:
+        yield
+        return
     async with background(scheduler.run(), "care-scheduler"):
         yield
