@@ -55,6 +55,8 @@ class CareScheduler:
         log.info("care_day_planned", day=today.isoformat(), planned=len(touches), created=created)
 
     async def dispatch_due(self, now: datetime) -> int:
+        async with self.db.unit_of_work() as session:
+            await service.expire_past(session, now, self.settings)
         acted = 0
         while True:
             async with self.db.unit_of_work() as session:

@@ -33,6 +33,7 @@ from sqlalchemy import (
     select,
     tuple_,
     union,
+    update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -461,6 +462,22 @@ async def _gate_and_act(
     if sender is not None and address is not None:
         return "emailed", None, await _send_email(session, touch, sender, address, settings, now)
     return "called", None, await place_care_call(session, touch, rule, now)
+
+
+async def expire_past(session: AsyncSession, now: datetime, settings: Settings) -> int:
+    """Skip (``expired``) the touches still pending from a day before today: a greeting or
+    a day-7 call is not made days late when the scheduler was down. How many."""
+    today = now.astimezone(settings.zone).date()
+    result = await session.execute(
+        update(CareTouch)
+        .where(
+            CareTouch.outcome == "pending",
+            CareTouch.due_at < _local_span(today, settings.zone)[0],
+            CareTouch.day < today,
+        )
+        .values(outcome="skipped", reason="expired", acted_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def dispatch(

@@ -17,7 +17,6 @@ from app.consent.models import TouchLog
 from app.main import create_app
 from tests.care.conftest import Center, care_settings, customer, days_ago, order, rule, run, today
 from tests.conftest import make_settings
-from tests.helpers import eventually
 
 RULES = "/api/v1/care/rules"
 
@@ -257,23 +256,28 @@ async def test_each_touch_is_created_once_run_twice_concurrently_and_after_a_res
     assert outcomes == {"failed"}
 
 
-async def test_the_scheduler_plans_and_acts_only_on_the_leader(
+async def test_the_scheduler_plans_and_acts_only_on_the_leader_and_never_late(
     app: FastAPI, center: Center
 ) -> None:
     client, admin = center.client, center.admin
     await center.queue("care", [("support", 1)], channels=["voice"])
     customer_id = await customer(client, admin)
     await order(client, admin, customer_id, days_ago(app, 7), "SO-7")
+    await order(client, admin, customer_id, days_ago(app, 8), "SO-8")
     await rule(client, admin, "day7", enabled=True, queue="care")
+    async with app.state.db.unit_of_work() as session:  # yesterday's, never acted on
+        await service.create_day(session, today(app) - timedelta(days=1), app.state.settings)
     follower = CareScheduler(app.state.db, app.state.settings, lambda: False)
     await follower.round()
-    assert await _count(app) == 0
+    assert await _count(app) == 1
     zone = app.state.settings.zone
     noon = datetime.combine(today(app), time(12), tzinfo=zone).astimezone(UTC)
     leader = CareScheduler(app.state.db, app.state.settings, lambda: True, clock=lambda: noon)
     await leader.round()
-    [touch] = await eventually(lambda: _touches(client, admin, outcome="called"))
-    assert touch["customer_id"] == customer_id
+    [touch] = await _touches(client, admin, outcome="called")
+    assert touch["day"] == today(app).isoformat()
+    [late] = await _touches(client, admin, outcome="skipped")
+    assert late["reason"] == "expired"
 
 
 async def test_a_call_routing_refuses_fails_and_leaves_no_touch_made(
