@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.skills.schemas import SkillLevel
 
@@ -14,6 +14,11 @@ Outcome = Literal["pending", "emailed", "called", "suppressed", "failed", "skipp
 Grade = Literal["P", "G", "S", "B"]
 ValueClass = Literal["key", "major", "normal"]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+WallClock = Annotated[
+    str,
+    StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$"),
+    Field(description="Local wall-clock time HH:MM (CONTACTD_TIMEZONE)", examples=["10:00"]),
+]
 
 
 class _Strict(BaseModel):
@@ -54,7 +59,7 @@ class CareRuleOut(BaseModel):
     queue: str | None
     skills: list[SkillLevel]
     priority: int | None
-    send_time: time
+    send_time: WallClock
     enabled: bool
     updated_at: datetime
 
@@ -70,15 +75,11 @@ class CareRuleUpdate(_Strict):
     queue: Name | None = None
     skills: Annotated[list[SkillLevel], Field(max_length=10)] | None = None
     priority: Annotated[int, Field(ge=0, le=100)] | None = None
-    send_time: time | None = Field(default=None, description="Local wall-clock time, no offset.")
+    send_time: WallClock | None = None
     enabled: bool | None = None
 
-    @field_validator("send_time")
-    @classmethod
-    def _wall_clock(cls, value: time | None) -> time | None:
-        if value is not None and value.tzinfo is not None:
-            raise ValueError("send_time is a local time of day, without an offset")
-        return value
+    def send_time_of_day(self) -> time | None:
+        return None if self.send_time is None else time.fromisoformat(self.send_time)
 
 
 class CareTouchOut(BaseModel):

@@ -93,8 +93,9 @@ async def update_rule(
     for name, value in values.items():
         if value is not None or name in CLEARABLE:
             setattr(rule, name, value)
-    if change.send_time is not None:
-        rule.send_time = change.send_time
+    send_time = change.send_time_of_day()
+    if send_time is not None:
+        rule.send_time = send_time
     templates.validate(rule.templates, needs_subject=rule.channel == "email")
     if rule.channel == "call" and rule.enabled and rule.queue is None:
         raise InvalidInput(
@@ -578,4 +579,6 @@ async def touches_page(
 
 
 def to_out(rule: CareRule) -> CareRuleOut:
-    return CareRuleOut.model_validate(rule, from_attributes=True)
+    """The rule as the API shows it (``send_time`` as ``HH:MM``)."""
+    columns = {c.key: getattr(rule, c.key) for c in CareRule.__table__.columns}
+    return CareRuleOut.model_validate({**columns, "send_time": rule.send_time.strftime("%H:%M")})

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.care.defaults import ensure_default_rules
 from app.care.models import CareRule
+from app.customers.value.service import rescore_customers
 from app.orders.core import DEFAULT_SOURCE
 from app.orders.models import Order
 
@@ -59,4 +60,5 @@ async def add_demo_care(
         for customer_id in picked
     )
     await session.flush()
+    await rescore_customers(session, picked, now=now.astimezone(zone))
     return picked
