@@ -33,6 +33,9 @@ log = structlog.get_logger(__name__)
 
 
 class CareScheduler:
+    """One instance's loop: each round, if this instance leads, plan the day (when not yet
+    planned here as of the rules in force) and act on the touches due."""
+
     def __init__(
         self,
         db: Database,
@@ -55,6 +58,8 @@ class CareScheduler:
         log.info("care_day_planned", day=today.isoformat(), planned=len(touches), created=created)
 
     async def dispatch_due(self, now: datetime) -> int:
+        """Expire what an earlier day left pending, then act on the due touches batch by
+        batch (a transaction each); how many were acted on."""
         async with self.db.unit_of_work() as session:
             await service.expire_past(session, now, self.settings)
         acted = 0
