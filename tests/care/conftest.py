@@ -81,3 +81,15 @@ async def run(
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+async def day7_call(
+    app: FastAPI, at: Center, *, queue: str = "care", channels: tuple[str, ...] = ("voice",)
+) -> int:
+    """A queue, a customer with a sale seven days ago and the day-7 call rule into the
+    queue; the customer's id."""
+    await at.queue(queue, [("support", 1)], channels=list(channels))
+    customer_id = await customer(at.client, at.admin)
+    await order(at.client, at.admin, customer_id, days_ago(app, 7), "SO-7")
+    await rule(at.client, at.admin, "day7", enabled=True, queue=queue)
+    return customer_id

@@ -15,7 +15,17 @@ from app.care.models import CareTouch
 from app.care.scheduler import CareScheduler
 from app.consent.models import TouchLog
 from app.main import create_app
-from tests.care.conftest import Center, care_settings, customer, days_ago, order, rule, run, today
+from tests.care.conftest import (
+    Center,
+    care_settings,
+    customer,
+    day7_call,
+    days_ago,
+    order,
+    rule,
+    run,
+    today,
+)
 from tests.conftest import make_settings
 
 RULES = "/api/v1/care/rules"
@@ -172,16 +182,13 @@ async def test_a_day28_email_goes_to_the_outbox_in_the_customers_language(
 
 async def test_a_refused_call_is_suppressed_with_its_reason(app: FastAPI, center: Center) -> None:
     client, admin = center.client, center.admin
-    await center.queue("care", [("support", 1)], channels=["voice"])
-    customer_id = await customer(client, admin)
+    customer_id = await day7_call(app, center)
     refused = await client.put(
         f"/api/v1/customers/{customer_id}/consent",
         json={"channel": "voice", "purpose": "service", "status": "refused", "source": "agent"},
         headers=admin,
     )
     assert refused.status_code == 200, refused.text
-    await order(client, admin, customer_id, days_ago(app, 7), "SO-7")
-    await rule(client, admin, "day7", enabled=True, queue="care")
 
     done = await run(client, admin, today(app))
     assert done["outcomes"] == {"suppressed": 1}
@@ -199,10 +206,7 @@ async def test_a_refused_call_is_suppressed_with_its_reason(app: FastAPI, center
 
 async def test_quiet_hours_suppress_a_call_due_at_night(app: FastAPI, center: Center) -> None:
     client, admin = center.client, center.admin
-    await center.queue("care", [("support", 1)], channels=["voice"])
-    customer_id = await customer(client, admin)
-    await order(client, admin, customer_id, days_ago(app, 7), "SO-7")
-    await rule(client, admin, "day7", enabled=True, queue="care")
+    await day7_call(app, center)
     settings = make_settings()  # quiet hours 21:00-09:00
     night = datetime.combine(today(app), time(22, 30), tzinfo=settings.zone).astimezone(UTC)
     async with app.state.db.unit_of_work() as session:
@@ -260,11 +264,8 @@ async def test_the_scheduler_plans_and_acts_only_on_the_leader_and_never_late(
     app: FastAPI, center: Center
 ) -> None:
     client, admin = center.client, center.admin
-    await center.queue("care", [("support", 1)], channels=["voice"])
-    customer_id = await customer(client, admin)
-    await order(client, admin, customer_id, days_ago(app, 7), "SO-7")
+    customer_id = await day7_call(app, center)
     await order(client, admin, customer_id, days_ago(app, 8), "SO-8")
-    await rule(client, admin, "day7", enabled=True, queue="care")
     async with app.state.db.unit_of_work() as session:  # yesterday's, never acted on
         await service.create_day(session, today(app) - timedelta(days=1), app.state.settings)
     follower = CareScheduler(app.state.db, app.state.settings, lambda: False)
@@ -284,10 +285,7 @@ async def test_a_call_routing_refuses_fails_and_leaves_no_touch_made(
     app: FastAPI, center: Center
 ) -> None:
     client, admin = center.client, center.admin
-    await center.queue("mail-only", [("support", 1)], channels=["email"])
-    customer_id = await customer(client, admin)
-    await order(client, admin, customer_id, days_ago(app, 7), "SO-7")
-    await rule(client, admin, "day7", enabled=True, queue="mail-only")
+    await day7_call(app, center, queue="mail-only", channels=("email",))
 
     done = await run(client, admin, today(app))
     assert done["outcomes"] == {"failed": 1}
