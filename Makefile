@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -m venv $(VENV)
 	@$(PIP_INSTALL) --upgrade pip
 	@$(PIP_INSTALL) -e '.[dev]'
+	@# axe-core, the accessibility rules the browser tests run in every page (npm registry)
+	@if command -v npm >/dev/null; then npm install --silent --no-audit --no-fund --prefix $(VENV)/npm 'axe-core@^4.10' >/dev/null; fi
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -28,6 +28,12 @@ from app.runtime import resolve_database_url
 from app.tryout.cli import try_app
 from app.users.models import Role
 
+WORKER_STARTUP_SECONDS = 60
+"""How long ``serve --workers N`` waits for a worker to answer its health check (uvicorn
+kills and replaces a worker that does not). A new worker imports the whole app before it
+can answer, about 6 s of CPU: under uvicorn's default of 5 s a 2-core machine never gets a
+worker started. A hung worker is replaced after this long too."""
+
 cli = typer.Typer(help="contactd: an open-source contact-center backend.", no_args_is_help=True)
 
 
@@ -108,6 +114,7 @@ def serve(
         host=bind_host,
         port=bind_port,
         workers=workers,
+        timeout_worker_healthcheck=WORKER_STARTUP_SECONDS,
         log_config=None,
         access_log=False,
         ws_per_message_deflate=settings.ws_per_message_deflate,

@@ -8,10 +8,13 @@ from __future__ import annotations
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo, available_timezones
+from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.validation import known_timezone
 
 
 class Settings(BaseSettings):
@@ -104,6 +107,19 @@ class Settings(BaseSettings):
     )
     cti_secret: SecretStr | None = Field(default=None, description="HMAC key of the CTI API.")
     cti_command_url: str | None = Field(default=None, description="Where commands to the PBX go.")
+    # --- outbound calls (docs/outbound.md)
+    outbound_voice_provider: Literal["twilio", "cti"] = Field(
+        default="twilio", description="Who places outbound calls: Twilio's REST API or the PBX."
+    )
+    outbound_caller_id: str | None = Field(
+        default=None, description="The number (E.164) outbound calls are placed from."
+    )
+    outbound_max_attempts: int = Field(
+        default=3, ge=1, le=10, description="Tries of an outbound call, the first included."
+    )
+    outbound_retry_minutes: int = Field(
+        default=120, ge=0, description="Minutes between the end of a try and the next."
+    )
     ivr_lookup_allowed_hosts: str | None = Field(
         default=None,
         description="Comma-separated hosts IVR HTTP lookups may call besides the lookup base.",
@@ -192,9 +208,7 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        if value not in available_timezones():
-            raise ValueError(f"unknown time zone '{value}'")
-        return value
+        return known_timezone(value)
 
     @field_validator("care_holiday_country")
     @classmethod

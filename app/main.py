@@ -51,6 +51,9 @@ from app.middleware import (
 from app.migrations import head_revision
 from app.openapi_errors import install_error_responses
 from app.orders.router import router as orders_router
+from app.outbound import runner as outbound_runner
+from app.outbound.attempts import OUTBOUND_KEY, context_from_settings
+from app.outbound.router import router as outbound_router
 from app.privacy.router import router as privacy_router
 from app.queues.router import router as queues_router
 from app.ratelimit import runtime as ratelimit_runtime
@@ -171,7 +174,13 @@ def create_app(
         await distributor.start()
         app.state.distributor = distributor
         surveys = SurveyContext(settings, link_secret(settings, app.state.jwt_secret))
-        db.share_with_every_session({DOORBELL_KEY: _CurrentRouter(app), SURVEYS_KEY: surveys})
+        db.share_with_every_session(
+            {
+                DOORBELL_KEY: _CurrentRouter(app),
+                SURVEYS_KEY: surveys,
+                OUTBOUND_KEY: context_from_settings(settings),
+            }
+        )
         try:
             async with (
                 channels_running(app),
@@ -181,6 +190,7 @@ def create_app(
                 value_runtime.running(app),
                 ratelimit_runtime.running(app),
                 case_timers.running(app),
+                outbound_runner.running(app),
                 care_scheduler.running(app),
                 _collector_tuned() if tune_gc else contextlib.nullcontext(),
             ):
@@ -214,6 +224,7 @@ def create_app(
         cases_router,
         case_reports_router,
         surveys_router,
+        outbound_router,
         entry_points_router,
         *CHANNEL_ROUTERS,
         ivr_router,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -30,7 +31,9 @@ def downgrade(database_url: str, revision: str = "base") -> None:
     command.downgrade(alembic_config(database_url), revision)
 
 
+@cache
 def head_revision() -> str | None:
+    """The newest revision of this release's migrations (read once: they ship with it)."""
     script = ScriptDirectory.from_config(alembic_config(""))
     return script.get_current_head()
 

@@ -34,6 +34,7 @@ from app.customers.value.models import (
 from app.ivr.models import IvrFlow, IvrFlowVersion, IvrNumber, IvrRun
 from app.orders.models import Order
 from app.orm import Base
+from app.outbound.models import OutboundAttempt, OutboundCall
 from app.queues.models import Queue, QueueSkill
 from app.ratelimit.models import RequestCounter
 from app.routing.models import AgentPresence, RouterLease, RoutingConfigVersion, RoutingInbox
@@ -77,6 +78,8 @@ __all__ = [
     "IvrRun",
     "Message",
     "Order",
+    "OutboundAttempt",
+    "OutboundCall",
     "OutboundEmail",
     "Queue",
     "QueueSkill",

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 from datetime import time
+from functools import cache
 from typing import Annotated
+from zoneinfo import available_timezones
 
 from fastapi import Path
 from pydantic import Field, PlainSerializer, WithJsonSchema
@@ -54,3 +56,16 @@ def urlencoded_has_nul(raw: bytes) -> bool:
 def lower_stripped(value: object) -> object:
     """Names are case-insensitive: compare and store them lower-case, trimmed."""
     return value.strip().lower() if isinstance(value, str) else value
+
+
+@cache
+def _time_zones() -> frozenset[str]:
+    """The IANA zones of this machine's tz database (a directory walk: read once)."""
+    return frozenset(available_timezones())
+
+
+def known_timezone(value: str) -> str:
+    """``value`` if it names an IANA time zone; ValueError otherwise."""
+    if value not in _time_zones():
+        raise ValueError(f"unknown time zone '{value}'")
+    return value

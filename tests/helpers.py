@@ -15,10 +15,12 @@ from typing import Any
 import asyncpg
 import httpx
 import uvicorn
-from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
 from app.database import libpq_url
+
+ASGIApp = Callable[..., Awaitable[None]]
+SHUTDOWN_GRACE_SECONDS = 5
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], seconds: float = 10.0) -> Any:
@@ -90,13 +92,22 @@ async def wait_until_ready(
 
 
 @asynccontextmanager
-async def live_server(app: FastAPI) -> AsyncIterator[str]:
-    """Serve an app whose lifespan already runs on a free 127.0.0.1 port; yield its base URL."""
+async def live_server(app: ASGIApp) -> AsyncIterator[str]:
+    """Serve an ASGI app (whose lifespan, if any, already runs) on a free 127.0.0.1 port;
+    yield its base URL. Leaving stops it within ``SHUTDOWN_GRACE_SECONDS``: connections a
+    test left open (a socket whose handler still waits) are cancelled, never waited for."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None)
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            lifespan="off",
+            log_config=None,
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+        )
     )
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -4,6 +4,7 @@ the existing services, then (for routing commands) a short wait for the router."
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
@@ -25,6 +26,7 @@ from app.customers.service import get_customer
 from app.customers.views import authorize_view
 from app.database import after_commit
 from app.errors import Conflict, Forbidden, NotFound, Unauthorized
+from app.outbound.attempts import settle as settle_outbound
 from app.routing import service as routing
 from app.routing.models import RoutingInbox
 from app.supervisor.consult import consult_topics
@@ -136,6 +138,7 @@ class Commands:
             elif contact.state in ("wrap_up", "ended"):
                 contact.disposition = frame.disposition
                 await apply_disposition(session, contact, frame.disposition, user.id)
+                await settle_outbound(session, contact, frame.disposition, datetime.now(UTC))
             else:
                 raise Conflict(
                     f"Contact {contact.id} is {contact.state}.",

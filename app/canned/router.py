@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import APIRouter, Response, status
 
 from app.auth.dependencies import AgentUser, SupervisorUser
 from app.canned import service
-from app.canned.schemas import CannedReplyCreate, CannedReplyOut, CannedReplyUpdate
+from app.canned.schemas import CannedReplyCreate, CannedReplyOut, CannedReplyUpdate, Language
 from app.dependencies import SessionDep
 from app.validation import IdPath
 
@@ -15,7 +13,7 @@ router = APIRouter(prefix="/api/v1/canned-replies", tags=["canned replies"])
 
 @router.get("", response_model=list[CannedReplyOut], summary="The canned replies I may use")
 async def list_replies(
-    session: SessionDep, user: AgentUser, language: Literal["zh-CN", "en"] | None = None
+    session: SessionDep, user: AgentUser, language: Language | None = None
 ) -> list[CannedReplyOut]:
     rows = await service.list_replies(session, user, language)
     return [CannedReplyOut.model_validate(row) for row in rows]

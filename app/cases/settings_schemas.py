@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from app.cases.core import calendar as cal
 from app.cases.core.policy import Escalation, Policy
 from app.cases.core.sla import Targets
-from app.routing.config_schemas import WEEKDAYS, known_holiday_country, known_timezone
+from app.routing.config_schemas import WEEKDAYS, known_holiday_country
+from app.validation import known_timezone
 
 Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 QueueName = Annotated[str, Field(min_length=1, max_length=64)]

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
-from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from app.consent.core import Channel, Purpose, Reason, StatusOrUnknown, TouchPurpose
-from app.validation import LocalTime
+from app.validation import LocalTime, known_timezone
 
 Source = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Form = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -60,8 +59,8 @@ class PreferencesIn(Evidence):
 
     @model_validator(mode="after")
     def _known_zone(self) -> PreferencesIn:
-        if self.time_zone is not None and self.time_zone not in available_timezones():
-            raise ValueError(f"unknown time zone '{self.time_zone}'")
+        if self.time_zone is not None:
+            known_timezone(self.time_zone)
         return self
 
 

@@ -29,6 +29,7 @@ import httpx
 import structlog
 
 from app.resilience.breaker import CircuitBreaker
+from app.resilience.client import http_client
 
 log = structlog.get_logger(__name__)
 
@@ -123,7 +124,7 @@ class CrmEnricher:
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self.fetch_timeout)
+            self._client = http_client(timeout=self.fetch_timeout)
         return self._client
 
     async def _fetch(self, customer_id: int) -> Answer:

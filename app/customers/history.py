@@ -30,6 +30,10 @@ DISPOSITIONS = (
     "no_answer",
     "do_not_call",  # the customer asked not to be called: refuses voice consent at once
     "other",
+    # outbound calls (docs/outbound.md); no_answer and do_not_call above serve them too
+    "reached",
+    "busy",
+    "wrong_number",
 )
 OPEN_DISPOSITIONS = ("complaint", "follow_up_needed", "callback_promised")
 OPEN_STATES = ("new", "ivr", "queued", "offered", "assigned", "wrap_up")

@@ -49,9 +49,22 @@ class Suggestion(BaseModel):
     why: str  # same_phone | same_email | similar_phone
 
 
+class OutboundPop(BaseModel):
+    """What the agent previews of a call we place (docs/outbound.md): the purpose, the
+    script to read (may be bilingual) and only the last digits of the number dialled."""
+
+    call_id: int
+    attempt: int
+    purpose: str
+    script: str | None
+    number_last_digits: str | None
+
+
 class ScreenPop(BaseModel):
     contact_id: int
     channel: str
+    direction: str = "inbound"  # outbound: a call we place when the agent accepts
+    outbound: OutboundPop | None = None  # set for an outbound contact
     customer_match: str  # exact_phone | email | several | created | provided | unknown
     customer: CustomerOut | None
     suggestions: list[Suggestion]  # for an unknown or ambiguous caller

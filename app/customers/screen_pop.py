@@ -21,12 +21,14 @@ from app.customers.history import (
     items_from_json,
     open_params,
 )
-from app.customers.history_schemas import ScreenPop, Suggestion
+from app.customers.history_schemas import OutboundPop, ScreenPop, Suggestion
 from app.customers.models import Customer, CustomerEmail, CustomerPhone
 from app.customers.schemas import CustomerOut
 from app.customers.value.schemas import value_json_sql
 from app.database import driver_connection
 from app.errors import NotFound
+from app.outbound.attempts import OUTBOUND
+from app.outbound.core import last_digits
 
 MAX_SUGGESTIONS = 5
 SIMILAR_PHONE_DIGITS = 2  # numbers differing only in their last two digits
@@ -53,8 +55,8 @@ chosen AS (
     SELECT * FROM (SELECT DISTINCT ON (id) * FROM picked ORDER BY id, pick) once
     ORDER BY pick, created_at DESC, id DESC LIMIT {POP_RECENT_ITEMS}
 )
-SELECT c.id, c.agent_id, c.channel, c.customer_match, c.from_address, c.subject,
-       c.attributes::text,
+SELECT c.id, c.agent_id, c.channel, c.direction, c.customer_match, c.from_address,
+       c.to_address, c.subject, c.attributes::text,
        c.queued_at, c.created_at, c.answered_at, c.offered_at,
        (SELECT json_build_object(
             'id', cu.id, 'name', cu.name, 'language', cu.language, 'value', {VALUE_JSON},
@@ -105,20 +107,36 @@ async def build_screen_pop(
     suggestions: list[Suggestion] = []
     if customer is None:
         suggestions = await suggestions_for(session, row["from_address"])
+    attributes = fastjson.loads(row["attributes"]) or {}
     return ScreenPop(
         contact_id=row["id"],
         channel=row["channel"],
+        direction=row["direction"],
+        outbound=_outbound(row["direction"], attributes, row["to_address"]),
         customer_match=row["customer_match"],
         customer=customer,
         suggestions=suggestions,
         from_address=row["from_address"],
         subject=row["subject"],
-        ivr_inputs=fastjson.loads(row["attributes"]) or {},
+        ivr_inputs=attributes,
         waited_seconds=_waited(row),
         cases=[] if customer is None else _cases(row["cases"]),
         history=[] if customer is None else items_from_json(row["history"]),
         enrichment=None if enrichment is None else await enrichment.result(),
         consent_flags=_flags(row["consent_flags"]),
+    )
+
+
+def _outbound(direction: str, attributes: Mapping[str, Any], to: str | None) -> OutboundPop | None:
+    details = attributes.get(OUTBOUND)
+    if direction != "outbound" or not isinstance(details, dict):
+        return None
+    return OutboundPop(
+        call_id=details["call_id"],
+        attempt=details["attempt"],
+        purpose=details["purpose"],
+        script=details.get("script"),
+        number_last_digits=last_digits(to),
     )
 
 

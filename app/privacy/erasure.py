@@ -32,6 +32,7 @@ from app.customers.value.models import CustomerValue
 from app.errors import Conflict, NotFound
 from app.ivr.models import IvrRun
 from app.orders.models import Order
+from app.outbound.models import OutboundCall
 from app.surveys.models import CsatSurvey
 
 LEGACY_TEXT_KEYS = ("text", "digits", "error")
@@ -158,6 +159,13 @@ PLAN: tuple[Redaction, ...] = (
         lambda c: (CsatSurvey.customer_id == c) | CsatSurvey.contact_id.in_(_contacts_of(c)),
         {"comment": None, "comment_erased_at": NOW},
         lambda: CsatSurvey.comment.is_not(None),
+    ),
+    Redaction(
+        "outbound_scripts",
+        OutboundCall,
+        lambda c: OutboundCall.customer_id == c,
+        {"script": None},
+        lambda: OutboundCall.script.is_not(None),
     ),
     Redaction(
         "value_block_reasons",

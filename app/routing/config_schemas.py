@@ -9,25 +9,17 @@ from __future__ import annotations
 
 from datetime import date, time
 from typing import Annotated, Literal
-from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.routing.core import model as core
 from app.routing.hours import BusinessHours
 from app.skills.schemas import SkillLevel, SkillName
-from app.validation import LocalTime
+from app.validation import LocalTime, known_timezone
 
 Channel = Literal["voice", "email", "chat"]
 Seconds = Annotated[float, Field(ge=0, le=7 * 86_400)]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def known_timezone(value: str) -> str:
-    """``value`` if it names an IANA time zone; ValueError otherwise."""
-    if value not in available_timezones():
-        raise ValueError(f"unknown time zone '{value}'")
-    return value
 
 
 def known_holiday_country(value: str | None) -> str | None:

@@ -525,8 +525,7 @@ class Distributor:
         return None if view is None else view.channel
 
     async def _publish(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
-        for topic, message in messages:
-            await self.bus.publish(topic, message)
+        await self.bus.publish_many(messages)  # one round trip to the bus for the batch
 
     # ------------------------------------------------------------------ notifications
 

@@ -22,6 +22,7 @@ from app.customers.history import check_disposition
 from app.customers.models import Customer
 from app.database import driver_connection
 from app.errors import Conflict, InvalidInput, NotFound
+from app.outbound.attempts import settle as settle_outbound
 from app.queues.models import Queue
 from app.routing import inbox
 from app.routing.config_schemas import QueuePolicy
@@ -52,6 +53,7 @@ class NewContact:
     subject: str | None = None
     preferred_agent_id: int | None = None
     arrived_at: datetime | None = None
+    direction: str = "inbound"  # outbound: a call we place (app.outbound), routed the same
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +91,9 @@ WITH target AS (
 ), contact AS (
     INSERT INTO contacts (channel, state, customer_id, customer_match, queue_id, priority,
         required_skills, provider, provider_ref, from_address, to_address, subject, attributes,
-        created_at, updated_at, queued_at, ended_at, value_tags)
+        created_at, updated_at, queued_at, ended_at, direction, value_tags)
     SELECT $1, $2, $3, $4, target.id, $6, $7::jsonb, $8, $9, $10, $11, $12, $13::jsonb,
-        $14, $15, $16, $17,
+        $14, $15, $16, $17, $27,
         (SELECT routing_tags FROM customer_values WHERE customer_id = $3)
     FROM target
     RETURNING id, value_tags
@@ -260,6 +262,7 @@ async def _insert_contact(
             target.default_priority,
             target.version,
             target.published_at,
+            new.direction,
         )
     except asyncpg.UniqueViolationError as exc:
         raise Conflict(
@@ -425,6 +428,7 @@ async def end_contact(
     if disposition is not None:
         contact.disposition = disposition
         await apply_disposition(session, contact, disposition, user.id)
+        await settle_outbound(session, contact, disposition, datetime.now(UTC))
     return await inbox.submit(session, "contact.end", {"contact_id": contact_id}, actor_id=user.id)
 
 

@@ -403,11 +403,7 @@ async def report(
     the agent's user id. A survey without a value for the group (no agent, queue or grade)
     counts under ``none``."""
     key = func.coalesce(_group_column(group_by), "none").label("group")
-    base = (
-        select(key)
-        .select_from(CsatSurvey)
-        .outerjoin(Queue, Queue.id == CsatSurvey.queue_id)
-    )
+    base = select(key).select_from(CsatSurvey).outerjoin(Queue, Queue.id == CsatSurvey.queue_id)
     if since is not None:
         base = base.where(CsatSurvey.offered_at >= since)
     if until is not None:

@@ -1,8 +1,10 @@
-"""Two instances of the service on one database, hearing each other through Redis.
+"""Two instances of the service on one database, hearing each other through a bus server:
+Redis by default, NATS for the tests parametrized over ``proxy`` (``BUS_KINDS``).
 
 Each test run uses channels of its own (a random prefix), so parallel runs and other users
-of the same Redis never hear each other. The instances reach Redis through ``RedisProxy``,
-a TCP relay the test can cut and restore to take the bus down without touching the server.
+of the same server never hear each other. The instances reach the server through
+``BusProxy``, a TCP relay the test can cut and restore to take the bus down without
+touching the server.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Literal
 
 import httpx
 import pytest
@@ -27,17 +30,28 @@ from tests.helpers import TcpRelay, live_server
 
 REDIS_HOST = "127.0.0.1"
 REDIS_PORT = int(os.environ.get("CONTACTD_TEST_REDIS_PORT", "6379"))
+NATS_HOST = "127.0.0.1"
+NATS_PORT = int(os.environ.get("CONTACTD_TEST_NATS_PORT", "4222"))
+BusKind = Literal["redis", "nats"]
+BUS_KINDS: tuple[BusKind, ...] = ("redis", "nats")
+"""``@pytest.mark.parametrize("proxy", BUS_KINDS, indirect=True)`` runs a test on each."""
 
 
-class RedisProxy(TcpRelay):
-    """A ``TcpRelay`` to the test Redis."""
+class BusProxy(TcpRelay):
+    """A ``TcpRelay`` to the test Redis or NATS; ``url`` is the bus URL through it."""
 
-    def __init__(self) -> None:
-        super().__init__(REDIS_HOST, REDIS_PORT)
+    def __init__(self, kind: BusKind = "redis") -> None:
+        self.kind = kind
+        if kind == "redis":
+            super().__init__(REDIS_HOST, REDIS_PORT)
+        else:
+            super().__init__(NATS_HOST, NATS_PORT)
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        if self.kind == "redis":
+            return f"redis://127.0.0.1:{self.port}/0"
+        return f"nats://127.0.0.1:{self.port}"
 
 
 @dataclass
@@ -68,13 +82,14 @@ class Pair:
     a: Instance
     b: Instance
     desk: Desk
-    proxy: RedisProxy
+    proxy: BusProxy
     tokens: dict[str, str] = field(default_factory=dict)
 
 
 @pytest.fixture
-async def proxy() -> AsyncIterator[RedisProxy]:
-    relay = RedisProxy()
+async def proxy(request: pytest.FixtureRequest) -> AsyncIterator[BusProxy]:
+    """A relay to Redis, or to the server ``request.param`` names (``BUS_KINDS``)."""
+    relay = BusProxy(getattr(request, "param", "redis"))
     await relay.start()
     yield relay
     with contextlib.suppress(AssertionError):
@@ -116,7 +131,7 @@ def user_factory(instance: Instance) -> UserFactory:
 
 
 @pytest.fixture
-async def pair(clean_db: str, proxy: RedisProxy) -> AsyncIterator[Pair]:
+async def pair(clean_db: str, proxy: BusProxy) -> AsyncIterator[Pair]:
     prefix = f"contactd-test-{uuid.uuid4().hex}:"
     async with (
         running_instance(clean_db, proxy.url, prefix, router=True) as a,

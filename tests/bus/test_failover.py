@@ -10,7 +10,7 @@ import asyncpg
 
 from app.database import libpq_url
 from tests.agent_console.conftest import open_console, token_of
-from tests.bus.conftest import RedisProxy, running_instance, user_factory
+from tests.bus.conftest import BusProxy, running_instance, user_factory
 from tests.channels.chat.conftest import Desk
 from tests.helpers import eventually
 
@@ -29,7 +29,7 @@ async def _offer_events(database_url: str, contact_id: int) -> list[tuple[str, s
 
 
 async def test_offers_to_consoles_of_the_dead_router_are_reoffered_at_takeover(
-    clean_db: str, proxy: RedisProxy
+    clean_db: str, proxy: BusProxy
 ) -> None:
     prefix = f"contactd-test-{uuid.uuid4().hex}:"
     async with AsyncExitStack() as first, AsyncExitStack() as second:

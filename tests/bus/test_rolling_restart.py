@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -43,6 +44,8 @@ class Served:
     database_url: str
     prefix: str
     name: str
+    bus_url: str = f"redis://{REDIS_HOST}:{REDIS_PORT}/0"
+    workers: int = 1
     port: int = field(default_factory=free_port)
     process: asyncio.subprocess.Process | None = None
 
@@ -62,7 +65,7 @@ class Served:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CONTACTD_")}
         env.update(
             CONTACTD_DATABASE_URL=self.database_url,
-            CONTACTD_BUS_URL=f"redis://{REDIS_HOST}:{REDIS_PORT}/0",
+            CONTACTD_BUS_URL=self.bus_url,
             CONTACTD_BUS_PREFIX=self.prefix,
             CONTACTD_JWT_SECRET=TEST_SECRET,
             CONTACTD_SHUTDOWN_GRACE_SECONDS=str(GRACE_SECONDS),
@@ -73,7 +76,7 @@ class Served:
         with self.log_path.open("wb") as log:
             self.process = await asyncio.create_subprocess_exec(
                 str(Path(sys.executable).parent / "contactd"),
-                "serve", "--port", str(self.port),
+                "serve", "--port", str(self.port), "--workers", str(self.workers),
                 cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True,
             )  # fmt: skip
         await wait_until_ready(self.url, self.process, self.log_path, seconds=60)
@@ -94,8 +97,11 @@ class Served:
 
 
 @asynccontextmanager
-async def served(database_url: str, prefix: str, name: str) -> AsyncIterator[Served]:
-    instance = Served(database_url, prefix, name)
+async def served(
+    database_url: str, prefix: str, name: str, **options: Any
+) -> AsyncIterator[Served]:
+    """A ``Served`` started (``options``: its other fields) and killed at the end."""
+    instance = Served(database_url, prefix, name, **options)
     try:
         await instance.start()
         yield instance

@@ -1,5 +1,6 @@
-"""Two instances on one database and one Redis bus: whatever instance a socket is on, it
-hears what the other instance produced, and nothing the bus loses is lost to the client."""
+"""Two instances on one database and one bus (Redis; NATS too for the tests parametrized
+over ``BUS_KINDS``): whatever instance a socket is on, it hears what the other instance
+produced, and nothing the bus loses is lost to the client."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from app.events.bus import Envelope, RedisBus
+import pytest
+
+from app.events.bus import BetweenInstances, Envelope
 from tests.agent_console.conftest import Console, open_console, token_of
-from tests.bus.conftest import Instance, Pair
+from tests.bus.conftest import BUS_KINDS, Instance, Pair
 from tests.channels.chat.conftest import Visitor, open_visitor
 from tests.helpers import eventually
 
@@ -39,7 +42,7 @@ async def available_agent_on(console: Console) -> None:
 def drop_next(instance: Instance, wanted: Callable[[Envelope], bool]) -> list[Envelope]:
     """Make the instance's bus lose the next envelope ``wanted`` picks; the list receives it."""
     bus = instance.app.state.bus
-    assert isinstance(bus, RedisBus)
+    assert isinstance(bus, BetweenInstances)
     receive = bus._receive
     lost: list[Envelope] = []
 
@@ -61,6 +64,7 @@ async def message_from_agent(visitor: Visitor) -> dict[str, Any]:
             return frame
 
 
+@pytest.mark.parametrize("proxy", BUS_KINDS, indirect=True)
 async def test_an_offer_routed_on_one_instance_reaches_a_console_on_the_other(
     pair: Pair,
 ) -> None:
@@ -142,6 +146,7 @@ async def test_a_chat_line_the_bus_lost_reaches_the_visitor_on_its_next_ping(pai
         assert (await message_from_agent(visitor))["text"] == "请稍等"
 
 
+@pytest.mark.parametrize("proxy", BUS_KINDS, indirect=True)
 async def test_with_the_bus_down_instances_serve_and_catch_up_when_it_returns(
     pair: Pair,
 ) -> None:

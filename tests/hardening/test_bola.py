@@ -74,6 +74,7 @@ STAFF_ONLY: set[str] = {
     "/api/v1/ivr/flows/{flow_id}/versions",
     "/api/v1/ivr/flows/{flow_id}/versions/{version}",
     "/api/v1/ivr/flows/{flow_id}/metrics",
+    "/api/v1/outbound/calls/{call_id}",
 }
 # Configuration every agent's console reads, of no team and no customer.
 SHARED: set[str] = {"/api/v1/skills/{skill_id}", "/api/v1/queues/{queue_id}"}
@@ -95,6 +96,8 @@ OWNED_WRITES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("POST", "/api/v1/contacts/{contact_id}/reject"): None,
     ("POST", "/api/v1/contacts/{contact_id}/end"): None,
     ("POST", "/api/v1/contacts/{contact_id}/transfer"): {"to_queue": "support"},
+    ("POST", "/api/v1/contacts/{contact_id}/call/hold"): None,
+    ("POST", "/api/v1/contacts/{contact_id}/call/resume"): None,
     ("POST", "/api/v1/customers/links/{contact_id}"): {"customer_id": 1},
     ("POST", "/api/v1/customers/from-contact/{contact_id}"): {},
     ("PUT", "/api/v1/customers/{customer_id}/consent"): {
@@ -129,6 +132,10 @@ STAFF_WRITES: set[tuple[str, str]] = {
     ("POST", "/api/v1/contacts/{contact_id}/abandon"),
     ("POST", "/api/v1/contacts/{contact_id}/callback"),
     ("POST", "/api/v1/contacts/{contact_id}/assign"),
+    ("POST", "/api/v1/contacts/{contact_id}/call/listen"),
+    ("POST", "/api/v1/contacts/{contact_id}/call/whisper"),
+    ("POST", "/api/v1/contacts/{contact_id}/call/barge"),
+    ("POST", "/api/v1/contacts/{contact_id}/call/stop_monitoring"),
     ("POST", "/api/v1/routing/config/versions/{version}/rollback"),
     ("PATCH", "/api/v1/entry-points/{entry_point_id}"),
     ("DELETE", "/api/v1/entry-points/{entry_point_id}"),
@@ -214,6 +221,7 @@ class Team:
             "skill_id": 1,
             "queue_id": 1,
             "reply_id": 1,
+            "call_id": 1,
             "key": "day7",
         }
 

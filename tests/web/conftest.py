@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
+from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
 from websockets.asyncio.client import ClientConnection, connect
 
 from app.demo.loader import AGENT_PASSWORD
@@ -36,6 +36,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 START_SECONDS = 180.0  # the first start migrates and loads the demo's month of history
 WAIT_MS = 15_000  # generous: the machine is shared; nothing is asserted on time
+expect.set_options(timeout=WAIT_MS)  # assertions wait as long as actions do
 JWT_SECRET = "web-tests-secret-that-is-long-enough-for-hs256"
 
 

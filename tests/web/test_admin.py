@@ -161,6 +161,28 @@ async def test_a_supervisor_replays_but_cannot_publish(
         assert words[0] == words[1], json.dumps(words, ensure_ascii=False)
 
 
+async def test_a_section_that_fails_to_load_says_why_and_retries(
+    admin_service: Service, browser: Browser
+) -> None:
+    unavailable = {
+        "error": {"code": "database_unavailable", "message": "Database away.", "details": {}}
+    }
+    async with watched_page(browser, admin_service.url, "en-US") as watched:
+        page = watched.page
+        watched.allow("503")
+        await page.route(
+            f"**{CONFIG}",
+            lambda route: route.fulfill(status=503, json=unavailable),
+        )
+        await sign_in(page, ADMIN.username, ADMIN.password, path="/admin", ready="[role=alert]")
+        await expect(page.get_by_role("alert")).to_contain_text("Database away.")
+        await expect(page.locator("p.loading")).to_have_count(0)
+        await page.unroute(f"**{CONFIG}")
+        await _button(page, "Try again").click()
+        await page.locator("#in-force").wait_for()
+        await expect(page.get_by_role("alert")).to_have_count(0)
+
+
 async def _section(page: Page, name: str) -> None:
     await page.get_by_role("navigation").get_by_role("button", name=name, exact=True).click()
 

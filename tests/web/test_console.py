@@ -364,6 +364,13 @@ async def test_a_signed_twilio_call_pops_and_wraps_up(
         await expect(page.locator(".call h2")).to_contain_text(number)
         await expect(page.get_by_role("timer")).to_contain_text("On the call for")
 
+        watched.allow("502")  # the test's Twilio API is a closed port: the hold is refused
+        await page.get_by_role("button", name="Hold", exact=True).click()
+        await expect(page.locator(".call [role=alert]")).to_contain_text("did not take the command")
+        await expect(page.get_by_role("button", name="Hold", exact=True)).to_have_attribute(
+            "aria-pressed", "false"
+        )
+
         await caller.hang_up()
         await expect(page.locator(".call .ended")).to_have_text("The call has ended.")
         await page.get_by_label("Disposition").select_option("callback_promised")

@@ -13,7 +13,7 @@ from typing import Any
 from playwright.async_api import Browser, Page, expect
 from websockets.asyncio.client import connect
 
-from app.demo.loader import QUEUES, SUPERVISOR
+from app.demo.loader import AGENT_PASSWORD, QUEUES, SUPERVISOR
 from tests.web.conftest import Service, Visitor, sign_in, watched_page
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "wallboard.png"
@@ -133,13 +133,27 @@ async def test_a_waiting_contact_is_reassigned(web_service: Service, browser: Br
         await expect(page.locator(".notice")).to_have_text(
             f"Contact {contact_id} offered to Carlos Mendes."
         )
+        async with await web_service.client("carlos.mendes", AGENT_PASSWORD) as carlos_http:
+            accepted = await carlos_http.post(f"/api/v1/contacts/{contact_id}/accept")
+        assert accepted.status_code == 200, accepted.text
+        monitor = page.locator(f'tr[data-agent="{carlos}"] form.monitor')
+        await monitor.get_by_label("How to monitor the call of Carlos Mendes").select_option(
+            "listen"
+        )
+        watched.allow("409")  # a chat has no call to listen to
+        await monitor.get_by_role("button", name="Monitor: Carlos Mendes").click()
+        await expect(page.locator(".notice")).to_have_text(
+            "Refused: Only calls have call controls."
+        )
     async with await web_service.client(SUPERVISOR.username, SUPERVISOR.password) as client:
         contact = (await client.get(f"/api/v1/contacts/{contact_id}")).json()
     kinds = [e["kind"] for e in contact["events"]]
     assert "contact.assign_requested" in kinds
-    await visitor.connect()
-    await visitor.end()
-    await visitor.close()
+    async with await web_service.client("carlos.mendes", AGENT_PASSWORD) as carlos_http:
+        ended = await carlos_http.post(
+            f"/api/v1/contacts/{contact_id}/end", json={"disposition": "resolved"}
+        )
+        assert ended.status_code in (200, 202), ended.text
     await _force(web_service, carlos, "offline")
 
 

@@ -10,14 +10,13 @@ events' own timestamps on every one of them, so late or reordered events still c
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.channels.voice.schemas import CtiAck, CtiEvent
+from app.channels.voice.schemas import TERMINAL_STATUSES, CtiAck, CtiEvent
 from app.channels.voice.service import (
     IncomingCall,
     call_info,
@@ -26,22 +25,37 @@ from app.channels.voice.service import (
     end_call,
     entry_for_number,
     find_call,
-    hold_seconds,
     link_receipt,
     receipt_contact,
     standing_offer,
     start_call,
     take_offer,
     update_call_info,
+    update_hold,
 )
 from app.contacts.events import record
-from app.contacts.models import Contact, ContactEvent
+from app.contacts.models import Contact
 from app.errors import NotFound
+from app.outbound.attempts import provider_ended
 from app.routing.service import is_callback
 
 PROVIDER = "cti"
 ENDED = "ended"
+# ``call.ended``'s ``data.reason`` for a call we placed (docs/outbound.md), as Twilio's status.
+OUTBOUND_END_REASONS = {
+    "busy": "busy",
+    "no_answer": "no-answer",
+    "no-answer": "no-answer",
+    "failed": "failed",
+    "canceled": "canceled",
+}
 log = structlog.get_logger(__name__)
+
+
+def call_over(contact: Contact) -> bool:
+    """The caller's call (Twilio's or the PBX's) has ended."""
+    status = call_info(contact).get("status")
+    return status in TERMINAL_STATUSES or status == ENDED
 
 
 def event_key(event: CtiEvent) -> str:
@@ -132,7 +146,7 @@ async def _apply(session: AsyncSession, contact: Contact, event: CtiEvent) -> st
         case "call.held" | "call.resumed":
             record(session, event.type, contact_id=contact.id, payload=_payload(event))
             await session.flush()
-            await _update_hold(session, contact)
+            await update_hold(session, contact)
             return None
         case "call.ended":
             return await _ended(session, contact, event, ended)
@@ -169,11 +183,14 @@ async def _ended(
     effect = None
     ignored = "already_ended" if ended else None
     if not ended:
+        answered = call_info(contact).get("status") == "answered"
         changes: dict[str, Any] = {"status": ENDED, "ended_at": event.timestamp.isoformat()}
         if isinstance(duration, int | float) and not isinstance(duration, bool) and duration >= 0:
             changes["duration_seconds"] = duration
         update_call_info(contact, **changes)
         effect = await end_call(session, contact)
+        reason = OUTBOUND_END_REASONS.get(str(event.data.get("reason")), "completed")
+        await provider_ended(session, contact, reason, answered=answered, now=datetime.now(UTC))
     record(
         session,
         "call.ended",
@@ -181,7 +198,7 @@ async def _ended(
         payload=_payload(event, effect=effect, ignored=ignored),
     )
     await session.flush()
-    await _update_hold(session, contact)
+    await update_hold(session, contact)
     return ignored
 
 
@@ -217,22 +234,3 @@ def _record_dtmf(session: AsyncSession, contact: Contact, event: CtiEvent) -> No
         payload=_payload(event, sensitive=sensitive, count=len(digits)),
         text=None if sensitive else digits,
     )
-
-
-async def _update_hold(session: AsyncSession, contact: Contact) -> None:
-    rows = await session.scalars(
-        select(ContactEvent).where(
-            ContactEvent.contact_id == contact.id,
-            ContactEvent.kind.in_(("call.held", "call.resumed")),
-        )
-    )
-    marks = [
-        (event.kind.removeprefix("call."), datetime.fromisoformat(event.payload["at"]))
-        for event in rows
-        if isinstance(event.payload.get("at"), str)
-    ]
-    if not marks:
-        return
-    ended_at = call_info(contact).get("ended_at")
-    end = datetime.fromisoformat(ended_at) if isinstance(ended_at, str) else None
-    update_call_info(contact, hold_seconds=hold_seconds(marks, end))

@@ -38,6 +38,27 @@ class TwilioCalls:
         account, call = quote(account_sid, safe=""), quote(call_sid, safe="")
         return f"{self.base_url}/2010-04-01/Accounts/{account}/Calls/{call}.json"
 
+    async def create_call(self, account_sid: str, form: list[tuple[str, str]]) -> str | None:
+        """Place a call (``POST .../Calls.json``); the new call's ``sid`` when the answer
+        names it (the status callbacks name it too)."""
+        if self.auth_token is None:
+            raise DeliveryFailed("twilio: CONTACTD_TWILIO_AUTH_TOKEN is not set", 0)
+        account = quote(account_sid, safe="")
+        response, _ = await self.client.request(
+            "POST",
+            f"{self.base_url}/2010-04-01/Accounts/{account}/Calls.json",
+            content=urlencode(form).encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            auth=(self.account_sid or account_sid, self.auth_token),
+        )
+        if not response.is_success:
+            raise DeliveryFailed(f"{self.client.name}: HTTP {response.status_code}", 0)
+        try:
+            sid = response.json().get("sid")
+        except (ValueError, AttributeError):
+            return None
+        return sid if isinstance(sid, str) else None
+
     async def update_twiml(self, account_sid: str, call_sid: str, twiml: str) -> Delivery:
         """Replace what the live call is doing with ``twiml``."""
         if self.auth_token is None:

@@ -1,8 +1,9 @@
-"""HTTP endpoints of the voice channel: Twilio's webhooks and the generic CTI API.
+"""HTTP endpoints of the voice channel: Twilio's webhooks, the generic CTI API, and the
+call controls agents and supervisors use during a call (``app.channels.voice.controls``).
 
-Every request is authenticated by its provider's signature before anything is read from
-the database; a refused request stores nothing. Errors are JSON like everywhere else (also
-for Twilio: it only needs the status code).
+Every webhook is authenticated by its provider's signature before anything is read from
+the database (the call controls by the user's token); a refused request stores nothing.
+Errors are JSON like everywhere else (also for Twilio: it only needs the status code).
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ import time
 from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, ValidationError
 
+from app.auth.dependencies import require_role
 from app.channels.voice import cti, twilio
+from app.channels.voice.controls import CONTROLS, ControlSpec, control_call
 from app.channels.voice.cti_signature import HEADER as CTI_HEADER
 from app.channels.voice.cti_signature import SignatureRefused, verify
 from app.channels.voice.schemas import (
@@ -29,10 +32,13 @@ from app.channels.voice.schemas import (
 )
 from app.channels.voice.twilio_signature import signature_matches
 from app.config import Settings
-from app.dependencies import SessionDep, SettingsDep
+from app.dependencies import SessionDep, SettingsDep, get_database
 from app.errors import AppError, Forbidden, InvalidInput
 from app.ivr.handoff import answer_twilio_call, twilio_status_in_ivr
+from app.openapi_errors import ErrorBody
 from app.routing.core.engine import RoutingError
+from app.users.models import Role, User
+from app.validation import IdPath
 
 router = APIRouter(tags=["voice"])
 
@@ -281,3 +287,50 @@ async def cti_event(request: Request, session: SessionDep, settings: SettingsDep
     except ValidationError as exc:
         raise _invalid(exc) from exc
     return await cti.handle(session, event, settings.default_region)
+
+
+class CallControlOut(BaseModel):
+    """A call control the provider took (what it then does is on the contact's events)."""
+
+    contact_id: int
+    control: str
+    provider: str
+    attempts: int
+
+
+CONTROL_RESPONSES: dict[int | str, dict[str, Any]] = {
+    502: {"model": ErrorBody, "description": "The telephony provider did not take it."}
+}
+
+
+def _add_call_control(spec: ControlSpec) -> None:
+    """``POST /api/v1/contacts/{contact_id}/call/<control>`` for one row of ``CONTROLS``."""
+    least = Role.SUPERVISOR if spec.supervisors_only else Role.AGENT
+
+    async def call_control(
+        request: Request, contact_id: IdPath, user: User = Depends(require_role(least))
+    ) -> CallControlOut:
+        done = await control_call(
+            get_database(request), request.app.state.voice, user, contact_id, spec
+        )
+        return CallControlOut(
+            contact_id=done.contact_id,
+            control=done.control,
+            provider=done.provider,
+            attempts=done.attempts,
+        )
+
+    router.add_api_route(
+        f"/api/v1/contacts/{{contact_id}}/call/{spec.name}",
+        call_control,
+        methods=["POST"],
+        summary=spec.summary,
+        name=f"call_{spec.name}",
+        response_model=CallControlOut,
+        responses=CONTROL_RESPONSES,
+        tags=["call controls"],
+    )
+
+
+for _spec in CONTROLS:
+    _add_call_control(_spec)

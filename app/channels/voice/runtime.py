@@ -33,16 +33,23 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.channels.voice import cti, twilio, twiml
+from app.channels.voice.controls import MONITOR_MODES, Control, LiveCall, is_monitoring
 from app.channels.voice.provider import CtiCommands, TwilioCalls
-from app.channels.voice.schemas import TERMINAL_STATUSES
 from app.channels.voice.service import call_info, standing_offer
 from app.config import Settings
 from app.consent.service import recording_allowed
 from app.contacts.events import record
 from app.contacts.models import Contact
 from app.database import Database
+from app.outbound.dialer import Dialer
 from app.resilience.breaker import CircuitBreaker
-from app.resilience.client import Delivery, DeliveryFailed, ResilientClient, RetryPolicy
+from app.resilience.client import (
+    Delivery,
+    DeliveryFailed,
+    ResilientClient,
+    RetryPolicy,
+    http_client,
+)
 from app.routing import inbox
 from app.users.models import User
 
@@ -62,11 +69,6 @@ class BridgeTarget:
     record: bool = False  # record the bridged call (configured, and consent allows it)
 
 
-def _call_over(contact: Contact) -> bool:
-    status = call_info(contact).get("status")
-    return status in TERMINAL_STATUSES or status == cti.ENDED
-
-
 async def bridge_target(
     session: AsyncSession, contact_id: int, agent_id: int, *, record_calls: bool = False
 ) -> BridgeTarget | None:
@@ -82,7 +84,7 @@ async def bridge_target(
     reason = None
     if contact.state != "assigned" or contact.agent_id != agent_id:
         reason = "no_longer_assigned"
-    elif _call_over(contact):
+    elif cti.call_over(contact):
         reason = "call_ended"  # the caller hung up while the agent was accepting
         await inbox.submit(session, "contact.end", {"contact_id": contact.id})
     if reason is not None:
@@ -118,12 +120,21 @@ class VoiceRuntime:
         *,
         record_calls: bool = False,
         public_base_url: str | None = None,
+        hold_music_url: str = twiml.DEFAULT_HOLD_MUSIC_URL,
     ) -> None:
         self.db = db
         self.twilio = twilio_calls
         self.cti = cti_commands
         self.record_calls = record_calls
+        self.hold_music_url = hold_music_url
         self.public_base_url = public_base_url  # None: no post-call survey
+        self.dialer = Dialer(
+            db,
+            twilio_calls,
+            cti_commands,
+            public_base_url=public_base_url or "",
+            record_calls=record_calls,
+        )
         self._tasks: dict[asyncio.Task[None], int] = {}
 
     @classmethod
@@ -149,6 +160,7 @@ class VoiceRuntime:
             cti_commands,
             record_calls=settings.voice_record_calls,
             public_base_url=settings.public_base_url,
+            hold_music_url=settings.voice_hold_music_url,
         )
 
     async def listen(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
@@ -174,7 +186,11 @@ class VoiceRuntime:
         task.add_done_callback(lambda done: self._tasks.pop(done, None))
 
     async def bridge(self, contact_id: int, agent_id: int) -> None:
+        """Connect the accepted call to its agent. An outbound call, or a callback whose
+        caller has hung up, is placed now instead (``app.outbound.dialer``)."""
         try:
+            if await self.dialer.dial(contact_id, agent_id):
+                return
             async with self.db.unit_of_work() as session:
                 target = await bridge_target(
                     session, contact_id, agent_id, record_calls=self.record_calls
@@ -213,6 +229,27 @@ class VoiceRuntime:
         )
         return await self.twilio.update_twiml(account, target.call_ref, document)
 
+    async def send_control(self, call: LiveCall, control: Control, by: User) -> Delivery:
+        """One call control (``app.channels.voice.controls``) to the call's provider."""
+        if call.provider != twilio.PROVIDER:
+            return await self.cti.send(control_command(call, control, by))
+        if control == "resume":
+            target = BridgeTarget(
+                call.contact_id,
+                call.agent_id,
+                call.agent_username,
+                call.provider,
+                call.call_ref,
+                call.account_sid,
+                call.record,
+            )
+            return await self._dial_agent(target)
+        account = call.account_sid or self.twilio.account_sid
+        if control != "hold" or account is None:
+            raise DeliveryFailed(f"twilio: cannot {control} this call", 0)
+        document = twiml.on_hold(call.language, self.hold_music_url)
+        return await self.twilio.update_twiml(account, call.call_ref, document)
+
     async def offer_step_action(self, contact_id: int, action: str) -> None:
         try:
             async with self.db.unit_of_work() as session:
@@ -244,6 +281,24 @@ class VoiceRuntime:
             await asyncio.gather(*pending, return_exceptions=True)
 
 
+def control_command(call: LiveCall, control: Control, by: User) -> dict[str, Any]:
+    """The CTI command for a call control (see docs/voice.md): ``hold``, ``resume``,
+    ``monitor`` with the mode, ``stop_monitoring``."""
+    command: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "type": "monitor" if control in MONITOR_MODES else control,
+        "call_id": call.call_ref,
+        "contact_id": call.contact_id,
+        "agent": {"id": call.agent_id, "username": call.agent_username},
+    }
+    if control in MONITOR_MODES:
+        command["mode"] = control
+    if is_monitoring(control):
+        command["supervisor"] = {"id": by.id, "username": by.username}
+    command["timestamp"] = datetime.now(UTC).isoformat()
+    return command
+
+
 def bridge_command(target: BridgeTarget) -> dict[str, Any]:
     """The CTI ``bridge`` command: connect the PBX's call to the agent (see docs/voice.md)."""
     return {
@@ -266,7 +321,7 @@ async def step_action_command(
     contact = await session.get(Contact, contact_id)
     if contact is None or contact.provider != cti.PROVIDER or contact.provider_ref is None:
         return None
-    if _call_over(contact) or await standing_offer(session, contact) != action:
+    if cti.call_over(contact) or await standing_offer(session, contact) != action:
         return None
     language = str(call_info(contact).get("language", "zh-CN"))
     prompts = twiml.prompts_for(language)
@@ -287,7 +342,7 @@ async def running(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     timeout = RetryPolicy().timeout_seconds
     async with (
-        httpx.AsyncClient(timeout=timeout) as http,
+        http_client(timeout=timeout) as http,
         app.state.bus.subscribe(TOPIC) as queue,
     ):
         voice = VoiceRuntime.from_settings(app.state.db, http, settings)

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.channels.entry_points import entry_point
 from app.channels.models import WebhookReceipt
 from app.channels.voice.schemas import STEP_ACTIONS
-from app.contacts.models import Contact
+from app.contacts.models import Contact, ContactEvent
 from app.customers.identity import InvalidPhone, normalize_phone
 from app.customers.matching import match_customer
 from app.routing import inbox
@@ -200,6 +200,31 @@ def hold_seconds(marks: Iterable[tuple[str, datetime]], ended_at: datetime | Non
     if held_since is not None and ended_at is not None and ended_at > held_since:
         total += (ended_at - held_since).total_seconds()
     return round(total, 3)
+
+
+async def update_hold(session: AsyncSession, contact: Contact) -> None:
+    """``attributes.call.hold_seconds`` and ``on_hold`` from the call's ``call.held`` and
+    ``call.resumed`` events (the PBX's, or contactd's own for a Twilio call); call it after
+    recording one of them (flushed)."""
+    rows = await session.scalars(
+        select(ContactEvent).where(
+            ContactEvent.contact_id == contact.id,
+            ContactEvent.kind.in_(("call.held", "call.resumed")),
+        )
+    )
+    marks = sorted(
+        (
+            (event.kind.removeprefix("call."), datetime.fromisoformat(event.payload["at"]))
+            for event in rows
+            if isinstance(event.payload.get("at"), str)
+        ),
+        key=lambda mark: mark[1],
+    )
+    if not marks:
+        return
+    ended_at = call_info(contact).get("ended_at")
+    end = datetime.fromisoformat(ended_at) if isinstance(ended_at, str) else None
+    update_call_info(contact, hold_seconds=hold_seconds(marks, end), on_hold=marks[-1][0] == "held")
 
 
 async def standing_offer(session: AsyncSession, contact: Contact) -> str | None:

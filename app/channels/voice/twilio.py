@@ -239,7 +239,7 @@ def status_event_key(status: TwilioStatus) -> str:
     return key if status.sequence_number is None else f"{key}:{status.sequence_number}"
 
 
-def _regression(current: Any, new: str) -> str | None:
+def status_regression(current: Any, new: str) -> str | None:
     """Why ``new`` must not change the call, if it must not."""
     if not isinstance(current, str) or current not in STATUS_RANK:
         return None
@@ -259,7 +259,7 @@ async def call_status(session: AsyncSession, status: TwilioStatus) -> None:
     if not await claim_event(session, PROVIDER, status_event_key(status), contact.id):
         return
     new = status.call_status
-    ignored = _regression(call_info(contact).get("status"), new)
+    ignored = status_regression(call_info(contact).get("status"), new)
     changes: dict[str, Any] = {}
     if status.call_duration is not None:
         changes["duration_seconds"] = status.call_duration

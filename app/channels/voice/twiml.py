@@ -35,6 +35,7 @@ class Prompts:
     leave_message: str
     survey: str
     survey_thanks: str
+    on_hold: str  # the agent put the caller on hold
 
 
 CHINESE = Prompts(
@@ -55,6 +56,7 @@ CHINESE = Prompts(
     survey="感谢您的来电。请为本次服务评分：非常满意请按5，满意请按4，一般请按3，不满意请按2，"
     "非常不满意请按1。",
     survey_thanks="感谢您的评价，再见。",
+    on_hold="请稍候，客服人员马上回来。",
 )
 ENGLISH = Prompts(
     greeting="Hello, thank you for calling. Please hold while we connect you to an agent.",
@@ -89,6 +91,7 @@ ENGLISH = Prompts(
         "4 satisfied, 3 neutral, 2 dissatisfied, or 1 very dissatisfied."
     ),
     survey_thanks="Thank you for your rating. Goodbye.",
+    on_hold="Please hold for a moment; your agent will be right back.",
 )
 
 
@@ -115,8 +118,9 @@ def say(text: str, language: str) -> Element:
     return verb
 
 
-def play(url: str) -> Element:
-    verb = Element("Play", loop="1")
+def play(url: str, *, loop: int = 1) -> Element:
+    """``loop=0``: until the call is updated with other TwiML."""
+    verb = Element("Play", loop=str(loop))
     verb.text = url
     return verb
 
@@ -165,6 +169,14 @@ def dial_client(identity: str, *, record: bool = False, after: str | None = None
         attributes |= {"action": after, "method": "POST"}
     SubElement(SubElement(root, "Dial", attributes), "Client").text = identity
     return tostring(root, encoding="unicode")
+
+
+def on_hold(language: str, music_url: str) -> str:
+    """The agent put the caller on hold: a word, then music until the agent resumes (which
+    updates the call again)."""
+    return render(
+        say(prompts_for(language).on_hold, say_language(language)), play(music_url, loop=0)
+    )
 
 
 def survey(language: str, answer_url: str) -> str:

@@ -3,9 +3,7 @@ served over real HTTP that records every request, and helpers that sign like pro
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -14,7 +12,6 @@ from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
@@ -26,6 +23,7 @@ from app.contacts.models import Contact, ContactEvent, ContactEventText
 from app.main import create_app
 from app.resilience.client import RetryPolicy
 from tests.conftest import make_settings
+from tests.helpers import live_server
 from tests.routing_service.conftest import Center
 
 TOKEN = "twilio-test-auth-token"
@@ -84,19 +82,9 @@ class FakeProvider:
 @pytest.fixture
 async def fake_provider() -> AsyncIterator[FakeProvider]:
     fake = FakeProvider()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(fake, host="127.0.0.1", port=port, lifespan="off", log_config=None)
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    fake.url = f"http://127.0.0.1:{port}"
-    yield fake
-    server.should_exit = True
-    await task
+    async with live_server(fake) as url:
+        fake.url = url
+        yield fake
 
 
 @pytest.fixture

@@ -5,20 +5,17 @@
 import { useEffect, useState } from '../vendor/hooks.module.js';
 import { get, send } from '../common/api.js';
 import { html } from '../common/html.js';
+import { Loading, useLoaded } from './loading.js';
 
 const FLOWS = '/api/v1/ivr/flows';
 
-export function IvrSection({ t, lang, session }) {
-  const [flows, setFlows] = useState(null);
-  const [flowId, setFlowId] = useState(null);
+export function IvrSection({ t, lang, session, onUnauthorized }) {
+  const [flows, error, load] = useLoaded(
+    () => get(session.token, FLOWS), [session.token], onUnauthorized);
+  const [chosen, setFlowId] = useState(null); // null: the first flow
   const [message, setMessage] = useState(null);
-  const load = async () => {
-    const found = await get(session.token, FLOWS);
-    setFlows(found);
-    if (flowId === null && found.length > 0) setFlowId(found[0].id);
-  };
-  useEffect(() => { load().catch((e) => setMessage({ kind: 'bad', text: e.message })); }, []);
-  if (flows === null) return html`<p class="loading">${t('loading')}</p>`;
+  if (flows === null) return html`<${Loading} t=${t} error=${error} retry=${load} />`;
+  const flowId = chosen ?? (flows.length > 0 ? flows[0].id : null);
   const flow = flows.find((f) => f.id === flowId);
   return html`<div class="ivr">
     <section class="panel" aria-labelledby="flows-title">

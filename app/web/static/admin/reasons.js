@@ -3,25 +3,26 @@
 // a version published meanwhile is not overwritten). Reasons do not change routing, so
 // no replay is asked for.
 
-import { useEffect, useState } from '../vendor/hooks.module.js';
+import { useState } from '../vendor/hooks.module.js';
 import { ApiError, get, send } from '../common/api.js';
 import { html } from '../common/html.js';
+import { Loading, useLoaded } from './loading.js';
 
 const CONFIG = '/api/v1/routing/config';
 const CODE = /^[a-z][a-z0-9_]{0,63}$/;
 
-export function ReasonsSection({ t, session }) {
-  const [inForce, setInForce] = useState(null);
-  const [reasons, setReasons] = useState([]);
+export function ReasonsSection({ t, session, onUnauthorized }) {
+  const [inForce, error, reload] = useLoaded(
+    () => get(session.token, CONFIG), [session.token], onUnauthorized);
+  const [edited, setReasons] = useState(null); // null: the list in force, unchanged
   const [code, setCode] = useState('');
   const [message, setMessage] = useState(null);
+  if (inForce === null) return html`<${Loading} t=${t} error=${error} retry=${reload} />`;
+  const reasons = edited ?? inForce.document.not_ready_reasons;
   const load = async () => {
-    const found = await get(session.token, CONFIG);
-    setInForce(found);
-    setReasons(found.document.not_ready_reasons);
+    await reload();
+    setReasons(null);
   };
-  useEffect(() => { load(); }, []);
-  if (inForce === null) return html`<p class="loading">${t('loading')}</p>`;
   const isAdmin = session.role === 'admin';
   const changed = JSON.stringify(reasons) !== JSON.stringify(inForce.document.not_ready_reasons);
   const add = (event) => {

@@ -3,9 +3,10 @@
 // in force first, then the draft) and publishing, which waits for a replay of the draft as
 // it stands and names the version it was edited from (409 when another was published).
 
-import { useEffect, useState } from '../vendor/hooks.module.js';
+import { useState } from '../vendor/hooks.module.js';
 import { ApiError, get, send } from '../common/api.js';
 import { html } from '../common/html.js';
+import { Loading, useLoaded } from './loading.js';
 import { changesOnly, documentText, lineDiff } from './diff.js';
 import { ReplayReport } from './report.js';
 
@@ -23,29 +24,20 @@ function parsed(text) {
 }
 
 /** The version in force, the versions and the queues, fetched again after each change. */
-function useRouting(token, onUnauthorized) {
-  const [state, setState] = useState(null);
-  const load = async () => {
-    try {
-      const [inForce, versions, queues] = await Promise.all([
-        get(token, CONFIG),
-        get(token, `${CONFIG}/versions`),
-        get(token, '/api/v1/queues?limit=200'),
-      ]);
-      setState({ inForce, versions, queues: queues.items });
-      return inForce;
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 401) onUnauthorized();
-      throw error;
-    }
-  };
-  useEffect(() => { load(); }, [token]);
-  return [state, load];
+async function loadRouting(token) {
+  const [inForce, versions, queues] = await Promise.all([
+    get(token, CONFIG),
+    get(token, `${CONFIG}/versions`),
+    get(token, '/api/v1/queues?limit=200'),
+  ]);
+  return { inForce, versions, queues: queues.items };
 }
 
 export function RoutingSection({ t, lang, session, onUnauthorized }) {
-  const [state, reload] = useRouting(session.token, onUnauthorized);
-  if (state === null) return html`<p class="loading">${t('loading')}</p>`;
+  const [state, error, reloadState] = useLoaded(
+    () => loadRouting(session.token), [session.token], onUnauthorized);
+  if (state === null) return html`<${Loading} t=${t} error=${error} retry=${reloadState} />`;
+  const reload = async () => (await reloadState()).inForce;
   return html`<${Editor} t=${t} lang=${lang} session=${session} state=${state} reload=${reload} />`;
 }
 

@@ -2,7 +2,7 @@
 // It talks only to the public API and /ws/agent (docs/agent-console.md).
 
 import { useEffect, useReducer, useRef, useState } from '../vendor/hooks.module.js';
-import { get } from '../common/api.js';
+import { get, send as post } from '../common/api.js';
 import { html } from '../common/html.js';
 import { duration } from '../common/time.js';
 import { useLanguage, useSession } from '../common/session.js';
@@ -279,7 +279,7 @@ function ContactPane({ t, lang, contact, token, state, now, send, changed, finis
       ${contact.channel === 'email'
         ? html`<${EmailPane} t=${t} lang=${lang} contact=${contact} send=${send} changed=${changed} canned=${canned} />`
         : contact.channel === 'voice'
-          ? html`<${CallPane} t=${t} contact=${contact} now=${now} />`
+          ? html`<${CallPane} t=${t} token=${token} contact=${contact} now=${now} changed=${changed} />`
           : html`<${ChatPane} t=${t} contact=${contact} now=${now} send=${send} changed=${changed} canned=${canned} />`}
     </div>
     <aside class="side" aria-label=${t('customerPanel')}>
@@ -367,14 +367,36 @@ function ChatPane({ t, contact, now, send, changed, canned }) {
 }
 
 /** A call: the provider bridges the audio to the agent's phone; the desktop shows who and
- *  for how long, and the call's end (the contact goes to wrap-up). */
-function CallPane({ t, contact, now }) {
+ *  for how long, puts the caller on hold and takes them back (docs/voice.md, call
+ *  controls), and shows the call's end (the contact goes to wrap-up). */
+function CallPane({ t, token, contact, now, changed }) {
   const number = contact.pop?.from_address ?? '';
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState(null);
+  const toggleHold = async () => {
+    const control = contact.heldSince ? 'resume' : 'hold';
+    setBusy(true);
+    setProblem(null);
+    try {
+      await post(token, 'POST', `/api/v1/contacts/${contact.contactId}/call/${control}`);
+      contact.heldSince = control === 'hold' ? Date.now() : null;
+      changed();
+    } catch (error) {
+      setProblem(error.message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const live = contact.phase !== 'wrap_up';
   return html`<div class="call">
     <h2>${t('callWith', { number })}</h2>
-    ${contact.phase === 'wrap_up'
-      ? html`<p class="ended" role="status">${t('callEnded')}</p>`
-      : html`<p class="call-timer" role="timer">${t('callFor', { t: duration((now - contact.since) / 1000) })}</p>`}
+    ${live
+      ? html`<p class="call-timer" role="timer">${t('callFor', { t: duration((now - contact.since) / 1000) })}</p>`
+      : html`<p class="ended" role="status">${t('callEnded')}</p>`}
+    ${live && contact.heldSince && html`<p class="on-hold" role="status">${t('call.onHold', { t: duration((now - contact.heldSince) / 1000) })}</p>`}
+    ${live && html`<button type="button" class="hold" aria-pressed=${contact.heldSince ? 'true' : 'false'}
+      disabled=${busy} onClick=${toggleHold}>${t(contact.heldSince ? 'call.resume' : 'call.hold')}</button>`}
+    ${problem && html`<p class="message bad" role="alert">${problem}</p>`}
     <p class="hint">${t('callAudio')}</p>
   </div>`;
 }

@@ -134,6 +134,9 @@ const STRINGS = {
     callFor: 'On the call for {t}',
     callEnded: 'The call has ended.',
     callAudio: 'The audio is on your phone: the provider connects the call to it.',
+    'call.hold': 'Hold',
+    'call.resume': 'Resume',
+    'call.onHold': 'Caller on hold for {t}',
   },
   'zh-CN': {
     title: '坐席工作台',
@@ -266,6 +269,9 @@ const STRINGS = {
     callFor: '通话时长 {t}',
     callEnded: '通话已结束。',
     callAudio: '语音在你的话机上：运营商会把来电接到你的话机。',
+    'call.hold': '保持',
+    'call.resume': '恢复通话',
+    'call.onHold': '来电已保持 {t}',
   },
 };
 

@@ -201,7 +201,7 @@ function QueueTile({ ctx, view, onPick }) {
       <div class="figure big" data-figure="waiting"><dt>${t('waiting')}</dt>
         <dd>${view.waiting}</dd></div>
       <div class="figure big" data-figure="longest"><dt>${t('longestWait')}</dt>
-        <dd role="timer">${duration(longest)}</dd></div>
+        <dd><span role="timer">${duration(longest)}</span></dd></div>
       <div class=${`figure big sl ${sl}`} data-figure="sl" data-level=${sl}>
         <dt>${t('serviceLevel')}</dt>
         <dd>${percent(view.service_level)}
@@ -329,7 +329,7 @@ function AgentsGrid({ ctx }) {
         <th scope="col">${t('state')}</th><th scope="col">${t('timeInState')}</th>
         <th scope="col">${t('contacts')}</th><th scope="col">${t('capacity')}</th>
         <th scope="col">${t('handledToday')}</th><th scope="col">${t('occupancy')}</th>
-        ${!ctx.tv && html`<th scope="col">${t('forceState')}</th>`}
+        ${!ctx.tv && html`<th scope="col">${t('forceState')}</th><th scope="col">${t('monitor')}</th>`}
       </tr></thead>
       <tbody>${order.map((id) => html`<${AgentRow} key=${id} id=${id} ctx=${ctx}
         view=${live.agents[id] || { state: 'offline', contacts: [] }} />`)}</tbody>
@@ -350,8 +350,41 @@ function AgentRow({ id, ctx, view }) {
     <td>${capacityText(agent?.capacity, t)}</td>
     <td>${view.handled ?? 0}</td>
     <td>${percent(view.occupancy)}</td>
-    ${!tv && html`<td><${ForceState} id=${id} ctx=${ctx} /></td>`}
+    ${!tv && html`<td><${ForceState} id=${id} ctx=${ctx} /></td>
+      <td>${(view.contacts || []).length > 0 && html`<${MonitorCall} id=${id} ctx=${ctx} contacts=${view.contacts} />`}</td>`}
   </tr>`;
+}
+
+const MONITOR_MODES = ['listen', 'whisper', 'barge', 'stop_monitoring'];
+
+/** Listen to, whisper on or barge into one of the agent's calls (where the voice provider
+ *  allows it: the answer's error says when it does not), or stop. */
+function MonitorCall({ id, ctx, contacts }) {
+  const { t, directory, token, say } = ctx;
+  const [contactId, setContactId] = useState(String(contacts[0]));
+  const [mode, setMode] = useState('listen');
+  const name = agentName(directory, id);
+  const chosen = contacts.map(String).includes(contactId) ? contactId : String(contacts[0]);
+  const submit = async (event) => {
+    event.preventDefault();
+    try {
+      await send(token, 'POST', `/api/v1/contacts/${chosen}/call/${mode}`);
+      say(t('monitorSent', { agent: name, mode: t(`monitor.${mode}`) }));
+    } catch (error) {
+      say(t('failed', { message: error.message }));
+    }
+  };
+  return html`<form class="monitor" onSubmit=${submit}>
+    ${contacts.length > 1 && html`<label class="visually-hidden" for=${`monitor-contact-${id}`}>${t('monitorContactOf', { agent: name })}</label>
+      <select id=${`monitor-contact-${id}`} value=${chosen} onChange=${(e) => setContactId(e.target.value)}>
+        ${contacts.map((c) => html`<option key=${c} value=${String(c)}>${c}</option>`)}
+      </select>`}
+    <label class="visually-hidden" for=${`monitor-mode-${id}`}>${t('monitorModeFor', { agent: name })}</label>
+    <select id=${`monitor-mode-${id}`} value=${mode} onChange=${(e) => setMode(e.target.value)}>
+      ${MONITOR_MODES.map((m) => html`<option key=${m} value=${m}>${t(`monitor.${m}`)}</option>`)}
+    </select>
+    <button type="submit" class="secondary" aria-label=${`${t('monitorGo')}: ${name}`}>${t('monitorGo')}</button>
+  </form>`;
 }
 
 /** The states a supervisor may force, as select values: available, not_ready:<reason>,
