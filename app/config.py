@@ -80,6 +80,16 @@ class Settings(BaseSettings):
         default=1, ge=1, description="Marketing touches allowed per cap window."
     )
     marketing_cap_days: int = Field(default=7, ge=1, description="The cap window in days.")
+    # --- proactive care (app.care)
+    care_enabled: bool = Field(
+        default=True, description="Run the care scheduler (on the routing leader)."
+    )
+    care_holiday_country: str = Field(
+        default="CN", description="Country whose public holidays the care holiday rule greets."
+    )
+    care_poll_seconds: float = Field(
+        default=30, gt=0, description="How often the care scheduler sends the touches due."
+    )
     bus_url: str | None = Field(
         default=None,
         description="Events between instances: unset in-process (one instance), redis://host:port/db.",
@@ -233,6 +243,15 @@ class Settings(BaseSettings):
     @classmethod
     def _known_timezone(cls, value: str) -> str:
         return known_timezone(value)
+
+    @field_validator("care_holiday_country")
+    @classmethod
+    def _known_holiday_country(cls, value: str) -> str:
+        import holidays
+
+        if value.upper() not in holidays.list_supported_countries():
+            raise ValueError(f"no holiday calendar for '{value}'")
+        return value.upper()
 
     @model_validator(mode="after")
     def _smtp_security_complete(self) -> Settings:

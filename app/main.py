@@ -19,6 +19,8 @@ from app.agents.router import router as agents_router
 from app.audit.router import router as audit_router
 from app.auth.router import router as auth_router
 from app.canned.router import router as canned_router
+from app.care import scheduler as care_scheduler
+from app.care.router import router as care_router
 from app.cases import timers as case_timers
 from app.cases.reports import router as case_reports_router
 from app.cases.router import router as cases_router
@@ -189,6 +191,7 @@ def create_app(
                 ratelimit_runtime.running(app),
                 case_timers.running(app),
                 outbound_runner.running(app),
+                care_scheduler.running(app),
                 _collector_tuned() if tune_gc else contextlib.nullcontext(),
             ):
                 yield
@@ -227,6 +230,7 @@ def create_app(
         ivr_router,
         console_router,
         canned_router,
+        care_router,
         audit_router,
         supervisor_router,
     ):

@@ -4,6 +4,7 @@ from app.agents.models import AgentSkill
 from app.audit.models import AuditEntry
 from app.auth.models import SignInThrottle
 from app.canned.models import CannedReply
+from app.care.models import CareRule, CareTouch
 from app.cases.models import (
     Case,
     CaseContact,
@@ -48,6 +49,8 @@ __all__ = [
     "AuditEntry",
     "Base",
     "CannedReply",
+    "CareRule",
+    "CareTouch",
     "Case",
     "CaseContact",
     "CaseEvent",

@@ -27,6 +27,7 @@ class View:
     actor_id: int
     # screen_pop | history | profile | search | lookup | link | create_from_contact
     # | export | erase (app.privacy) | cases | case | case_timeline (app.cases)
+    # | care_touches (app.care)
     # | transcript | email | attachment | position | contact_action | offer
     # (app.contacts.access) | role (app.auth.dependencies)
     action: str

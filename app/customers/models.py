@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, func
@@ -21,6 +21,7 @@ class Customer(IdMixin, TimestampMixin, Base):
     consent: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     # set once by erasure (app.privacy): the row stays so counts hold, its personal data gone
     erased_at: Mapped[datetime | None]
+    birthday: Mapped[date | None]  # the care rules' birthday greeting (app.care)
 
 
 # an agent's lookup by exact name (app.customers.lookup), case-insensitive

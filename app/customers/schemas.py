@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -45,6 +45,7 @@ class CustomerCreate(BaseModel):
     phones: Annotated[list[str], Field(max_length=10)] = []
     emails: Annotated[list[str], Field(max_length=10)] = []
     language: Language | None = None
+    birthday: date | None = None
     tags: Annotated[
         list[Annotated[str, StringConstraints(max_length=64)]], Field(max_length=50)
     ] = []
@@ -60,6 +61,7 @@ class CustomerUpdate(BaseModel):
     phones: Annotated[list[str], Field(max_length=10)] | None = None
     emails: Annotated[list[str], Field(max_length=10)] | None = None
     language: Language | None = None
+    birthday: date | None = None
     tags: list[str] | None = None
     attributes: dict[str, Any] | None = None
     consent: Consent | None = None
@@ -71,6 +73,7 @@ class CustomerOut(BaseModel):
     phones: list[PhoneOut]
     emails: list[str]
     language: str | None
+    birthday: date | None = None
     tags: list[str]
     attributes: dict[str, Any]
     consent: Consent

@@ -93,6 +93,7 @@ def customer_out(
         phones=phones,
         emails=emails,
         language=customer.language,
+        birthday=customer.birthday,
         tags=customer.tags,
         attributes=customer.attributes,
         consent=Consent.model_validate(customer.consent),
@@ -146,6 +147,7 @@ async def create_customer(session: AsyncSession, data: CustomerCreate, region: s
     customer = Customer(
         name=data.name,
         language=data.language,
+        birthday=data.birthday,
         tags=data.tags,
         attributes=data.attributes,
         consent=data.consent.model_dump(exclude_none=True),
@@ -230,7 +232,7 @@ async def update_customer(
     customer = await get_customer(session, customer_id)
     phones = None if data.phones is None else parse_phones(data.phones, region)
     emails = None if data.emails is None else parse_emails(data.emails)
-    for field in ("name", "language", "tags", "attributes"):
+    for field in ("name", "language", "birthday", "tags", "attributes"):
         value = getattr(data, field)
         if value is not None:
             setattr(customer, field, value)

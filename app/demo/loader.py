@@ -35,6 +35,7 @@ from app.customers.models import Customer, CustomerEmail, CustomerPhone
 from app.customers.value.models import CustomerValue
 from app.demo import names
 from app.demo.canned import add_demo_canned_replies
+from app.demo.care import add_demo_care
 from app.demo.cases import add_demo_cases
 from app.demo.history import ContactDraft, HistoryRun, agent_shifts, run_history
 from app.demo.names import NumberPlan
@@ -234,6 +235,7 @@ async def load_demo(
     plans, presence = planner.plan(arrivals(rng, now), to_core(routing, 1), now)
     event_count = await _add_history(session, plans, presence)
     await add_demo_cases(session, now, [a.id for a in agents])
+    await add_demo_care(session, now, zone, [(c.id, c.language) for c in customers if c.phones])
     return DemoSummary(
         skills=len(skill_ids),
         queues=len(queues),

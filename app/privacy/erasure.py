@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.care.models import CareTouch
 from app.cases.models import Case, CaseNote
 from app.channels.models import (
     Attachment,
@@ -185,10 +186,23 @@ PLAN: tuple[Redaction, ...] = (
         {"blocked_reason": None},
         lambda: CustomerValue.blocked_reason.is_not(None),
     ),
+    Redaction(
+        "care_touch_texts",
+        CareTouch,
+        lambda c: CareTouch.customer_id == c,
+        {"rendered": None, "context": {}},
+        lambda: CareTouch.rendered.is_not(None),
+    ),
 )
 """What an erasure changes, one statement per kind."""
 
-TOMBSTONE: dict[str, Any] = {"name": "", "tags": [], "attributes": {}, "consent": {}}
+TOMBSTONE: dict[str, Any] = {
+    "name": "",
+    "tags": [],
+    "attributes": {},
+    "consent": {},
+    "birthday": None,
+}
 """What the customer row keeps of the person: nothing but its id, language and times."""
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEntry
+from app.care.models import CareTouch
 from app.cases.models import Case, CaseContact, CaseEvent, CaseNote
 from app.channels.models import (
     Attachment,
@@ -167,6 +168,10 @@ async def _sections(session: AsyncSession, customer: Customer) -> AsyncIterator[
     yield document.field("contact_preferences", preferences)
     async for chunk in document.array_field(
         "touches", _rows(session, TouchLog, TouchLog.customer_id == cid)
+    ):
+        yield chunk
+    async for chunk in document.array_field(
+        "care_touches", _rows(session, CareTouch, CareTouch.customer_id == cid)
     ):
         yield chunk
     yield document.field(

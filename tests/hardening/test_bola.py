@@ -64,6 +64,7 @@ STAFF_ONLY: set[str] = {
     "/api/v1/customers/{customer_id}",
     "/api/v1/customers/{customer_id}/export",
     "/api/v1/customers/{customer_id}/value/changes",
+    "/api/v1/customers/{customer_id}/care-touches",
     "/api/v1/contacts/{contact_id}",
     "/api/v1/contacts/{contact_id}/routing",
     "/api/v1/routing/queues/{queue}/waiting",
@@ -141,6 +142,7 @@ STAFF_WRITES: set[tuple[str, str]] = {
     ("PUT", "/api/v1/customers/{customer_id}/block"),
     ("DELETE", "/api/v1/customers/{customer_id}/block"),
     ("POST", "/api/v1/customers/{customer_id}/orders"),
+    ("PUT", "/api/v1/care/rules/{key}"),
     ("PATCH", "/api/v1/contacts/{contact_id}/routing"),
     ("POST", "/api/v1/contacts/{contact_id}/abandon"),
     ("POST", "/api/v1/contacts/{contact_id}/callback"),
@@ -235,6 +237,7 @@ class Team:
             "queue_id": 1,
             "reply_id": 1,
             "call_id": 1,
+            "key": "day7",
         }
 
     def url(self, path: str) -> str:

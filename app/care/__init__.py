@@ -1,0 +1,1 @@
+"""Proactive care: rules that turn customer facts into outbound touches (docs/care.md)."""
