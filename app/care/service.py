@@ -448,7 +448,13 @@ async def _gate_and_act(
     now: datetime,
     settings: Settings,
 ) -> tuple[str, str | None, int | None]:
-    """Consent (``admit_touch``), then the mail or the call: (outcome, reason, contact)."""
+    """Consent, then the mail or the call: (outcome, reason, contact). A call asks consent
+    in ``app.outbound`` (once: a second ask would count the marketing cap twice)."""
+    if rule.channel == "call":
+        placed = await place_care_call(session, touch, rule, now)
+        if placed.contact_id is None:
+            return "suppressed", placed.suppressed_reason, None
+        return "called", None, placed.contact_id
     decision = await admit_touch(
         session,
         touch.customer_id,
@@ -460,9 +466,9 @@ async def _gate_and_act(
     if not decision.allowed:
         return "suppressed", decision.reason, None
     sender, address = mail
-    if sender is not None and address is not None:
-        return "emailed", None, await _send_email(session, touch, sender, address, settings, now)
-    return "called", None, await place_care_call(session, touch, rule, now)
+    assert sender is not None  # both checked for an email rule
+    assert address is not None
+    return "emailed", None, await _send_email(session, touch, sender, address, settings, now)
 
 
 async def expire_past(session: AsyncSession, now: datetime, settings: Settings) -> int:

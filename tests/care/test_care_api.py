@@ -15,6 +15,7 @@ from app.care.models import CareTouch
 from app.care.scheduler import CareScheduler
 from app.consent.models import TouchLog
 from app.main import create_app
+from app.outbound.attempts import OUTBOUND_KEY, context_from_settings
 from tests.care.conftest import (
     Center,
     care_settings,
@@ -140,9 +141,12 @@ async def test_a_day7_care_call_reaches_an_agent_with_its_script(
     assert "SO-7" in touch["rendered"]["body"]
     assert touch["rendered"]["language"] == "zh-CN"
     offered = await center.wait_state(touch["contact_id"], "offered", "li.na")
-    assert offered["attributes"]["care_touch_id"] == touch["id"]
-    assert offered["attributes"]["script"] == touch["rendered"]["body"]
+    outbound = offered["attributes"]["outbound"]  # an outbound call, routed like any contact
+    assert (outbound["origin"], outbound["script"]) == ("care", touch["rendered"]["body"])
+    assert offered["direction"] == "outbound"
     assert offered["priority"] == 3
+    call = await client.get(f"/api/v1/outbound/calls/{outbound['call_id']}", headers=supervisor)
+    assert call.json()["ref"] == f"care_touch:{touch['id']}"
 
     mine = await client.get(f"/api/v1/customers/{customer_id}/care-touches", headers=supervisor)
     assert [t["id"] for t in mine.json()["items"]] == [touch["id"]]
@@ -210,6 +214,8 @@ async def test_quiet_hours_suppress_a_call_due_at_night(app: FastAPI, center: Ce
     settings = make_settings()  # quiet hours 21:00-09:00
     night = datetime.combine(today(app), time(22, 30), tzinfo=settings.zone).astimezone(UTC)
     async with app.state.db.unit_of_work() as session:
+        # a call asks consent in app.outbound, by the service's settings: these ones
+        session.info[OUTBOUND_KEY] = context_from_settings(settings)
         report = await service.run_day(session, today(app), settings, night, dry_run=False)
     assert report.outcomes == {"suppressed": 1}
     [touch] = await _touches(client, admin)

@@ -43,10 +43,12 @@ async def test_the_demo_puts_a_day7_care_call_in_front_of_an_agent(
             contact = (
                 await client.get(f"/api/v1/contacts/{touch['contact_id']}", headers=admin)
             ).json()
-            if contact["state"] == "offered" and contact["attributes"].get("care_touch_id"):
+            outbound = contact["attributes"].get("outbound", {})
+            if contact["state"] == "offered" and outbound.get("origin") == "care":
                 return contact
         return None
 
     offer = await eventually(offered_to_li_na)
     assert offer["agent_id"] is not None
-    assert offer["attributes"]["script"]
+    assert offer["direction"] == "outbound"
+    assert offer["attributes"]["outbound"]["script"]
