@@ -32,6 +32,7 @@ from app.customers.value.models import CustomerValue, CustomerValueChange
 from app.database import Database
 from app.ivr.models import IvrRun
 from app.orders.models import Order
+from app.outbound.models import OutboundAttempt, OutboundCall
 from app.privacy import document
 from app.surveys.models import CsatSurvey
 
@@ -172,6 +173,15 @@ async def _sections(session: AsyncSession, customer: Customer) -> AsyncIterator[
         yield chunk
     async for chunk in document.array_field(
         "care_touches", _rows(session, CareTouch, CareTouch.customer_id == cid)
+    ):
+        yield chunk
+    async for chunk in document.array_field(
+        "outbound_calls", _rows(session, OutboundCall, OutboundCall.customer_id == cid)
+    ):
+        yield chunk
+    calls = select(OutboundCall.id).where(OutboundCall.customer_id == cid)
+    async for chunk in document.array_field(
+        "outbound_attempts", _rows(session, OutboundAttempt, OutboundAttempt.call_id.in_(calls))
     ):
         yield chunk
     yield document.field(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -464,6 +465,26 @@ async def test_a_status_for_a_call_never_placed_is_404_and_stores_nothing(
     contact_row = await center.get(contact_id)
     assert contact_row["provider_ref"] is None
     assert len((await get_call(center, call_id))["attempts"]) == 1
+
+
+async def test_the_customers_export_lists_the_calls_to_them_and_their_tries(
+    voice_app: FastAPI, center: Center
+) -> None:
+    customer_id = await make_customer(center.client, center.admin)
+    call_id, contact_id = await placed_call(center, customer_id)
+    await dispose(voice_app, contact_id, "busy")
+    exported = await center.client.get(
+        f"/api/v1/customers/{customer_id}/export",
+        params={"reason": "the customer asked for their data"},
+        headers=center.admin,
+    )
+    assert exported.status_code == 200, exported.text
+    document = json.loads(exported.content)
+    [call] = document["outbound_calls"]
+    assert (call["id"], call["customer_id"]) == (call_id, customer_id)
+    tries = sorted(document["outbound_attempts"], key=lambda a: a["attempt"])
+    assert [(a["call_id"], a["attempt"]) for a in tries] == [(call_id, 1), (call_id, 2)]
+    assert tries[0]["contact_id"] == contact_id
 
 
 async def test_erasing_the_customer_clears_the_script_and_a_due_retry_finds_no_number(
