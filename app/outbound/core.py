@@ -78,3 +78,12 @@ def last_digits(number: str | None, keep: int = 4) -> str | None:
         return None
     digits = "".join(ch for ch in number if ch.isdigit())
     return digits[-keep:] if digits else None
+
+
+def disposition_at_end(given: str | None, answered: bool) -> str:
+    """What a try whose contact ended with nobody settling it counts as: the agent's
+    disposition if one was given, else ``reached`` when the customer answered (they talked)
+    and ``no_answer`` when they did not (it is retried)."""
+    if given is not None:
+        return given
+    return "reached" if answered else "no_answer"

@@ -1,5 +1,7 @@
 """The retry runner inside ``contactd serve``: starts each scheduled outbound attempt once it
-is due, exactly once, across restarts and instances.
+is due, exactly once, across restarts and instances; and settles each try whose contact
+ended with nobody settling it (no disposition, or abandoned by a supervisor), so that no
+call stays ``active`` for ever.
 
 It runs on the routing leader only (``Distributor.is_leader``, checked every round), and
 claims due rows of ``outbound_attempts`` with ``FOR UPDATE SKIP LOCKED`` like the case SLA
@@ -14,18 +16,25 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from app.contacts.models import Contact
 from app.database import Database
+from app.outbound.attempts import leg_of, settle
+from app.outbound.core import disposition_at_end
 from app.outbound.models import OutboundAttempt, OutboundCall
 from app.outbound.service import start_due_attempt
 from app.resilience.reconnect import report_failure
 
 POLL_SECONDS = 1.0
 BATCH = 50
+FINISHED_STATES = ("ended", "abandoned")
+SETTLE_AFTER = timedelta(seconds=30)
+"""How long after its contact ended a try is settled here: the agent's disposition, the
+provider's last status and their webhooks come first."""
 
 
 async def fire_due(db: Database, now: datetime | None = None) -> list[int]:
@@ -52,6 +61,34 @@ async def fire_due(db: Database, now: datetime | None = None) -> list[int]:
     return started
 
 
+async def settle_ended(db: Database, now: datetime | None = None) -> list[int]:
+    """Settle the started tries whose contact finished (ended or abandoned)
+    ``SETTLE_AFTER`` ago or more with
+    nobody settling them (``core.disposition_at_end``); the contacts settled."""
+    now = now or datetime.now(UTC)
+    settled: list[int] = []
+    async with db.unit_of_work() as session:
+        stuck = (
+            await session.scalars(
+                select(Contact)
+                .join(OutboundAttempt, OutboundAttempt.contact_id == Contact.id)
+                .where(
+                    OutboundAttempt.state == "started",
+                    Contact.state.in_(FINISHED_STATES),
+                    func.coalesce(Contact.ended_at, Contact.abandoned_at) <= now - SETTLE_AFTER,
+                )
+                .order_by(Contact.id)
+                .limit(BATCH)
+                .with_for_update(of=Contact, skip_locked=True)
+            )
+        ).all()
+        for contact in stuck:
+            answered = bool(leg_of(contact).get("answered"))
+            await settle(session, contact, disposition_at_end(contact.disposition, answered), now)
+            settled.append(contact.id)
+    return settled
+
+
 class RetryRunner:
     """The loop: on the leader, start what is due; sleep ``poll_seconds``."""
 
@@ -69,6 +106,7 @@ class RetryRunner:
                 if self._leading():
                     while len(await fire_due(self.app.state.db)) >= BATCH:
                         pass
+                    await settle_ended(self.app.state.db)
             except Exception as exc:  # a failed round must not end the runner
                 report_failure("outbound_retries_failed", exc)
             await asyncio.sleep(self.poll_seconds)

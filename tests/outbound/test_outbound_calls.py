@@ -18,7 +18,7 @@ from app.consent.models import TouchLog
 from app.contacts.models import Contact
 from app.outbound.attempts import settle
 from app.outbound.models import OutboundCall
-from app.outbound.runner import fire_due
+from app.outbound.runner import fire_due, settle_ended
 from tests.agent_console.conftest import Console, open_console, token_of
 from tests.channels.voice.conftest import (
     ACCOUNT_SID,
@@ -465,6 +465,28 @@ async def test_a_status_for_a_call_never_placed_is_404_and_stores_nothing(
     contact_row = await center.get(contact_id)
     assert contact_row["provider_ref"] is None
     assert len((await get_call(center, call_id))["attempts"]) == 1
+
+
+async def test_a_try_that_ended_with_nobody_settling_it_is_settled_once_by_the_runner(
+    voice_app: FastAPI, center: Center
+) -> None:
+    customer_id = await make_customer(center.client, center.admin)
+    call_id, contact_id = await placed_call(center, customer_id)
+    abandoned = await center.client.post(
+        f"/api/v1/contacts/{contact_id}/abandon", headers=center.admin
+    )
+    assert abandoned.status_code in (200, 202), abandoned.text
+    await center.wait_state(contact_id, "abandoned")
+    assert await settle_ended(voice_app.state.db) == []  # the disposition may still come
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    assert await settle_ended(voice_app.state.db, now=later) == [contact_id]
+    assert await settle_ended(voice_app.state.db, now=later) == []
+    call = await get_call(center, call_id)
+    assert call["state"] == "active"
+    assert [(a["attempt"], a["state"], a["disposition"]) for a in call["attempts"]] == [
+        (1, "done", "no_answer"),  # never answered: retried by the policy
+        (2, "scheduled", None),
+    ]
 
 
 async def test_the_customers_export_lists_the_calls_to_them_and_their_tries(
