@@ -1172,7 +1172,10 @@ def _timeline(contact: _Drafted, outcome: ContactOutcome, run: HistoryRun) -> Ti
 
 
 def _presence_events(run: HistoryRun, now: datetime) -> list[dict[str, Any]]:
-    """The engine's agent states as ``agent.state_changed`` events, as the router logs them."""
+    """The engine's agent states as ``agent.state_changed`` events, as the router logs them,
+    up to ``now``; an agent whose shift is still on at ``now`` signs out then: when the demo
+    is loaded nobody is logged in (no presence), and the wallboard must not show them
+    available."""
     previous: dict[str, str] = {}
     events = []
     for record in run.presence:
@@ -1188,6 +1191,12 @@ def _presence_events(run: HistoryRun, now: datetime) -> list[dict[str, Any]]:
         events.append(
             _event(None, "agent.state_changed", at, agent_id=int(record.agent_id), payload=payload)
         )
+    for agent_id, state in previous.items():
+        if state != "offline":
+            payload = {"state": "offline", "reason": None, "previous": state}
+            events.append(
+                _event(None, "agent.state_changed", now, agent_id=int(agent_id), payload=payload)
+            )
     return events
 
 

@@ -434,7 +434,21 @@ async def _evidence(desk: Desk, team: Team) -> list[Any]:
         f"/api/v1/cases/{team.case_id}",
         f"/api/v1/cases/{team.case_id}/timeline",
     )
-    return [await _ok(await desk.client.get(url, headers=desk.admin)) for url in reads]
+    found = [await _ok(await desk.client.get(url, headers=desk.admin)) for url in reads]
+    return [_without_clock_figures(read) for read in found]
+
+
+_CLOCK_FIGURES = frozenset({"elapsed_fraction", "remaining_minutes"})
+
+
+def _without_clock_figures(read: Any) -> Any:
+    """``read`` without the SLA figures that move with the clock alone (a case's
+    ``sla.*.elapsed_fraction``, ``remaining_minutes``): no change of anyone's makes them."""
+    if isinstance(read, dict):
+        return {k: _without_clock_figures(v) for k, v in read.items() if k not in _CLOCK_FIGURES}
+    if isinstance(read, list):
+        return [_without_clock_figures(v) for v in read]
+    return read
 
 
 async def test_no_agent_changes_another_teams_objects_and_each_refusal_is_audited(

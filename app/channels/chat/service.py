@@ -260,15 +260,22 @@ async def _store_system(
     return message
 
 
+MAILED_TRANSCRIPT = "chat_transcript"
+"""``meta.automatic`` of the mail that carries a chat's transcript (``transcript_mail``)."""
+
+
 async def messages_after(
     session: AsyncSession, contact_id: int, after_seq: int, limit: int = 1000
 ) -> list[Message]:
+    """The contact's messages after ``after_seq``, in order: a chat's lines, an email
+    contact's mails; never the mail of a chat's transcript (it is not a line of it)."""
+    automatic = func.coalesce(Message.meta["automatic"].astext, "")
     query = (
         select(Message)
         .where(
             Message.contact_id == contact_id,
             Message.seq > after_seq,
-            Message.external_id.is_(None),  # a mailed transcript is not a chat line
+            automatic != MAILED_TRANSCRIPT,
         )
         .order_by(Message.seq)
         .limit(limit)

@@ -25,7 +25,7 @@ from app.channels.models import ChatSession, ChatTranscriptMail, Message, Outbou
 from app.config import Settings
 from app.contacts.events import record
 
-AUTOMATIC = "chat_transcript"
+AUTOMATIC = service.MAILED_TRANSCRIPT
 
 _WORDS: dict[str, dict[str, str]] = {
     "zh": {
