@@ -139,7 +139,11 @@ class Consoles:
                 if frame["type"] == "ping":
                     await ws.send(json.dumps({"type": "pong"}))
                 elif frame["type"] == "offer":
-                    self.arrivals.setdefault(frame["contact_id"], time.time())  # first only
+                    await self.offered(ws, frame)
+
+    async def offered(self, ws: ClientConnection, frame: dict[str, Any]) -> None:
+        """An offer arrived on ``ws``: note when (the first time only)."""
+        self.arrivals.setdefault(frame["contact_id"], time.time())
 
     async def close(self) -> None:
         for task in self.readers:

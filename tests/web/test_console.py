@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
 
@@ -229,13 +232,19 @@ async def test_an_email_and_a_chat_at_once_in_tabs(web_service: Service, browser
         await (await _offer_arrives(page, chat_id)).get_by_role("button", name="Accept").click()
         await expect(page.get_by_role("tab")).to_have_count(1)
 
-        raw = mail.compose(
+        composed = mail.compose(
             "wang.xm@example.cn",
             "support@example.com",
             "发票抬头错了",
             "发票抬头应为：上海某某有限公司\n谢谢！",
             "gbk",
         )
+        with_file = message_from_bytes(composed, policy=default_policy)
+        assert isinstance(with_file, EmailMessage)
+        with_file.add_attachment(
+            b"%PDF-1.4\n%%EOF\n", maintype="application", subtype="pdf", filename="发票.pdf"
+        )
+        raw = with_file.as_bytes()
         await aiosmtplib.send(
             raw,
             sender="wang.xm@example.cn",
@@ -249,6 +258,7 @@ async def test_an_email_and_a_chat_at_once_in_tabs(web_service: Service, browser
         await expect(page.get_by_role("tab")).to_have_count(2)
         thread = page.get_by_role("list", name="Email thread")
         await expect(thread).to_contain_text("发票抬头应为：上海某某有限公司")
+        await expect(thread.locator("a.file")).to_contain_text("发票.pdf")  # a download link
         await page.get_by_label("Reply", exact=True).fill("您好，已为您更正发票抬头。")
         await page.get_by_role("button", name="Send reply").click()
         await expect(thread.locator(".email-message.outbound")).to_contain_text(

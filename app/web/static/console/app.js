@@ -279,7 +279,7 @@ function ContactPane({ t, lang, contact, token, state, now, send, changed, finis
       aria-labelledby=${`tab-${contact.contactId}`} data-contact=${contact.contactId}>
     <div class="conversation">
       ${contact.channel === 'email'
-        ? html`<${EmailPane} t=${t} lang=${lang} contact=${contact} send=${send} changed=${changed} canned=${canned} />`
+        ? html`<${EmailPane} t=${t} lang=${lang} token=${token} contact=${contact} send=${send} changed=${changed} canned=${canned} />`
         : contact.channel === 'voice'
           ? html`<${CallPane} t=${t} token=${token} contact=${contact} now=${now} changed=${changed} />`
           : html`<${ChatPane} t=${t} contact=${contact} token=${token} now=${now} send=${send} changed=${changed} canned=${canned} />`}
@@ -447,7 +447,7 @@ function quoted(message, t, lang) {
   return `\n\n${header}\n${message.body.split('\n').map((line) => `> ${line}`).join('\n')}`;
 }
 
-function EmailPane({ t, lang, contact, send, changed, canned }) {
+function EmailPane({ t, lang, token, contact, send, changed, canned }) {
   const inbound = contact.emails.filter((m) => m.direction === 'inbound');
   const last = inbound[inbound.length - 1];
   const submit = (event) => {
@@ -469,7 +469,10 @@ function EmailPane({ t, lang, contact, send, changed, canned }) {
           <time datetime=${m.created_at}>${new Date(m.created_at).toLocaleString(lang)}</time></p>
         ${m.subject && html`<p class="email-subject">${m.subject}</p>`}
         <blockquote class="email-body">${m.body}</blockquote>
-        ${m.attachments.length > 0 && html`<p class="email-attachments">${t('attachments', { n: m.attachments.length })}</p>`}
+        ${m.attachments.length > 0 && html`<div class="email-attachments" role="group" aria-label=${t('attachments', { n: m.attachments.length })}>
+          ${m.attachments.map((file) => html`<${FileLink} key=${file.id} file=${file} token=${token}
+            path=${`/api/v1/attachments/${file.id}`} label=${t('download', { name: file.filename })} />`)}
+        </div>`}
       </li>`)}
     </ol>
     <form class="compose" onSubmit=${submit}>
