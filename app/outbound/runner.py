@@ -13,9 +13,7 @@ next round, and a started attempt is never claimed again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
@@ -28,6 +26,7 @@ from app.outbound.core import disposition_at_end
 from app.outbound.models import OutboundAttempt, OutboundCall
 from app.outbound.service import start_due_attempt
 from app.resilience.reconnect import report_failure
+from app.runtime import background
 
 POLL_SECONDS = 1.0
 BATCH = 50
@@ -89,45 +88,24 @@ async def settle_ended(db: Database, now: datetime | None = None) -> list[int]:
     return settled
 
 
-class RetryRunner:
-    """The loop: on the leader, start what is due; sleep ``poll_seconds``."""
-
-    def __init__(self, app: FastAPI, poll_seconds: float = POLL_SECONDS) -> None:
-        self.app, self.poll_seconds = app, poll_seconds
-        self._task: asyncio.Task[None] | None = None
-
-    def _leading(self) -> bool:
-        distributor = getattr(self.app.state, "distributor", None)
-        return distributor is not None and bool(distributor.is_leader)
-
-    async def run(self) -> None:
-        while True:
-            try:
-                if self._leading():
-                    while len(await fire_due(self.app.state.db)) >= BATCH:
-                        pass
-                    await settle_ended(self.app.state.db)
-            except Exception as exc:  # a failed round must not end the runner
-                report_failure("outbound_retries_failed", exc)
-            await asyncio.sleep(self.poll_seconds)
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self.run(), name="outbound:retries")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+def _leading(app: FastAPI) -> bool:
+    distributor = getattr(app.state, "distributor", None)
+    return distributor is not None and bool(distributor.is_leader)
 
 
-@asynccontextmanager
-async def running(app: FastAPI) -> AsyncIterator[None]:
-    runner = RetryRunner(app)
-    runner.start()
-    app.state.outbound_retries = runner
-    try:
-        yield
-    finally:
-        await runner.stop()
+async def run_retries(app: FastAPI, poll_seconds: float = POLL_SECONDS) -> None:
+    """The loop: on the leader, start what is due and settle what ended unsettled; sleep
+    ``poll_seconds``."""
+    while True:
+        try:
+            if _leading(app):
+                while len(await fire_due(app.state.db)) >= BATCH:
+                    pass
+                await settle_ended(app.state.db)
+        except Exception as exc:  # a failed round must not end the runner
+            report_failure("outbound_retries_failed", exc)
+        await asyncio.sleep(poll_seconds)
+
+
+def running(app: FastAPI) -> AbstractAsyncContextManager[None]:
+    return background(run_retries(app), "outbound:retries")
