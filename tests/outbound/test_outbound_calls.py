@@ -190,6 +190,14 @@ async def dispose(app: FastAPI, contact_id: int, disposition: str) -> None:
         await settle(session, contact, disposition, datetime.now(UTC))
 
 
+async def busy_call(app: FastAPI, center: Center) -> tuple[int, int, int]:
+    """A call whose first try was busy (its retry scheduled): customer, call, first contact."""
+    customer_id = await make_customer(center.client, center.admin)
+    call_id, contact_id = await placed_call(center, customer_id)
+    await dispose(app, contact_id, "busy")
+    return customer_id, call_id, contact_id
+
+
 async def _has(app: FastAPI, contact_id: int, kind: str) -> bool:
     return kind in await event_kinds(app, contact_id)
 
@@ -492,9 +500,7 @@ async def test_a_try_that_ended_with_nobody_settling_it_is_settled_once_by_the_r
 async def test_the_customers_export_lists_the_calls_to_them_and_their_tries(
     voice_app: FastAPI, center: Center
 ) -> None:
-    customer_id = await make_customer(center.client, center.admin)
-    call_id, contact_id = await placed_call(center, customer_id)
-    await dispose(voice_app, contact_id, "busy")
+    customer_id, call_id, contact_id = await busy_call(voice_app, center)
     exported = await center.client.get(
         f"/api/v1/customers/{customer_id}/export",
         params={"reason": "the customer asked for their data"},
@@ -512,9 +518,7 @@ async def test_the_customers_export_lists_the_calls_to_them_and_their_tries(
 async def test_erasing_the_customer_clears_the_script_and_a_due_retry_finds_no_number(
     voice_app: FastAPI, center: Center
 ) -> None:
-    customer_id = await make_customer(center.client, center.admin)
-    call_id, contact_id = await placed_call(center, customer_id)
-    await dispose(voice_app, contact_id, "busy")
+    customer_id, call_id, _ = await busy_call(voice_app, center)
     erased = await center.client.post(
         f"/api/v1/customers/{customer_id}/erase",
         json={"reason": "the customer asked to be forgotten"},
